@@ -1,0 +1,105 @@
+from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from customers.filters import CustomerFilter
+from customers.models import Customer
+from customers.serializers import (
+    CustomerSerializer,
+    RevealResultSerializer,
+    RevealSerializer,
+    ShareSerializer,
+    TransferSerializer,
+)
+from customers.services import (
+    create_customer,
+    revoke_share,
+    share_customer,
+    transfer_customers,
+    update_customer,
+)
+from scrm.access.scope import SHARE, VIEW
+from scrm.api.permissions import model_permission
+from scrm.api.viewsets import ScopedViewSetMixin
+from scrm.audit.models import Channel
+from scrm.masking.reveal import reveal_field
+
+
+class CustomerViewSet(
+    ScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Customers in the caller's scope. Sensitive fields are always masked; use `reveal`."""
+
+    queryset = Customer.objects.select_related("owner").prefetch_related("tags")
+    serializer_class = CustomerSerializer
+    filterset_class = CustomerFilter
+    permission_classes = [model_permission("customers.view_customer")]
+    scope_actions = {**ScopedViewSetMixin.scope_actions, "reveal": VIEW, "shares": VIEW,
+                     "revoke": SHARE}
+
+    def perform_create(self, serializer):
+        serializer.instance = create_customer(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = update_customer(
+            actor=self.request.user, customer=serializer.instance, **serializer.validated_data
+        )
+
+    @extend_schema(request=RevealSerializer, responses=RevealResultSerializer)
+    @action(detail=True, methods=["post"])
+    def reveal(self, request, pk=None):
+        customer = self.get_object()
+        body = RevealSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        value = reveal_field(
+            actor=request.user, obj=customer, channel=Channel.API, request=request,
+            **body.validated_data,
+        )
+        return Response({"field": body.validated_data["field"], "value": value})
+
+    @extend_schema(request=ShareSerializer, responses=ShareSerializer(many=True))
+    @action(detail=True, methods=["get", "post"])
+    def shares(self, request, pk=None):
+        customer = self.get_object()
+        if request.method == "GET":
+            grants = customer.grants.select_related("permission").order_by("id")
+            return Response(ShareSerializer(grants, many=True).data)
+        body = ShareSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        colleague = get_object_or_404(get_user_model(), pk=data["staff_id"])
+        grant = share_customer(
+            actor=request.user, customer=customer, with_staff=colleague, level=data["level"],
+            expires_at=data.get("expires_at"),
+        )
+        return Response(ShareSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=r"shares/(?P<share_id>\d+)")
+    def revoke(self, request, pk=None, share_id=None):
+        customer = self.get_object()
+        grant = get_object_or_404(customer.grants, pk=share_id)
+        revoke_share(actor=request.user, share=grant)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=TransferSerializer, responses={200: dict})
+    @action(detail=False, methods=["post"])
+    def transfer(self, request):
+        body = TransferSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        to_staff = get_object_or_404(get_user_model(), pk=data["to_staff"])
+        result = transfer_customers(
+            customers=Customer.objects.filter(pk__in=data["customers"]),
+            to_staff=to_staff, actor=request.user, reason=data["reason"],
+        )
+        return Response({"transferred": result.transferred,
+                         "unchanged": result.skipped_already_owned, "to_staff": to_staff.pk})

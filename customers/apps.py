@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+
+
+class CustomersConfig(AppConfig):
+    name = "customers"
+    verbose_name = "Customers"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from customers.models import Customer, FollowUp, Transaction
+        from scrm.masking.policy import SENSITIVE_FIELDS
+
+        # Changes are logged by django-auditlog with sensitive values masked inside the log;
+        # blind indexes are derived data and would only add noise.
+        auditlog.register(
+            Customer,
+            mask_fields=list(SENSITIVE_FIELDS),
+            exclude_fields=["mobile_bidx", "id_number_bidx", "updated_at"],
+            m2m_fields={"tags"},
+        )
+        auditlog.register(FollowUp, mask_fields=["note"])
+        auditlog.register(Transaction)

@@ -1,0 +1,131 @@
+from rest_framework import serializers
+
+from customers.models import Customer, CustomerUserObjectPermission, FollowUp, Transaction
+from customers.services import SHARE_LEVELS
+from scrm.masking.detectors import mask_text
+from scrm.masking.policy import SENSITIVE_FIELDS, masked
+from scrm.masking.validation import normalize_mobile, validate_id_number, validate_mobile
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects unknown fields instead of silently ignoring them."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class MaskedCharField(serializers.CharField):
+    """Writes accept the raw value; reads always render the policy's mask."""
+
+    def __init__(self, *, policy_field: str, **kwargs):
+        self.policy_field = policy_field
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return masked(self.policy_field, value)
+
+
+class FollowUpSerializer(serializers.ModelSerializer):
+    note = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FollowUp
+        fields = ["id", "at", "staff", "note", "due_at", "done"]
+
+    def get_note(self, obj) -> str:
+        return mask_text(obj.note)
+
+
+class TransactionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Transaction
+        fields = ["id", "date", "product", "amount"]
+
+
+class CustomerSerializer(StrictSerializer, serializers.ModelSerializer):
+    name = MaskedCharField(policy_field="name", max_length=100)
+    mobile = MaskedCharField(
+        policy_field="mobile", required=False, allow_blank=True, validators=[validate_mobile]
+    )
+    wechat_id = MaskedCharField(policy_field="wechat_id", required=False, allow_blank=True, max_length=64)
+    email = MaskedCharField(policy_field="email", required=False, allow_blank=True, max_length=254)
+    id_number = MaskedCharField(
+        policy_field="id_number", required=False, allow_blank=True, validators=[validate_id_number]
+    )
+    address = MaskedCharField(policy_field="address", required=False, allow_blank=True, max_length=300)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, max_length=20
+    )
+    owner_name = serializers.CharField(source="owner.username", read_only=True, default=None)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id", "name", "mobile", "wechat_id", "email", "id_number", "address", "company",
+            "source_channel", "stage", "tags", "owner", "owner_name", "wecom_external_userid",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = ["owner", "created_at", "updated_at"]
+
+    def to_internal_value(self, data):
+        # A client that sends back the masked value it was shown has not changed the field.
+        if self.instance is not None and isinstance(data, dict):
+            data = {
+                key: value for key, value in data.items()
+                if not (key in SENSITIVE_FIELDS
+                        and value == masked(key, getattr(self.instance, key)) and value)
+            }
+        return super().to_internal_value(data)
+
+    def validate_mobile(self, value: str) -> str:
+        return normalize_mobile(value)
+
+    def validate_email(self, value: str) -> str:
+        if value:
+            serializers.EmailField().run_validation(value)
+        return value.lower()
+
+    def validate_id_number(self, value: str) -> str:
+        return value.upper()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["tags"] = [tag.name for tag in instance.tags.all()]
+        return data
+
+
+class RevealSerializer(StrictSerializer):
+    field = serializers.ChoiceField(choices=sorted(SENSITIVE_FIELDS))
+    reason = serializers.CharField(max_length=1000)
+
+
+class RevealResultSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    value = serializers.CharField()
+
+
+class ShareSerializer(StrictSerializer, serializers.ModelSerializer):
+    staff = serializers.PrimaryKeyRelatedField(source="user", read_only=True)
+    staff_id = serializers.IntegerField(write_only=True)
+    level = serializers.ChoiceField(choices=list(SHARE_LEVELS), default="view")
+    granted_by = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = CustomerUserObjectPermission
+        fields = ["id", "staff", "staff_id", "level", "granted_by", "granted_at", "expires_at"]
+        read_only_fields = ["granted_at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["level"] = "change" if instance.permission.codename == "change_customer" else "view"
+        return data
+
+
+class TransferSerializer(StrictSerializer):
+    customers = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=10_000)
+    to_staff = serializers.IntegerField()
+    reason = serializers.CharField(max_length=500)

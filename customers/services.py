@@ -1,0 +1,160 @@
+"""Every write to customers, as verbs: keyword-only, explicit actor, one transaction each."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from customers.models import (
+    Customer,
+    CustomerUserObjectPermission,
+    FollowUp,
+    OwnershipTransfer,
+    Tag,
+)
+from scrm.access.scope import SHARE, TRANSFER, can
+
+SHARE_LEVELS = {"view": "view_customer", "change": "change_customer"}
+BATCH_SIZE = 1000
+
+
+def _set_tags(customer: Customer, tag_names: list[str] | None) -> None:
+    if tag_names is None:
+        return
+    tags = [Tag.objects.get_or_create(name=name.strip())[0] for name in tag_names if name.strip()]
+    customer.tags.set(tags)
+
+
+@transaction.atomic
+def create_customer(*, actor, tags: list[str] | None = None, **fields) -> Customer:
+    """Create a customer owned by the actor (unless an owner is given). Raises PermissionDenied
+    without the add permission, ValidationError on invalid values."""
+    if not actor.has_perm("customers.add_customer"):
+        raise PermissionDenied("You may not create customers.")
+    fields.setdefault("owner", actor)
+    customer = Customer(**fields)
+    customer.full_clean(exclude=["owner"])
+    customer.save()
+    _set_tags(customer, tags)
+    return customer
+
+
+@transaction.atomic
+def update_customer(*, actor, customer: Customer, tags: list[str] | None = None, **fields) -> Customer:
+    for name, value in fields.items():
+        setattr(customer, name, value)
+    customer.full_clean(exclude=["owner"])
+    customer.save()
+    _set_tags(customer, tags)
+    return customer
+
+
+@transaction.atomic
+def add_follow_up(*, actor, customer: Customer, note: str, due_at: datetime | None = None) -> FollowUp:
+    return FollowUp.objects.create(customer=customer, staff=actor, note=note, due_at=due_at)
+
+
+@transaction.atomic
+def share_customer(
+    *, actor, customer: Customer, with_staff, level: str = "view", expires_at: datetime | None = None
+) -> CustomerUserObjectPermission:
+    """Grant `with_staff` view or change on one customer, optionally until `expires_at`.
+
+    Raises PermissionDenied if the actor may not share this customer, ValidationError on a bad
+    level, an inactive colleague, a past expiry or sharing with the owner.
+    """
+    if not can(actor, SHARE, customer):
+        raise PermissionDenied("You may not share this customer.")
+    errors = {}
+    if level not in SHARE_LEVELS:
+        errors["level"] = f"Choose one of: {', '.join(SHARE_LEVELS)}."
+    if not with_staff.is_active or with_staff.employment_status != "active":
+        errors["staff"] = "Customers can only be shared with active staff."
+    elif with_staff.pk == customer.owner_id:
+        errors["staff"] = "This colleague already owns the customer."
+    if expires_at is not None and expires_at <= timezone.now():
+        errors["expires_at"] = "The expiry must be in the future."
+    if errors:
+        raise ValidationError(errors)
+    permission = Permission.objects.get(
+        content_type__app_label="customers", codename=SHARE_LEVELS[level]
+    )
+    # One live grant per colleague and customer: re-sharing replaces the level and the expiry.
+    CustomerUserObjectPermission.objects.filter(
+        content_object=customer, user=with_staff, permission__codename__in=SHARE_LEVELS.values()
+    ).delete()
+    return CustomerUserObjectPermission.objects.create(
+        content_object=customer,
+        user=with_staff,
+        permission=permission,
+        granted_by=actor,
+        expires_at=expires_at,
+    )
+
+
+@transaction.atomic
+def revoke_share(*, actor, share: CustomerUserObjectPermission) -> None:
+    if not can(actor, SHARE, share.content_object):
+        raise PermissionDenied("You may not change the shares of this customer.")
+    share.delete()
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    transferred: int
+    skipped_already_owned: int
+    to_staff_id: int
+
+
+def validate_successor(to_staff) -> None:
+    if not to_staff.is_active or to_staff.employment_status != "active":
+        raise ValidationError({"to_staff": "The new owner must be an active staff member."})
+
+
+@transaction.atomic
+def transfer_customers(*, customers: QuerySet, to_staff, actor, reason: str) -> TransferResult:
+    """Move customers within the actor's transfer scope to `to_staff` (in-service transfer).
+
+    Raises ValidationError (inactive successor, empty reason) or PermissionDenied when any of the
+    customers is outside the actor's transfer scope: then nothing moves.
+    """
+    ids = list(customers.values_list("pk", flat=True))
+    allowed = Customer.objects.visible_to(actor, TRANSFER).filter(pk__in=ids).count()
+    if allowed != len(ids):
+        raise PermissionDenied("Some of these customers are outside your transfer scope.")
+    return move_ownership(customer_ids=ids, to_staff=to_staff, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def move_ownership(*, customer_ids: list[int], to_staff, actor, reason: str) -> TransferResult:
+    """The transfer engine: set the owner, recording who owned each customer before, in batches.
+
+    Callers decide who may move what; this only guarantees a valid successor, a reason, and
+    one history row per customer whose owner actually changed.
+    """
+    validate_successor(to_staff)
+    if not reason.strip():
+        raise ValidationError({"reason": "A reason is required for a transfer."})
+    now = timezone.now()
+    moved = 0
+    for start in range(0, len(customer_ids), BATCH_SIZE):
+        batch = Customer.objects.filter(pk__in=customer_ids[start : start + BATCH_SIZE]).exclude(
+            owner_id=to_staff.pk
+        )
+        owners = list(batch.values_list("pk", "owner_id"))
+        OwnershipTransfer.objects.bulk_create(
+            OwnershipTransfer(
+                customer_id=pk, from_owner_id=owner_id, to_owner=to_staff, at=now, actor=actor,
+                reason=reason,
+            )
+            for pk, owner_id in owners
+        )
+        Customer.objects.filter(pk__in=[pk for pk, _ in owners]).update(owner=to_staff, updated_at=now)
+        moved += len(owners)
+    return TransferResult(
+        transferred=moved, skipped_already_owned=len(customer_ids) - moved, to_staff_id=to_staff.pk
+    )

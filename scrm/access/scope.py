@@ -1,0 +1,99 @@
+"""What a staff member may see and do with customers: the one place that decides.
+
+`scope_q(user, action)` returns a single Q over Customer rows. It is the OR of the user's role
+scopes (own, team, department tree, everything) and their unexpired per-object grants (guardian
+direct foreign-key rows), gated by the model permission the action needs. Everything stays a
+join the database can plan: no ids are loaded into Python except the (small) department tree.
+"""
+
+from django.db.models import Q
+from django.utils import timezone
+
+from scrm.staff import roles
+
+LIST, VIEW, CHANGE, REVEAL, SHARE, TRANSFER = "list", "view", "change", "reveal", "share", "transfer"
+ACTIONS = (LIST, VIEW, CHANGE, REVEAL, SHARE, TRANSFER)
+
+# The model permission each action requires on top of the scope.
+ACTION_PERMISSION = {
+    LIST: "customers.view_customer",
+    VIEW: "customers.view_customer",
+    CHANGE: "customers.change_customer",
+    REVEAL: "customers.view_customer",
+    SHARE: "customers.share_customer",
+    TRANSFER: "customers.transfer_customer",
+}
+
+OWN, TEAM, DEPARTMENT, ALL, LEAVERS = "own", "team", "department", "all", "leavers"
+
+# role -> action -> scope kind. A role absent for an action sees nothing for it.
+ROLE_SCOPES: dict[str, dict[str, str]] = {
+    roles.SALES_REP: {LIST: OWN, VIEW: OWN, CHANGE: OWN, REVEAL: OWN, SHARE: OWN},
+    roles.TEAM_LEAD: {a: TEAM for a in ACTIONS},
+    roles.SALES_MANAGER: {a: DEPARTMENT for a in ACTIONS},
+    roles.LEGAL: {LIST: ALL, VIEW: ALL, REVEAL: ALL},
+    roles.AUDITOR: {LIST: ALL, VIEW: ALL},
+    # HR sees masked lists of the customers of staff who are leaving, nothing else.
+    roles.HR: {LIST: LEAVERS},
+    roles.ADMINISTRATOR: {a: ALL for a in ACTIONS},
+}
+
+# Per-object grants: which shared permission codenames open which actions.
+GRANT_CODENAMES = {LIST: ("view_customer", "change_customer"),
+                   VIEW: ("view_customer", "change_customer"),
+                   CHANGE: ("change_customer",)}
+
+NOTHING = Q(pk__in=[])
+
+
+def _kind_q(user, kind: str) -> Q:
+    if kind == ALL:
+        return Q()
+    if kind == OWN:
+        return Q(owner_id=user.pk)
+    if kind == TEAM:
+        return Q(owner__team_id=user.team_id) if user.team_id else NOTHING
+    if kind == DEPARTMENT:
+        if not user.department_id:
+            return NOTHING
+        return Q(owner__department_id__in=user.department.descendant_ids())
+    if kind == LEAVERS:
+        return Q(owner__employment_status__in=["notice", "departed"])
+    raise ValueError(f"unknown scope kind {kind!r}")
+
+
+def _grants_q(user, action: str) -> Q:
+    codenames = GRANT_CODENAMES.get(action)
+    if not codenames:
+        return NOTHING
+    from customers.models import CustomerUserObjectPermission
+
+    grants = CustomerUserObjectPermission.objects.filter(
+        user_id=user.pk, permission__codename__in=codenames
+    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+    return Q(pk__in=grants.values("content_object_id"))
+
+
+def scope_q(user, action: str = VIEW) -> Q:
+    """One Q selecting the customers `user` may `action`; nothing for anonymous/inactive users."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    if not (user and user.is_authenticated and user.is_active):
+        return NOTHING
+    if user.is_superuser:
+        return Q()
+    if not user.has_perm(ACTION_PERMISSION[action]):
+        return NOTHING
+    kinds = {ROLE_SCOPES[r][action] for r in user.role_names if action in ROLE_SCOPES.get(r, {})}
+    if ALL in kinds:
+        return Q()
+    q = _grants_q(user, action)
+    for kind in kinds:
+        q |= _kind_q(user, kind)
+    return q
+
+
+def can(user, action: str, customer) -> bool:
+    from customers.models import Customer
+
+    return Customer.objects.filter(scope_q(user, action), pk=customer.pk).exists()

@@ -1,0 +1,57 @@
+"""One JSON error shape for the whole API.
+
+    {"code": "invalid", "detail": "Invalid input.", "errors": {"mobile": ["..."]}}
+
+`errors` is present for validation failures only. Django ValidationError and PermissionDenied
+raised by services are translated here so views stay thin.
+"""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from scrm.masking.reveal import RevealLimitExceeded
+
+
+class RevealThrottled(exceptions.Throttled):
+    default_detail = "Reveal limit reached for this hour; security has been notified."
+    default_code = "reveal_limit"
+
+
+def _as_drf(exc: Exception) -> Exception:
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return exceptions.ValidationError(detail)
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, RequestDataTooBig):
+        return exceptions.ValidationError({"non_field_errors": ["The request body is too large."]})
+    if isinstance(exc, RevealLimitExceeded):
+        return RevealThrottled()
+    return exc
+
+
+def exception_handler(exc, context):
+    exc = _as_drf(exc)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = {"code": "invalid", "detail": "Invalid input.", "errors": errors}
+        response.status_code = status.HTTP_400_BAD_REQUEST
+        return response
+    codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+    data = response.data if isinstance(response.data, dict) else {"detail": response.data}
+    detail = data.get("detail", "")
+    extra = {k: v for k, v in data.items() if k not in {"detail", "code"}}
+    code = data.get("code") or (codes.get("detail") if isinstance(codes, dict) else codes)
+    response.data = {"code": code, "detail": str(detail), **extra}
+    return response
+
+
+def error_response(code: str, detail: str, status_code: int) -> Response:
+    return Response({"code": code, "detail": detail}, status=status_code)

@@ -1,0 +1,71 @@
+from collections.abc import Sequence
+
+from django.db.models import Model
+
+from scrm.audit.models import AccessAction, AccessEvent, Channel, SecurityAlert
+from scrm.masking.policy import mask_query
+
+
+def _client(request) -> tuple[str | None, str, str]:
+    if request is None:
+        return None, "", ""
+    meta = request.META
+    return (
+        meta.get("REMOTE_ADDR") or None,
+        meta.get("HTTP_USER_AGENT", "")[:300],
+        request.path[:300],
+    )
+
+
+def _model_label(model: type[Model] | str) -> str:
+    return model if isinstance(model, str) else model._meta.label_lower
+
+
+def record_access(
+    *,
+    actor,
+    action: AccessAction | str,
+    model: type[Model] | str,
+    object_ids: Sequence[int] = (),
+    channel: Channel | str,
+    request=None,
+    fields: Sequence[str] = (),
+    query: dict | None = None,
+    reason: str = "",
+    allowed: bool = True,
+) -> AccessEvent:
+    """Write one access event for one read (a list is one event with every id it showed).
+
+    Query parameters are stored through the masking policy, so a `?mobile=` never lands raw.
+    """
+    ip, user_agent, path = _client(request)
+    user = actor if actor is not None and actor.is_authenticated else None
+    return AccessEvent.objects.create(
+        actor=user,
+        action=action,
+        model=_model_label(model),
+        object_ids=[int(pk) for pk in object_ids],
+        channel=channel,
+        fields=list(fields),
+        query=mask_query(query or {}),
+        reason=reason,
+        allowed=allowed,
+        flagged=bool(user and user.employment_status == "notice"),
+        ip=ip,
+        user_agent=user_agent,
+        path=path,
+    )
+
+
+def raise_alert(
+    *, kind: str, message: str, actor=None, severity: str = SecurityAlert.Severity.MEDIUM,
+    obj: Model | None = None,
+) -> SecurityAlert:
+    return SecurityAlert.objects.create(
+        kind=kind,
+        message=message,
+        actor=actor,
+        severity=severity,
+        model=obj._meta.label_lower if obj is not None else "",
+        object_id=obj.pk if obj is not None else None,
+    )

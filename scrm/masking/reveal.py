@@ -1,0 +1,78 @@
+"""Revealing one raw value: a deliberate, reasoned, rate-limited and audited act."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from scrm.access.scope import REVEAL
+from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
+from scrm.audit.services import raise_alert, record_access
+from scrm.masking.policy import SENSITIVE_FIELDS, reveal_permission
+
+
+class RevealLimitExceeded(Exception):
+    """The actor used up their reveals for the hour; a security alert was raised."""
+
+
+def can_reveal(user, obj, field: str) -> bool:
+    if field not in SENSITIVE_FIELDS or not user.has_perm(reveal_permission(field)):
+        return False
+    if getattr(user, "employment_status", "active") != "active":
+        return False  # staff in their notice period keep working but may not reveal
+    return type(obj).objects.visible_to(user, REVEAL).filter(pk=obj.pk).exists()
+
+
+def reveals_in_last_hour(user) -> int:
+    since = timezone.now() - timedelta(hours=1)
+    return AccessEvent.objects.filter(
+        actor=user, action=AccessAction.REVEAL, allowed=True, at__gte=since
+    ).count()
+
+
+def reveal_field(*, actor, obj, field: str, reason: str, channel: str, request=None) -> str:
+    """Return the raw value of `field` on `obj` and record the reveal with its reason.
+
+    Raises ValidationError (unknown field, no reason), PermissionDenied (no right: recorded as
+    a denied attempt) or RevealLimitExceeded (recorded, and a security alert is raised).
+    """
+    reason = (reason or "").strip()
+    errors = {}
+    if field not in SENSITIVE_FIELDS:
+        errors["field"] = f"Choose one of: {', '.join(SENSITIVE_FIELDS)}."
+    if not reason:
+        errors["reason"] = "Say why you need to see this value."
+    if errors:
+        raise ValidationError(errors)
+    audit = {
+        "actor": actor, "model": type(obj), "object_ids": [obj.pk], "channel": channel,
+        "request": request, "fields": [field], "reason": reason[:1000],
+    }
+    if not can_reveal(actor, obj, field):
+        record_access(action=AccessAction.DENIED, allowed=False, query={"attempt": "reveal"}, **audit)
+        raise PermissionDenied("You may not reveal this field.")
+    with transaction.atomic():
+        # Serialise concurrent reveals of one user so the hourly limit cannot be raced past.
+        type(actor).objects.select_for_update().filter(pk=actor.pk).first()
+        over_limit = reveals_in_last_hour(actor) >= settings.SCRM_REVEAL_LIMIT_PER_HOUR
+        if over_limit:
+            record_access(
+                action=AccessAction.DENIED, allowed=False, query={"attempt": "reveal", "limit": 1},
+                **audit,
+            )
+            raise_alert(
+                kind="reveal_rate_limit",
+                severity=SecurityAlert.Severity.HIGH,
+                actor=actor,
+                obj=obj,
+                message=f"{actor.username} exceeded {settings.SCRM_REVEAL_LIMIT_PER_HOUR} "
+                f"reveals per hour (field {field}).",
+            )
+        else:
+            record_access(action=AccessAction.REVEAL, **audit)
+    # Raised after the block so the denial and the alert are committed, not rolled back.
+    if over_limit:
+        raise RevealLimitExceeded()
+    return getattr(obj, field)

@@ -1,0 +1,93 @@
+"""Roles are Django groups; these are their names and the permissions each starts with.
+
+Administrators may change a group's permissions in the admin afterwards: defaults are applied
+only when a group is first created, so a tuned configuration survives later migrations.
+"""
+
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
+from django.db import DEFAULT_DB_ALIAS
+
+SALES_REP = "Sales rep"
+TEAM_LEAD = "Team lead"
+SALES_MANAGER = "Sales manager"
+HR = "HR"
+LEGAL = "Legal"
+AUDITOR = "Auditor"
+SECURITY_OFFICER = "Security officer"
+ADMINISTRATOR = "Administrator"
+ALL_ROLES = (SALES_REP, TEAM_LEAD, SALES_MANAGER, HR, LEGAL, AUDITOR, SECURITY_OFFICER, ADMINISTRATOR)
+
+_SALES_COMMON = [
+    "customers.view_customer",
+    "customers.add_customer",
+    "customers.change_customer",
+    "customers.share_customer",
+    "customers.reveal_basic",
+    "customers.reveal_contact",
+    "customers.view_followup",
+    "customers.add_followup",
+    "customers.change_followup",
+    "customers.view_transaction",
+    "customers.add_transaction",
+    "customers.view_tag",
+]
+_AUDIT_READ = ["audit.view_accessevent", "audit.view_securityalert", "auditlog.view_logentry"]
+
+DEFAULT_PERMISSIONS: dict[str, list[str]] = {
+    SALES_REP: _SALES_COMMON,
+    TEAM_LEAD: [*_SALES_COMMON, "customers.transfer_customer", "staff.view_staff"],
+    SALES_MANAGER: [*_SALES_COMMON, "customers.transfer_customer", "staff.view_staff"],
+    HR: [
+        "customers.view_customer",
+        "staff.view_staff",
+        "staff.add_staff",
+        "staff.change_staff",
+        "staff.view_department",
+        "staff.view_team",
+        "staff.view_device",
+    ],
+    LEGAL: [
+        "customers.view_customer",
+        "customers.view_followup",
+        "customers.view_transaction",
+        "customers.view_tag",
+        "customers.reveal_basic",
+        "customers.reveal_contact",
+        "customers.reveal_identity",
+        "customers.export_raw",
+    ],
+    AUDITOR: [
+        "customers.view_customer",
+        "customers.view_followup",
+        "customers.view_transaction",
+        "customers.view_tag",
+        *_AUDIT_READ,
+    ],
+    SECURITY_OFFICER: [*_AUDIT_READ, "audit.change_securityalert"],
+    ADMINISTRATOR: [],  # every permission, see ensure_role_groups
+}
+
+
+def ensure_role_groups(sender=None, using: str = DEFAULT_DB_ALIAS, apps=global_apps, **kwargs):
+    """Create the role groups with their default permissions (post_migrate, idempotent)."""
+    if sender is not None and sender.label != "staff":
+        return
+    for app_config in global_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=using)
+    Group = global_apps.get_model("auth", "Group")
+    Permission = global_apps.get_model("auth", "Permission")
+    for role, perms in DEFAULT_PERMISSIONS.items():
+        group, created = Group.objects.using(using).get_or_create(name=role)
+        if not created:
+            continue
+        if role == ADMINISTRATOR:
+            group.permissions.set(Permission.objects.using(using).all())
+            continue
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            group.permissions.add(
+                Permission.objects.using(using).get(
+                    content_type__app_label=app_label, codename=codename
+                )
+            )

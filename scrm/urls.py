@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from customers.api import CustomerViewSet
+from scrm.audit.api import AccessEventViewSet, SecurityAlertViewSet
+from scrm.staff.api import StaffDirectoryViewSet, me
+
+router = DefaultRouter()
+router.register("customers", CustomerViewSet, basename="customer")
+router.register("staff", StaffDirectoryViewSet, basename="staff")
+router.register("audit/events", AccessEventViewSet, basename="accessevent")
+router.register("alerts", SecurityAlertViewSet, basename="alert")
+
+api_v1 = [
+    path("auth/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
+    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
+    path("me/", me, name="me"),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include("customers.urls")),
+]
