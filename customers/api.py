@@ -42,8 +42,12 @@ class CustomerViewSet(
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
     permission_classes = [model_permission("customers.view_customer")]
-    scope_actions = {**ScopedViewSetMixin.scope_actions, "reveal": VIEW, "shares": VIEW,
-                     "revoke": SHARE}
+    scope_actions = {
+        **ScopedViewSetMixin.scope_actions,
+        "reveal": VIEW,
+        "shares": VIEW,
+        "revoke": SHARE,
+    }
 
     def perform_create(self, serializer):
         serializer.instance = create_customer(actor=self.request.user, **serializer.validated_data)
@@ -60,7 +64,10 @@ class CustomerViewSet(
         body = RevealSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         value = reveal_field(
-            actor=request.user, obj=customer, channel=Channel.API, request=request,
+            actor=request.user,
+            obj=customer,
+            channel=Channel.API,
+            request=request,
             **body.validated_data,
         )
         return Response({"field": body.validated_data["field"], "value": value})
@@ -77,7 +84,10 @@ class CustomerViewSet(
         data = body.validated_data
         colleague = get_object_or_404(get_user_model(), pk=data["staff_id"])
         grant = share_customer(
-            actor=request.user, customer=customer, with_staff=colleague, level=data["level"],
+            actor=request.user,
+            customer=customer,
+            with_staff=colleague,
+            level=data["level"],
             expires_at=data.get("expires_at"),
         )
         return Response(ShareSerializer(grant).data, status=status.HTTP_201_CREATED)
@@ -99,7 +109,14 @@ class CustomerViewSet(
         to_staff = get_object_or_404(get_user_model(), pk=data["to_staff"])
         result = transfer_customers(
             customers=Customer.objects.filter(pk__in=data["customers"]),
-            to_staff=to_staff, actor=request.user, reason=data["reason"],
+            to_staff=to_staff,
+            actor=request.user,
+            reason=data["reason"],
         )
-        return Response({"transferred": result.transferred,
-                         "unchanged": result.skipped_already_owned, "to_staff": to_staff.pk})
+        return Response(
+            {
+                "transferred": result.transferred,
+                "unchanged": result.skipped_already_owned,
+                "to_staff": to_staff.pk,
+            }
+        )

@@ -181,3 +181,8 @@ class OwnershipTransfer(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["customer", "-at"], name="ownership_customer_at")]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.customer_id}: {self.from_owner_id} -> {self.to_owner_id} at {self.at:%Y-%m-%d}"
+        )

@@ -46,28 +46,52 @@ class TransactionSerializer(serializers.ModelSerializer):
         fields = ["id", "date", "product", "amount"]
 
 
+class TagNamesField(serializers.ListField):
+    """Tags are written as a list of names and read back from the (prefetched) relation."""
+
+    child = serializers.CharField(max_length=50)
+
+    def to_representation(self, value):
+        return [tag.name for tag in value.all()]
+
+
 class CustomerSerializer(StrictSerializer, serializers.ModelSerializer):
     name = MaskedCharField(policy_field="name", max_length=100)
     mobile = MaskedCharField(
         policy_field="mobile", required=False, allow_blank=True, validators=[validate_mobile]
     )
-    wechat_id = MaskedCharField(policy_field="wechat_id", required=False, allow_blank=True, max_length=64)
+    wechat_id = MaskedCharField(
+        policy_field="wechat_id", required=False, allow_blank=True, max_length=64
+    )
     email = MaskedCharField(policy_field="email", required=False, allow_blank=True, max_length=254)
     id_number = MaskedCharField(
         policy_field="id_number", required=False, allow_blank=True, validators=[validate_id_number]
     )
-    address = MaskedCharField(policy_field="address", required=False, allow_blank=True, max_length=300)
-    tags = serializers.ListField(
-        child=serializers.CharField(max_length=50), required=False, max_length=20
+    address = MaskedCharField(
+        policy_field="address", required=False, allow_blank=True, max_length=300
     )
+    tags = TagNamesField(required=False, max_length=20)
     owner_name = serializers.CharField(source="owner.username", read_only=True, default=None)
 
     class Meta:
         model = Customer
         fields = [
-            "id", "name", "mobile", "wechat_id", "email", "id_number", "address", "company",
-            "source_channel", "stage", "tags", "owner", "owner_name", "wecom_external_userid",
-            "created_at", "updated_at",
+            "id",
+            "name",
+            "mobile",
+            "wechat_id",
+            "email",
+            "id_number",
+            "address",
+            "company",
+            "source_channel",
+            "stage",
+            "tags",
+            "owner",
+            "owner_name",
+            "wecom_external_userid",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["owner", "created_at", "updated_at"]
 
@@ -75,9 +99,13 @@ class CustomerSerializer(StrictSerializer, serializers.ModelSerializer):
         # A client that sends back the masked value it was shown has not changed the field.
         if self.instance is not None and isinstance(data, dict):
             data = {
-                key: value for key, value in data.items()
-                if not (key in SENSITIVE_FIELDS
-                        and value == masked(key, getattr(self.instance, key)) and value)
+                key: value
+                for key, value in data.items()
+                if not (
+                    key in SENSITIVE_FIELDS
+                    and value == masked(key, getattr(self.instance, key))
+                    and value
+                )
             }
         return super().to_internal_value(data)
 
@@ -91,11 +119,6 @@ class CustomerSerializer(StrictSerializer, serializers.ModelSerializer):
 
     def validate_id_number(self, value: str) -> str:
         return value.upper()
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["tags"] = [tag.name for tag in instance.tags.all()]
-        return data
 
 
 class RevealSerializer(StrictSerializer):
@@ -126,6 +149,8 @@ class ShareSerializer(StrictSerializer, serializers.ModelSerializer):
 
 
 class TransferSerializer(StrictSerializer):
-    customers = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=10_000)
+    customers = serializers.ListField(
+        child=serializers.IntegerField(), min_length=1, max_length=10_000
+    )
     to_staff = serializers.IntegerField()
     reason = serializers.CharField(max_length=500)

@@ -44,7 +44,9 @@ def create_customer(*, actor, tags: list[str] | None = None, **fields) -> Custom
 
 
 @transaction.atomic
-def update_customer(*, actor, customer: Customer, tags: list[str] | None = None, **fields) -> Customer:
+def update_customer(
+    *, actor, customer: Customer, tags: list[str] | None = None, **fields
+) -> Customer:
     for name, value in fields.items():
         setattr(customer, name, value)
     customer.full_clean(exclude=["owner"])
@@ -54,13 +56,20 @@ def update_customer(*, actor, customer: Customer, tags: list[str] | None = None,
 
 
 @transaction.atomic
-def add_follow_up(*, actor, customer: Customer, note: str, due_at: datetime | None = None) -> FollowUp:
+def add_follow_up(
+    *, actor, customer: Customer, note: str, due_at: datetime | None = None
+) -> FollowUp:
     return FollowUp.objects.create(customer=customer, staff=actor, note=note, due_at=due_at)
 
 
 @transaction.atomic
 def share_customer(
-    *, actor, customer: Customer, with_staff, level: str = "view", expires_at: datetime | None = None
+    *,
+    actor,
+    customer: Customer,
+    with_staff,
+    level: str = "view",
+    expires_at: datetime | None = None,
 ) -> CustomerUserObjectPermission:
     """Grant `with_staff` view or change on one customer, optionally until `expires_at`.
 
@@ -148,12 +157,18 @@ def move_ownership(*, customer_ids: list[int], to_staff, actor, reason: str) -> 
         owners = list(batch.values_list("pk", "owner_id"))
         OwnershipTransfer.objects.bulk_create(
             OwnershipTransfer(
-                customer_id=pk, from_owner_id=owner_id, to_owner=to_staff, at=now, actor=actor,
+                customer_id=pk,
+                from_owner_id=owner_id,
+                to_owner=to_staff,
+                at=now,
+                actor=actor,
                 reason=reason,
             )
             for pk, owner_id in owners
         )
-        Customer.objects.filter(pk__in=[pk for pk, _ in owners]).update(owner=to_staff, updated_at=now)
+        Customer.objects.filter(pk__in=[pk for pk, _ in owners]).update(
+            owner=to_staff, updated_at=now
+        )
         moved += len(owners)
     return TransferResult(
         transferred=moved, skipped_already_owned=len(customer_ids) - moved, to_staff_id=to_staff.pk

@@ -38,6 +38,8 @@ def load_or_create_dev_keys(path: Path, *, production: bool) -> dict[str, str]:
         stored = _generate()
         path.write_text(json.dumps(stored, indent=2))
         path.chmod(0o600)
-        print(f"scrm: generated local development keys in {path} (never use them in production)",
-              file=sys.stderr)
+        print(
+            f"scrm: generated local development keys in {path} (never use them in production)",
+            file=sys.stderr,
+        )
     return {name: from_env[name] or stored[name] for name in NAMES}

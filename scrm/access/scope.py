@@ -11,7 +11,14 @@ from django.utils import timezone
 
 from scrm.staff import roles
 
-LIST, VIEW, CHANGE, REVEAL, SHARE, TRANSFER = "list", "view", "change", "reveal", "share", "transfer"
+LIST, VIEW, CHANGE, REVEAL, SHARE, TRANSFER = (
+    "list",
+    "view",
+    "change",
+    "reveal",
+    "share",
+    "transfer",
+)
 ACTIONS = (LIST, VIEW, CHANGE, REVEAL, SHARE, TRANSFER)
 
 # The model permission each action requires on top of the scope.
@@ -39,9 +46,11 @@ ROLE_SCOPES: dict[str, dict[str, str]] = {
 }
 
 # Per-object grants: which shared permission codenames open which actions.
-GRANT_CODENAMES = {LIST: ("view_customer", "change_customer"),
-                   VIEW: ("view_customer", "change_customer"),
-                   CHANGE: ("change_customer",)}
+GRANT_CODENAMES = {
+    LIST: ("view_customer", "change_customer"),
+    VIEW: ("view_customer", "change_customer"),
+    CHANGE: ("change_customer",),
+}
 
 NOTHING = Q(pk__in=[])
 

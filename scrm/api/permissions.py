@@ -8,8 +8,9 @@ def model_permission(*perms: str) -> type[BasePermission]:
         message = "Your role does not give access to this resource."
 
         def has_permission(self, request, view) -> bool:
-            return bool(request.user and request.user.is_authenticated
-                        and request.user.has_perms(perms))
+            return bool(
+                request.user and request.user.is_authenticated and request.user.has_perms(perms)
+            )
 
     HasModelPermission.__name__ = f"Has_{'_'.join(p.split('.')[1] for p in perms)}"
     return HasModelPermission

@@ -50,9 +50,11 @@ class ScopedViewSetMixin:
             ids = [int(lookup)] if str(lookup).isdigit() else []
             self.record(AccessAction.DENIED, ids, allowed=False, query={"attempt": self.action})
             # Visible but not open to this action (e.g. legal editing): say so, existence is known.
-            if self.scope_action() != VIEW and ids and self.queryset.visible_to(
-                self.request.user, VIEW
-            ).filter(pk=ids[0]).exists():
+            if (
+                self.scope_action() != VIEW
+                and ids
+                and self.queryset.visible_to(self.request.user, VIEW).filter(pk=ids[0]).exists()
+            ):
                 raise PermissionDenied("You may not do this with this record.") from None
             raise
 

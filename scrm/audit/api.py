@@ -15,16 +15,40 @@ class AccessEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AccessEvent
-        fields = ["id", "at", "actor", "actor_username", "channel", "action", "model",
-                  "object_ids", "fields", "query", "reason", "allowed", "flagged", "ip",
-                  "user_agent", "path"]
+        fields = [
+            "id",
+            "at",
+            "actor",
+            "actor_username",
+            "channel",
+            "action",
+            "model",
+            "object_ids",
+            "fields",
+            "query",
+            "reason",
+            "allowed",
+            "flagged",
+            "ip",
+            "user_agent",
+            "path",
+        ]
 
 
 class SecurityAlertSerializer(serializers.ModelSerializer):
     class Meta:
         model = SecurityAlert
-        fields = ["id", "created_at", "kind", "severity", "actor", "message", "model",
-                  "object_id", "acknowledged_at"]
+        fields = [
+            "id",
+            "created_at",
+            "kind",
+            "severity",
+            "actor",
+            "message",
+            "model",
+            "object_id",
+            "acknowledged_at",
+        ]
 
 
 class AccessEventViewSet(viewsets.ReadOnlyModelViewSet):

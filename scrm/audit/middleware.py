@@ -1,8 +1,8 @@
+from auditlog.middleware import AuditlogMiddleware
 from django.utils.functional import SimpleLazyObject
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from auditlog.middleware import AuditlogMiddleware
 
 
 def _jwt_user(request):

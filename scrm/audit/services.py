@@ -58,7 +58,11 @@ def record_access(
 
 
 def raise_alert(
-    *, kind: str, message: str, actor=None, severity: str = SecurityAlert.Severity.MEDIUM,
+    *,
+    kind: str,
+    message: str,
+    actor=None,
+    severity: str = SecurityAlert.Severity.MEDIUM,
     obj: Model | None = None,
 ) -> SecurityAlert:
     return SecurityAlert.objects.create(

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -47,19 +48,28 @@ def reveal_field(*, actor, obj, field: str, reason: str, channel: str, request=N
     if errors:
         raise ValidationError(errors)
     audit = {
-        "actor": actor, "model": type(obj), "object_ids": [obj.pk], "channel": channel,
-        "request": request, "fields": [field], "reason": reason[:1000],
+        "actor": actor,
+        "model": type(obj),
+        "object_ids": [obj.pk],
+        "channel": channel,
+        "request": request,
+        "fields": [field],
+        "reason": reason[:1000],
     }
     if not can_reveal(actor, obj, field):
-        record_access(action=AccessAction.DENIED, allowed=False, query={"attempt": "reveal"}, **audit)
+        record_access(
+            action=AccessAction.DENIED, allowed=False, query={"attempt": "reveal"}, **audit
+        )
         raise PermissionDenied("You may not reveal this field.")
     with transaction.atomic():
         # Serialise concurrent reveals of one user so the hourly limit cannot be raced past.
-        type(actor).objects.select_for_update().filter(pk=actor.pk).first()
+        get_user_model().objects.select_for_update().filter(pk=actor.pk).first()
         over_limit = reveals_in_last_hour(actor) >= settings.SCRM_REVEAL_LIMIT_PER_HOUR
         if over_limit:
             record_access(
-                action=AccessAction.DENIED, allowed=False, query={"attempt": "reveal", "limit": 1},
+                action=AccessAction.DENIED,
+                allowed=False,
+                query={"attempt": "reveal", "limit": 1},
                 **audit,
             )
             raise_alert(

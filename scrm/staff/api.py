@@ -25,8 +25,14 @@ class MeSerializer(StaffDirectorySerializer):
     roles = serializers.SerializerMethodField()
 
     class Meta(StaffDirectorySerializer.Meta):
-        fields = [*StaffDirectorySerializer.Meta.fields, "email", "is_superuser", "roles",
-                  "wecom_userid", "supervisor"]
+        fields = [
+            *StaffDirectorySerializer.Meta.fields,
+            "email",
+            "is_superuser",
+            "roles",
+            "wecom_userid",
+            "supervisor",
+        ]
 
     def get_roles(self, obj) -> list[str]:
         return sorted(obj.role_names)

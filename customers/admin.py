@@ -1,0 +1,286 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from customers.admin_forms import CustomerAdminForm, ReassignOwnerForm, RevealForm
+from customers.dashboard import dashboard_figures
+from customers.models import Customer, FollowUp, OwnershipTransfer, Tag, Transaction, mobile_index
+from customers.services import create_customer, transfer_customers, update_customer
+from scrm.access.scope import CHANGE, LIST, VIEW, can
+from scrm.audit.models import AccessAction, Channel
+from scrm.audit.services import record_access
+from scrm.masking.detectors import mask_text
+from scrm.masking.policy import SENSITIVE_FIELDS, masked
+from scrm.masking.reveal import RevealLimitExceeded, can_reveal, reveal_field
+from scrm.masking.validation import MOBILE_RE, normalize_mobile
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class FollowUpInline(ReadOnlyInline):
+    model = FollowUp
+    fields = ["at", "staff", "masked_note", "due_at", "done"]
+    readonly_fields = fields
+
+    @admin.display(description="note")
+    def masked_note(self, follow_up: FollowUp) -> str:
+        return mask_text(follow_up.note)
+
+
+class TransactionInline(ReadOnlyInline):
+    model = Transaction
+    fields = ["date", "product", "amount"]
+    readonly_fields = fields
+
+
+class OwnershipInline(ReadOnlyInline):
+    model = OwnershipTransfer
+    fk_name = "customer"
+    verbose_name_plural = "ownership history"
+    fields = ["at", "from_owner", "to_owner", "actor", "reason"]
+    readonly_fields = fields
+
+
+def _masked_column(field: str):
+    @admin.display(description=Customer._meta.get_field(field).verbose_name)
+    def column(self, customer: Customer) -> str:
+        return masked(field, getattr(customer, field)) or "-"
+
+    column.__name__ = f"masked_{field}"
+    return column
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    """Customers as the viewer's scope allows; sensitive values masked, reads recorded."""
+
+    form = CustomerAdminForm
+    list_display = [
+        "id",
+        "masked_name",
+        "masked_mobile",
+        "company",
+        "stage",
+        "owner",
+        "owner_team",
+        "created_at",
+    ]
+    list_display_links = ["id", "masked_name"]
+    list_filter = ["stage", ("owner", admin.RelatedOnlyFieldListFilter), "owner__team", "tags"]
+    list_select_related = ["owner", "owner__team"]
+    search_fields = ["name"]
+    search_help_text = "Name contains, or an exact mobile number."
+    inlines = [FollowUpInline, TransactionInline, OwnershipInline]
+    actions = ["reassign_owner"]
+    change_form_template = "admin/customers/customer/change_form.html"
+    change_list_template = "admin/customers/customer/change_list.html"
+
+    masked_name = _masked_column("name")
+    masked_mobile = _masked_column("mobile")
+    masked_wechat_id = _masked_column("wechat_id")
+    masked_email = _masked_column("email")
+    masked_id_number = _masked_column("id_number")
+    masked_address = _masked_column("address")
+
+    @admin.display(description="team", ordering="owner__team__name")
+    def owner_team(self, customer: Customer) -> str:
+        return customer.owner.team.name if customer.owner and customer.owner.team else "-"
+
+    # --- the visibility scope ---------------------------------------------------------------
+    def get_queryset(self, request):
+        on_changelist = request.resolver_match and request.resolver_match.url_name.endswith(
+            "_changelist"
+        )
+        action = LIST if on_changelist else VIEW
+        return super().get_queryset(request).visible_to(request.user, action)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is None:
+            return super().has_change_permission(request)
+        return can(request.user, CHANGE, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # customers are transferred, never deleted
+
+    def get_fields(self, request, obj=None):
+        fields = list(CustomerAdminForm.Meta.fields)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Read-only renders the raw attribute; show the policy's mask instead.
+            fields = [f"masked_{f}" if f in SENSITIVE_FIELDS else f for f in fields]
+        return [*fields, "owner"] if obj is not None else fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["owner"] if obj is not None else []
+
+    def get_search_results(self, request, queryset, search_term):
+        candidate = normalize_mobile(search_term)
+        if MOBILE_RE.match(candidate):
+            # Exact mobile through the keyed blind index; the encrypted column is never scanned.
+            return queryset.filter(mobile_bidx=mobile_index(candidate)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    # --- recording reads --------------------------------------------------------------------
+    def _record(self, request, action, ids, **extra):
+        record_access(
+            actor=request.user,
+            action=action,
+            model=Customer,
+            object_ids=ids,
+            channel=Channel.ADMIN,
+            request=request,
+            **extra,
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            self._record(
+                request,
+                AccessAction.LIST,
+                [c.pk for c in changelist.result_list],
+                query=request.GET.dict(),
+            )
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        customer = self.get_object(request, object_id)
+        if customer is None:
+            ids = [int(object_id)] if str(object_id).isdigit() else []
+            self._record(
+                request, AccessAction.DENIED, ids, allowed=False, query={"attempt": "change_view"}
+            )
+        else:
+            self._record(request, AccessAction.VIEW, [customer.pk])
+            extra_context = {
+                **(extra_context or {}),
+                "revealable": [
+                    f for f in SENSITIVE_FIELDS if can_reveal(request.user, customer, f)
+                ],
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # --- writes go through services ---------------------------------------------------------
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in form.cleaned_data if name != "tags"}
+        if change:
+            update_customer(actor=request.user, customer=obj, **data)
+        else:
+            form.instance = create_customer(actor=request.user, **data)
+
+    def save_related(self, request, form, formsets, change):
+        form.instance.tags.set(form.cleaned_data.get("tags", []))
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    # --- reveal, reassign, dashboard --------------------------------------------------------
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/reveal/", view(self.reveal_view), name="customers_customer_reveal"),
+            path("dashboard/", view(self.dashboard_view), name="customers_customer_dashboard"),
+            *super().get_urls(),
+        ]
+
+    def reveal_view(self, request, pk: int):
+        if request.method != "POST":
+            return JsonResponse({"code": "method_not_allowed", "detail": "Use POST."}, status=405)
+        customer = self.get_queryset(request).filter(pk=pk).first()
+        if customer is None:
+            self._record(
+                request, AccessAction.DENIED, [pk], allowed=False, query={"attempt": "reveal"}
+            )
+            return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+        form = RevealForm(request.POST)
+        if not form.is_valid():
+            return JsonResponse(
+                {"code": "invalid", "detail": "Invalid input.", "errors": form.errors}, status=400
+            )
+        try:
+            value = reveal_field(
+                actor=request.user,
+                obj=customer,
+                channel=Channel.ADMIN,
+                request=request,
+                **form.cleaned_data,
+            )
+        except PermissionDenied:
+            return JsonResponse(
+                {"code": "permission_denied", "detail": "You may not reveal this field."},
+                status=403,
+            )
+        except RevealLimitExceeded:
+            return JsonResponse(
+                {
+                    "code": "reveal_limit",
+                    "detail": "Reveal limit reached for this hour; security has been notified.",
+                },
+                status=429,
+            )
+        except ValidationError as exc:
+            return JsonResponse(
+                {"code": "invalid", "detail": "Invalid input.", "errors": exc.message_dict},
+                status=400,
+            )
+        return JsonResponse({"field": form.cleaned_data["field"], "value": value})
+
+    def dashboard_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        self._record(request, AccessAction.LIST, [], query={"view": "dashboard"})
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Customer dashboard",
+            **dashboard_figures(request.user),
+        }
+        return TemplateResponse(request, "admin/customers/customer/dashboard.html", context)
+
+    @admin.action(description="Reassign owner of selected customers", permissions=["transfer"])
+    def reassign_owner(self, request, queryset):
+        form = ReassignOwnerForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            try:
+                result = transfer_customers(
+                    customers=queryset, actor=request.user, **form.cleaned_data
+                )
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(request, f"Nothing was reassigned: {exc}", messages.ERROR)
+                return None
+            self.message_user(
+                request,
+                f"{result.transferred} customer(s) reassigned to "
+                f"{form.cleaned_data['to_staff']}; {result.skipped_already_owned} "
+                "already owned.",
+                messages.SUCCESS,
+            )
+            return redirect(request.get_full_path())
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Reassign owner",
+            "form": form,
+            "customers": queryset,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/customers/customer/reassign_owner.html", context)
+
+    def has_transfer_permission(self, request) -> bool:
+        return request.user.has_perm("customers.transfer_customer")
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    search_fields = ["name"]

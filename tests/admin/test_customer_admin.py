@@ -1,0 +1,305 @@
+"""The Django admin as sales managers (and every other role) meet it."""
+
+import pytest
+from django.test import Client, override_settings
+
+from customers.models import Customer, OwnershipTransfer
+from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
+from tests.factories import CustomerFactory, FollowUpFactory
+
+CHANGELIST = "/admin/customers/customer/"
+
+
+def admin_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def change_url(customer) -> str:
+    return f"{CHANGELIST}{customer.pk}/change/"
+
+
+def raw_values(customer) -> list[str]:
+    return [
+        customer.mobile,
+        customer.id_number,
+        customer.email,
+        customer.wechat_id,
+        customer.address,
+    ]
+
+
+def shown_ids(response) -> set[int]:
+    return {c.pk for c in response.context["cl"].result_list}
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("rep", {"of_rep"}),
+        ("lead", {"of_rep", "of_rep_b", "of_leaver"}),
+        ("manager", {"of_rep", "of_rep_b", "of_leaver", "of_other_team"}),
+        ("legal", {"of_rep", "of_rep_b", "of_leaver", "of_other_team", "of_unrelated"}),
+        ("auditor", {"of_rep", "of_rep_b", "of_leaver", "of_other_team", "of_unrelated"}),
+        ("hr", {"of_leaver"}),
+    ],
+)
+def test_changelist_shows_exactly_the_role_scope(org, customers, role, expected):
+    response = admin_client(getattr(org, role)).get(CHANGELIST)
+
+    assert response.status_code == 200
+    assert shown_ids(response) == {getattr(customers, name).pk for name in expected}
+
+
+def test_security_officer_has_no_customer_pages(org, customers):
+    client = admin_client(org.security)
+
+    assert client.get(CHANGELIST).status_code == 403
+    assert client.get(change_url(customers.of_rep)).status_code == 403
+
+
+def test_every_role_can_sign_in_to_the_admin(org):
+    for user in (org.rep, org.lead, org.manager, org.hr, org.legal, org.auditor, org.security):
+        assert admin_client(user).get("/admin/").status_code == 200, user.username
+
+
+def test_changelist_masks_and_records_one_list_event(org, customers):
+    response = admin_client(org.lead).get(CHANGELIST)
+
+    body = response.content.decode()
+    for customer in (customers.of_rep, customers.of_rep_b):
+        assert customer.mobile not in body
+        assert f"{customer.mobile[:3]}****{customer.mobile[-4:]}" in body
+        assert customer.name not in body
+    event = AccessEvent.objects.get(actor=org.lead, action=AccessAction.LIST)
+    assert set(event.object_ids) == shown_ids(response)
+    assert event.channel == "admin"
+
+
+def test_change_form_shows_masks_only(org, customers):
+    FollowUpFactory(customer=customers.of_rep, note="客户手机 13812345678，请回电")
+    response = admin_client(org.rep).get(change_url(customers.of_rep))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    for raw in raw_values(customers.of_rep):
+        assert raw not in body
+    assert "13812345678" not in body
+    assert "138****5678" in body
+    assert AccessEvent.objects.filter(
+        actor=org.rep, action=AccessAction.VIEW, object_ids=[customers.of_rep.pk]
+    ).exists()
+
+
+def test_read_only_roles_see_masked_values_in_the_read_only_form(org, customers):
+    response = admin_client(org.legal).get(change_url(customers.of_rep))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    for raw in raw_values(customers.of_rep):
+        assert raw not in body
+    assert 'name="mobile"' not in body  # no editable input for legal
+
+
+def test_out_of_scope_change_form_is_refused_and_recorded(org, customers):
+    response = admin_client(org.rep).get(change_url(customers.of_other_team))
+
+    assert response.status_code == 302  # the admin's "does not exist" redirect
+    event = AccessEvent.objects.get(actor=org.rep, action=AccessAction.DENIED)
+    assert event.object_ids == [customers.of_other_team.pk]
+    assert event.allowed is False
+
+
+def form_data(customer, **changes) -> dict:
+    data = {
+        "name": "张*",
+        "mobile": f"{customer.mobile[:3]}****{customer.mobile[-4:]}",
+        "wechat_id": f"{customer.wechat_id[:2]}***{customer.wechat_id[-2:]}",
+        "email": f"{customer.email[0]}***@{customer.email.split('@')[1]}",
+        "id_number": f"{customer.id_number[:4]}{'*' * 10}{customer.id_number[-4:]}",
+        "address": "上海市浦东新区***",
+        "company": "New Co",
+        "source_channel": "wecom",
+        "stage": "won",
+        "wecom_external_userid": "",
+    }
+    for prefix in ("follow_ups", "transactions", "ownership"):
+        data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+    data.update(changes)
+    return data
+
+
+def test_saving_without_touching_masked_fields_keeps_stored_values(org):
+    customer = CustomerFactory(owner=org.rep, name="张三")
+    before = {
+        f: getattr(customer, f)
+        for f in ("mobile", "email", "id_number", "wechat_id", "address", "name")
+    }
+
+    response = admin_client(org.rep).post(change_url(customer), form_data(customer))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    customer.refresh_from_db()
+    assert {f: getattr(customer, f) for f in before} == before
+    assert customer.company == "New Co"
+    assert customer.stage == "won"
+
+
+def test_typing_a_new_mobile_changes_it_and_a_bad_one_is_refused(org):
+    customer = CustomerFactory(owner=org.rep, name="张三")
+    client = admin_client(org.rep)
+
+    bad = client.post(change_url(customer), form_data(customer, mobile="12345"))
+    assert bad.status_code == 200
+    assert "mobile" in bad.context["adminform"].form.errors
+
+    good = client.post(change_url(customer), form_data(customer, mobile="13700001111"))
+    assert good.status_code == 302
+    customer.refresh_from_db()
+    assert customer.mobile == "13700001111"
+
+
+def test_exact_mobile_search_uses_the_blind_index(org, customers):
+    response = admin_client(org.manager).get(CHANGELIST, {"q": customers.of_rep_b.mobile})
+
+    assert shown_ids(response) == {customers.of_rep_b.pk}
+    event = AccessEvent.objects.get(actor=org.manager, action=AccessAction.LIST)
+    assert customers.of_rep_b.mobile not in str(event.query)
+
+
+def test_name_search(org):
+    wanted = CustomerFactory(owner=org.rep, name="诸葛亮")
+    CustomerFactory(owner=org.rep, name="王小明")
+
+    response = admin_client(org.rep).get(CHANGELIST, {"q": "诸葛"})
+
+    assert shown_ids(response) == {wanted.pk}
+
+
+def reveal_url(customer) -> str:
+    return f"{CHANGELIST}{customer.pk}/reveal/"
+
+
+def test_reveal_button_returns_the_value_and_records_the_reason(org, customers):
+    client = admin_client(org.rep)
+    page = client.get(change_url(customers.of_rep))
+    assert b"scrm-reveal" in page.content
+
+    response = client.post(reveal_url(customers.of_rep), {"field": "mobile", "reason": "回电"})
+
+    assert response.status_code == 200
+    assert response.json() == {"field": "mobile", "value": customers.of_rep.mobile}
+    event = AccessEvent.objects.get(actor=org.rep, action=AccessAction.REVEAL)
+    assert (event.fields, event.reason, event.channel) == (["mobile"], "回电", "admin")
+
+
+def test_reveal_refused_without_the_right(org, customers):
+    assert (
+        admin_client(org.auditor)
+        .post(reveal_url(customers.of_rep), {"field": "mobile", "reason": "x"})
+        .status_code
+        == 403
+    )
+    assert (
+        admin_client(org.rep)
+        .post(reveal_url(customers.of_rep), {"field": "id_number", "reason": "x"})
+        .status_code
+        == 403
+    )
+    assert (
+        admin_client(org.rep)
+        .post(reveal_url(customers.of_other_team), {"field": "mobile", "reason": "x"})
+        .status_code
+        == 404
+    )
+    assert (
+        admin_client(org.rep)
+        .post(reveal_url(customers.of_rep), {"field": "mobile", "reason": ""})
+        .status_code
+        == 400
+    )
+
+
+@override_settings(SCRM_REVEAL_LIMIT_PER_HOUR=2)
+def test_reveal_past_the_hourly_limit_answers_429_and_alerts_security(org, customers):
+    client = admin_client(org.rep)
+    statuses = [
+        client.post(reveal_url(customers.of_rep), {"field": "mobile", "reason": "call"}).status_code
+        for _ in range(3)
+    ]
+
+    assert statuses == [200, 200, 429]
+    assert SecurityAlert.objects.filter(actor=org.rep, kind="reveal_rate_limit").count() == 1
+
+
+def test_lead_reassigns_owner_through_the_bulk_action(org, customers):
+    client = admin_client(org.lead)
+    selected = [customers.of_rep.pk, customers.of_leaver.pk]
+
+    confirm = client.post(CHANGELIST, {"action": "reassign_owner", "_selected_action": selected})
+    assert confirm.status_code == 200
+    assert b"New owner" in confirm.content
+
+    done = client.post(
+        CHANGELIST,
+        {
+            "action": "reassign_owner",
+            "_selected_action": selected,
+            "apply": "1",
+            "to_staff": org.rep_b.pk,
+            "reason": "territory",
+        },
+    )
+
+    assert done.status_code == 302
+    assert set(Customer.objects.filter(owner=org.rep_b).values_list("pk", flat=True)) == {
+        customers.of_rep_b.pk,
+        *selected,
+    }
+    history = OwnershipTransfer.objects.get(customer=customers.of_leaver)
+    assert (history.from_owner, history.to_owner, history.actor, history.reason) == (
+        org.rep_leaving,
+        org.rep_b,
+        org.lead,
+        "territory",
+    )
+
+
+def test_rep_has_no_reassign_action(org, customers):
+    response = admin_client(org.rep).get(CHANGELIST)
+
+    assert response.context["action_form"] is None  # a rep's changelist offers no actions
+    done = admin_client(org.rep).post(
+        CHANGELIST,
+        {
+            "action": "reassign_owner",
+            "_selected_action": [customers.of_rep.pk],
+            "apply": "1",
+            "to_staff": org.rep_b.pk,
+            "reason": "x",
+        },
+    )
+    assert done.status_code in (200, 302)
+    customers.of_rep.refresh_from_db()
+    assert customers.of_rep.owner == org.rep
+
+
+def test_dashboard_counts_only_the_scope(org, customers):
+    response = admin_client(org.lead).get(f"{CHANGELIST}dashboard/")
+
+    assert response.status_code == 200
+    assert response.context["total"] == 3
+    owners = {row["label"]: row["n"] for row in response.context["per_owner"]}
+    assert owners == {"rep": 1, "rep_b": 1, "rep_leaving": 1}
+    assert sum(row["n"] for row in response.context["per_week"]) == 3
+    assert b"weekly-chart" in response.content
+
+
+def test_customers_cannot_be_deleted_in_the_admin(org, customers):
+    response = admin_client(org.admin_user).post(
+        f"{change_url(customers.of_rep).removesuffix('change/')}delete/", {"post": "yes"}
+    )
+
+    assert response.status_code == 403
+    assert Customer.objects.filter(pk=customers.of_rep.pk).exists()
