@@ -3,3 +3,29 @@ from django.apps import AppConfig
 
 class ChatsConfig(AppConfig):
     name = "chats"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from chats.models import (
+            HistoryWindow,
+            LegalHold,
+            PurgeLog,
+            RetentionPolicy,
+            SensitiveWordRule,
+        )
+
+        # Configuration and legal decisions are logged by django-auditlog. Hold reasons are
+        # free text that people paste numbers into: the content detectors mask those values
+        # inside the log and leave the rest readable.
+        reasons = ["reason", "release_reason"]
+        auditlog.register(
+            LegalHold, mask_fields=reasons, mask_callable="scrm.masking.detectors.mask_text"
+        )
+        auditlog.register(RetentionPolicy)
+        auditlog.register(SensitiveWordRule)
+        auditlog.register(HistoryWindow)
+        # A purge deletes messages in bulk, which auditlog cannot see; its PurgeLog row is the
+        # audit summary instead, and registering it logs the row's creation and every batch's
+        # update (counts, progress) inside that batch's transaction (see chats.retention).
+        auditlog.register(PurgeLog)

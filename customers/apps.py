@@ -8,7 +8,12 @@ class CustomersConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from customers.models import Customer, FollowUp, Transaction
+        from customers.models import (
+            Customer,
+            CustomerUserObjectPermission,
+            FollowUp,
+            Transaction,
+        )
         from scrm.masking.policy import SENSITIVE_FIELDS
 
         # Changes are logged by django-auditlog with sensitive values masked inside the log;
@@ -21,3 +26,5 @@ class CustomersConfig(AppConfig):
         )
         auditlog.register(FollowUp, mask_fields=["note"])
         auditlog.register(Transaction)
+        # A share opens a customer to a colleague: granting and revoking it are changes to log.
+        auditlog.register(CustomerUserObjectPermission)

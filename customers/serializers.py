@@ -96,18 +96,18 @@ class CustomerSerializer(StrictSerializer, serializers.ModelSerializer):
         read_only_fields = ["owner", "created_at", "updated_at"]
 
     def to_internal_value(self, data):
-        # A client that sends back the masked value it was shown has not changed the field.
+        # A client that sends back the masked value it was shown has not changed the field: the
+        # mask stands for the stored value (kept, not dropped, so a full PUT still validates).
         if self.instance is not None and isinstance(data, dict):
             data = {
-                key: value
+                key: self._unmasked(key, value) if key in SENSITIVE_FIELDS else value
                 for key, value in data.items()
-                if not (
-                    key in SENSITIVE_FIELDS
-                    and value == masked(key, getattr(self.instance, key))
-                    and value
-                )
             }
         return super().to_internal_value(data)
+
+    def _unmasked(self, field: str, value):
+        stored = getattr(self.instance, field)
+        return stored if value and value == masked(field, stored) else value
 
     def validate_mobile(self, value: str) -> str:
         return normalize_mobile(value)

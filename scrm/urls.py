@@ -4,6 +4,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from chats.api.messages import (
+    ConversationViewSet,
+    CustomerTimelineView,
+    MessageSearchView,
+    MessageViewSet,
+)
 from customers.api import CustomerViewSet
 from scrm.audit.api import AccessEventViewSet, SecurityAlertViewSet
 from scrm.staff.api import StaffDirectoryViewSet, me
@@ -13,11 +19,15 @@ router.register("customers", CustomerViewSet, basename="customer")
 router.register("staff", StaffDirectoryViewSet, basename="staff")
 router.register("audit/events", AccessEventViewSet, basename="accessevent")
 router.register("alerts", SecurityAlertViewSet, basename="alert")
+router.register("chats/conversations", ConversationViewSet, basename="conversation")
+router.register("chats/messages", MessageViewSet, basename="message")
 
 api_v1 = [
     path("auth/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
     path("me/", me, name="me"),
+    path("chats/search/", MessageSearchView.as_view(), name="chat-search"),
+    path("customers/<int:pk>/timeline/", CustomerTimelineView.as_view(), name="customer-timeline"),
     path("", include(router.urls)),
 ]
 

@@ -1,5 +1,6 @@
 """The read door of the API: scoped querysets and access events, so a new viewset gets both."""
 
+from django.http import Http404
 from rest_framework import viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
 
@@ -45,7 +46,7 @@ class ScopedViewSetMixin:
     def get_object(self):
         try:
             return super().get_object()
-        except NotFound:
+        except (Http404, NotFound):  # DRF's get_object raises Django's Http404, not NotFound
             lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
             ids = [int(lookup)] if str(lookup).isdigit() else []
             self.record(AccessAction.DENIED, ids, allowed=False, query={"attempt": self.action})

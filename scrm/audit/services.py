@@ -3,6 +3,7 @@ from collections.abc import Sequence
 from django.db.models import Model
 
 from scrm.audit.models import AccessAction, AccessEvent, Channel, SecurityAlert
+from scrm.masking.detectors import mask_text
 from scrm.masking.policy import mask_query
 
 
@@ -36,7 +37,8 @@ def record_access(
 ) -> AccessEvent:
     """Write one access event for one read (a list is one event with every id it showed).
 
-    Query parameters are stored through the masking policy, so a `?mobile=` never lands raw.
+    Query parameters are stored through the masking policy, so a `?mobile=` never lands raw;
+    the free-text reason goes through the content detectors (people paste numbers into it).
     """
     ip, user_agent, path = _client(request)
     user = actor if actor is not None and actor.is_authenticated else None
@@ -48,7 +50,7 @@ def record_access(
         channel=channel,
         fields=list(fields),
         query=mask_query(query or {}),
-        reason=reason,
+        reason=mask_text(reason),
         allowed=allowed,
         flagged=bool(user and user.employment_status == "notice"),
         ip=ip,

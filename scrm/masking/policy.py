@@ -62,5 +62,13 @@ def mask_for_log(value: str) -> str:
 
 
 def mask_query(params: dict) -> dict:
-    """Query parameters as they may be stored in an access event: no raw sensitive value."""
-    return {key: mask_text(str(val)) for key, val in params.items() if val not in ("", None)}
+    """Query parameters as they may be stored in an access event: no raw sensitive value.
+
+    A parameter named after a sensitive field (`?mobile=`) is masked by that field's mask, so
+    formats the detectors do not recognise ("139 1234 5678", "139-1234-5678") are masked too.
+    """
+    return {
+        key: masked(key, str(val)) if key in SENSITIVE_FIELDS else mask_text(str(val))
+        for key, val in params.items()
+        if val not in ("", None)
+    }

@@ -40,13 +40,18 @@ _SALES_COMMON = [
     "customers.view_transaction",
     "customers.add_transaction",
     "customers.view_tag",
+    "chats.view_conversation",
+    "chats.view_message",
 ]
+_CHAT_EXPORT = ["chats.export_message"]
 _AUDIT_READ = ["audit.view_accessevent", "audit.view_securityalert", "auditlog.view_logentry"]
 
 DEFAULT_PERMISSIONS: dict[str, list[str]] = {
     SALES_REP: _SALES_COMMON,
-    TEAM_LEAD: [*_SALES_COMMON, "customers.transfer_customer", "staff.view_staff"],
-    SALES_MANAGER: [*_SALES_COMMON, "customers.transfer_customer", "staff.view_staff"],
+    TEAM_LEAD: [*_SALES_COMMON, *_CHAT_EXPORT, "customers.transfer_customer", "staff.view_staff"],
+    SALES_MANAGER: [
+        *_SALES_COMMON, *_CHAT_EXPORT, "customers.transfer_customer", "staff.view_staff"
+    ],
     HR: [
         "customers.view_customer",
         "staff.view_staff",
@@ -65,15 +70,30 @@ DEFAULT_PERMISSIONS: dict[str, list[str]] = {
         "customers.reveal_contact",
         "customers.reveal_identity",
         "customers.export_raw",
+        "chats.view_conversation",
+        "chats.view_message",
+        "chats.reveal_message",
+        "chats.manage_legal_hold",
+        "chats.view_legalhold",
+        *_CHAT_EXPORT,
     ],
     AUDITOR: [
         "customers.view_customer",
         "customers.view_followup",
         "customers.view_transaction",
         "customers.view_tag",
+        "chats.view_conversation",
+        "chats.view_message",
+        *_CHAT_EXPORT,
         *_AUDIT_READ,
     ],
-    SECURITY_OFFICER: [*_AUDIT_READ, "audit.change_securityalert"],
+    SECURITY_OFFICER: [
+        *_AUDIT_READ,
+        "audit.change_securityalert",
+        "chats.view_sensitivewordrule",
+        "chats.add_sensitivewordrule",
+        "chats.change_sensitivewordrule",
+    ],
     ADMINISTRATOR: [],  # every permission, see ensure_role_groups
 }
 

@@ -17,7 +17,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -310,8 +310,9 @@ class Command(BaseCommand):
             staff = self.seed_staff(departments, teams, password)
             self.seed_tags()
             self.seed_customers(customers, staff)
-        self.print_summary(time.monotonic() - started)
-        self.print_logins(password, customers)
+        if options["verbosity"] > 0:
+            self.print_summary(time.monotonic() - started)
+            self.print_logins(password, customers)
 
     def tally(self, label: str, created: bool) -> None:
         counts = self.counts.setdefault(label, Counts())
@@ -367,10 +368,13 @@ class Command(BaseCommand):
                 member.groups.add(groups[spec.role])  # idempotent: repairs a lost membership
             staff[spec.username] = member
             self.tally("staff accounts", created)
-        # The chat-ingest integration's account: no admin access, no password to sign in with.
+        # The chat-ingest integration's account: API only (no admin), may ingest and nothing else.
         staff[SERVICE_ACCOUNT], created = Staff.objects.get_or_create(
             username=SERVICE_ACCOUNT,
-            defaults={"password": make_password(None), "is_staff": False, "wecom_userid": None},
+            defaults={"password": hashed, "is_staff": False, "wecom_userid": None},
+        )
+        staff[SERVICE_ACCOUNT].user_permissions.add(
+            Permission.objects.get(content_type__app_label="chats", codename="ingest_message")
         )
         self.tally("staff accounts", created)
         return staff

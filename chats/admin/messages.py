@@ -1,0 +1,260 @@
+import re
+from contextvars import ContextVar
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from chats.display import display_text
+from chats.filters import MessageFilter
+from chats.models import Conversation, Message, SensitiveWordRule
+from chats.search import matching
+from chats.timeline import customer_timeline
+from customers.models import Customer
+from scrm.access.scope import LIST, VIEW
+from scrm.audit.models import AccessAction, Channel
+from scrm.audit.services import record_access
+from scrm.masking.policy import masked
+
+SEARCH_PAGE_SIZE = 50
+# list_display callables get only the object; the viewer decides masking. A ContextVar keeps
+# that per request (ModelAdmin instances are shared between threads).
+_viewer: ContextVar = ContextVar("chats_admin_viewer")
+
+
+class ArchiveAdmin(admin.ModelAdmin):
+    """The archive is read in the admin, never edited: it is the record relied on in disputes."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def _record(self, request, action, ids, **extra):
+        record_access(
+            actor=request.user,
+            action=action,
+            model=self.model,
+            object_ids=ids,
+            channel=Channel.ADMIN,
+            request=request,
+            **extra,
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            self._record(
+                request,
+                AccessAction.LIST,
+                [o.pk for o in changelist.result_list],
+                query=request.GET.dict(),
+            )
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        found = self.get_object(request, object_id)
+        ids = [int(object_id)] if str(object_id).isdigit() else []
+        if found is None:
+            self._record(
+                request, AccessAction.DENIED, ids, allowed=False, query={"attempt": "change_view"}
+            )
+        else:
+            self._record(request, AccessAction.VIEW, ids)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ArchiveAdmin):
+    list_display = ["id", "channel", "customer_masked", "owner", "last_message_at"]
+    list_filter = ["channel"]
+    list_select_related = ["customer", "owner"]
+    fields = [
+        "channel",
+        "external_id",
+        "room_id",
+        "customer_masked",
+        "owner",
+        "created_at",
+        "last_message_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="customer")
+    def customer_masked(self, conversation: Conversation) -> str:
+        return str(conversation.customer) if conversation.customer_id else "-"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user, LIST)
+
+
+@admin.register(Message)
+class MessageAdmin(ArchiveAdmin):
+    list_display = [
+        "id",
+        "sent_at",
+        "channel",
+        "msg_type",
+        "customer_masked",
+        "staff",
+        "shown_text",
+        "revoked_at",
+    ]
+    list_filter = ["channel", "msg_type", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["customer", "staff"]
+    date_hierarchy = "sent_at"
+    fields = [
+        "conversation",
+        "channel",
+        "external_id",
+        "sent_at",
+        "msg_type",
+        "customer_masked",
+        "staff",
+        "sender_staff",
+        "shown_text",
+        "attachment_name",
+        "attachment_size",
+        "attachment_content_type",
+        "attachment_sha256",
+        "revoked_at",
+        "digest",
+    ]
+    readonly_fields = fields
+    change_list_template = "admin/chats/message/change_list.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    @admin.display(description="customer")
+    def customer_masked(self, message: Message) -> str:
+        return masked("name", message.customer.name) if message.customer_id else "-"
+
+    @admin.display(description="text")
+    def shown_text(self, message: Message) -> str:
+        return display_text(_viewer.get(), message.text)
+
+    def _rendered_as_viewer(self, request, view, *args):
+        # Render inside the context so the masked columns know who is looking.
+        token = _viewer.set(request.user)
+        try:
+            response = view(request, *args)
+            return response.render() if hasattr(response, "render") else response
+        finally:
+            _viewer.reset(token)
+
+    def changelist_view(self, request, extra_context=None):
+        return self._rendered_as_viewer(request, super().changelist_view, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return self._rendered_as_viewer(
+            request, super().change_view, object_id, form_url, extra_context
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("search/", view(self.search_view), name="chats_message_search"),
+            path(
+                "timeline/<int:customer_id>/",
+                view(self.timeline_view),
+                name="chats_message_timeline",
+            ),
+            *super().get_urls(),
+        ]
+
+    def search_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        keyword = request.GET.get("q", "").strip()[:100]
+        filters = MessageFilter(request.GET, queryset=self.get_queryset(request))
+        results, count = [], 0
+        if keyword and filters.is_valid():
+            found = matching(filters.qs.select_related("customer", "staff"), keyword)
+            count = found.count()
+            results = list(found.order_by("-sent_at", "-id")[:SEARCH_PAGE_SIZE])
+            self._record(
+                request, AccessAction.SEARCH, [m.pk for m in results], query=request.GET.dict()
+            )
+        rows = [
+            {
+                "message": m,
+                "text": display_text(request.user, m.text),
+                "customer": masked("name", m.customer.name) if m.customer_id else "-",
+            }
+            for m in results
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Search chat messages",
+            "q": keyword,
+            "rows": rows,
+            "count": count,
+            "filter_form": filters.form,
+            "page_size": SEARCH_PAGE_SIZE,
+        }
+        return TemplateResponse(request, "admin/chats/message/search.html", context)
+
+    def timeline_view(self, request, customer_id: int):
+        customer = Customer.objects.visible_to(request.user, VIEW).filter(pk=customer_id).first()
+        if customer is None:
+            record_access(
+                actor=request.user,
+                action=AccessAction.DENIED,
+                model=Customer,
+                object_ids=[customer_id],
+                channel=Channel.ADMIN,
+                request=request,
+                allowed=False,
+                query={"attempt": "timeline"},
+            )
+            raise PermissionDenied
+        timeline = customer_timeline(user=request.user, customer=customer)
+        record_access(
+            actor=request.user,
+            action=AccessAction.VIEW,
+            model=Customer,
+            object_ids=[customer.pk],
+            channel=Channel.ADMIN,
+            request=request,
+            query={"view": "timeline"},
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            **timeline,
+            "title": f"Timeline of {customer}",
+            "customer": customer,
+        }
+        return TemplateResponse(request, "admin/chats/message/timeline.html", context)
+
+
+class SensitiveWordRuleForm(forms.ModelForm):
+    class Meta:
+        model = SensitiveWordRule
+        fields = ["kind", "pattern", "severity", "active"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == SensitiveWordRule.Kind.REGEX and data.get("pattern"):
+            try:
+                re.compile(data["pattern"])
+            except re.error as exc:
+                self.add_error("pattern", f"Not a valid regular expression: {exc}")
+        return data
+
+
+@admin.register(SensitiveWordRule)
+class SensitiveWordRuleAdmin(admin.ModelAdmin):
+    form = SensitiveWordRuleForm
+    list_display = ["pattern", "kind", "severity", "active", "created_at"]
+    list_filter = ["kind", "severity", "active"]
+    list_editable = ["active"]

@@ -1,0 +1,51 @@
+"""GET /api/v1/chats/export/?format=csv|xlsx&start=&end=&customer=&staff=&team=&type="""
+
+from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+from chats.export import CSV, EXPORT_PERMISSION, FORMATS, export_response
+from chats.filters import MessageFilter
+from chats.models import Message
+from scrm.api.permissions import model_permission
+from scrm.audit.models import Channel
+
+
+class JSONErrorsOnly(DefaultContentNegotiation):
+    """`?format=` names the file type here, not a DRF renderer (URL_FORMAT_OVERRIDE would answer
+    404 for `csv`), and `Accept: text/csv` must not answer 406: errors are always JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ChatExportView(APIView):
+    """Download the visible messages matching the filters, masked unless raw export is allowed."""
+
+    permission_classes = [model_permission(EXPORT_PERMISSION)]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONErrorsOnly
+
+    def get(self, request):
+        fmt = request.query_params.get("format", CSV)
+        if fmt not in FORMATS:
+            raise ValidationError({"format": [f"Choose one of: {', '.join(FORMATS)}."]})
+        filterset = MessageFilter(
+            data=request.query_params, queryset=Message.objects.visible_to(request.user)
+        )
+        if not filterset.is_valid():
+            raise ValidationError({name: list(errs) for name, errs in filterset.errors.items()})
+        filters = {
+            name: request.query_params[name]
+            for name in MessageFilter.base_filters
+            if request.query_params.get(name, "") != ""
+        }
+        return export_response(
+            user=request.user,
+            queryset=filterset.qs,
+            fmt=fmt,
+            channel=Channel.API,
+            filters=filters,
+            request=request,
+        )

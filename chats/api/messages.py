@@ -1,0 +1,136 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from chats.filters import MessageFilter
+from chats.ingest import ingest_records
+from chats.models import Conversation, Message, MessageHide
+from chats.search import matching
+from chats.serializers import (
+    BatchSerializer,
+    ConversationSerializer,
+    MessageSerializer,
+    SearchParamsSerializer,
+    TimelineEntrySerializer,
+)
+from chats.timeline import customer_timeline
+from customers.models import Customer
+from scrm.access.scope import VIEW
+from scrm.api.permissions import model_permission
+from scrm.api.viewsets import ScopedViewSetMixin
+from scrm.audit.models import AccessAction, Channel
+from scrm.audit.services import record_access
+
+CAN_READ_CHATS = model_permission("chats.view_message")
+
+
+class ConversationViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Conversation.objects.select_related("customer")
+    serializer_class = ConversationSerializer
+    filterset_fields = ["channel", "customer", "owner"]
+    permission_classes = [CAN_READ_CHATS]
+
+
+class MessageViewSet(
+    ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Archived messages in the caller's scope and history window, content masked."""
+
+    queryset = Message.objects.select_related("customer")
+    serializer_class = MessageSerializer
+    filterset_class = MessageFilter
+    permission_classes = [CAN_READ_CHATS]
+    scope_actions = {**ScopedViewSetMixin.scope_actions, "hide": VIEW}
+
+    def get_permissions(self):
+        if self.action == "batch":
+            return [model_permission("chats.ingest_message")()]
+        return super().get_permissions()
+
+    @extend_schema(request=BatchSerializer, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["post"])
+    def batch(self, request):
+        """Ingest up to 1,000 archive records; answers one result per item."""
+        body = BatchSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        results = ingest_records(
+            records=body.validated_data["messages"],
+            actor=request.user,
+            channel=body.validated_data["channel"],
+        )
+        counts = {s: sum(r.status == s for r in results) for s in ("created", "duplicate", "error")}
+        return Response({**counts, "results": [r.as_dict() for r in results]})
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def hide(self, request, pk=None):
+        """ "Delete" in the client: hidden from the caller only; the archive keeps it."""
+        message = self.get_object()
+        MessageHide.objects.get_or_create(message=message, staff=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MessageSearchView(generics.ListAPIView):
+    """Keyword search (any length, Chinese included) over the caller's visible messages."""
+
+    serializer_class = MessageSerializer
+    filterset_class = MessageFilter
+    permission_classes = [CAN_READ_CHATS]
+
+    def get_queryset(self):
+        params = SearchParamsSerializer(data={"q": self.request.query_params.get("q", "")})
+        params.is_valid(raise_exception=True)
+        visible = Message.objects.visible_to(self.request.user).select_related("customer")
+        return matching(visible, params.validated_data["q"]).order_by("-sent_at", "-id")
+
+    @extend_schema(parameters=[OpenApiParameter("q", str, required=True)])
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        record_access(
+            actor=request.user,
+            action=AccessAction.SEARCH,
+            model=Message,
+            object_ids=[row["id"] for row in response.data["results"]],
+            channel=Channel.API,
+            request=request,
+            query=request.query_params.dict(),
+        )
+        return response
+
+
+class CustomerTimelineView(generics.GenericAPIView):
+    """Everything that happened with one customer, oldest first."""
+
+    permission_classes = [model_permission("customers.view_customer")]
+    serializer_class = TimelineEntrySerializer
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, pk: int):
+        customer = Customer.objects.visible_to(request.user, VIEW).filter(pk=pk).first()
+        if customer is None:
+            record_access(
+                actor=request.user,
+                action=AccessAction.DENIED,
+                model=Customer,
+                object_ids=[pk],
+                channel=Channel.API,
+                request=request,
+                allowed=False,
+                query={"attempt": "timeline"},
+            )
+            get_object_or_404(Customer.objects.none(), pk=pk)
+        timeline = customer_timeline(user=request.user, customer=customer)
+        record_access(
+            actor=request.user,
+            action=AccessAction.VIEW,
+            model=Customer,
+            object_ids=[customer.pk],
+            channel=Channel.API,
+            request=request,
+            query={"view": "timeline"},
+        )
+        entries = TimelineEntrySerializer(timeline["entries"], many=True).data
+        return Response({**timeline, "entries": entries})

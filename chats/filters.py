@@ -1,0 +1,18 @@
+import django_filters
+
+from chats.models import Message
+
+
+class MessageFilter(django_filters.FilterSet):
+    """Filters shared by search, export and the admin search page."""
+
+    start = django_filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")
+    end = django_filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="lt")
+    customer = django_filters.NumberFilter(field_name="customer")
+    staff = django_filters.NumberFilter(field_name="staff")
+    team = django_filters.NumberFilter(field_name="staff__team")
+    type = django_filters.ChoiceFilter(field_name="msg_type", choices=Message.Type.choices)
+
+    class Meta:
+        model = Message
+        fields = ["start", "end", "customer", "staff", "team", "type"]

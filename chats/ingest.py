@@ -1,0 +1,243 @@
+"""Storing archived messages: idempotent on (channel, external id), per-item results.
+
+One batch costs a fixed number of queries whatever its size (lookups by `__in`, bulk inserts),
+which is what keeps ingest in the thousands of messages per second.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chats.alerts import alerts_for_messages
+from chats.models import Channel, Conversation, Message
+from chats.search import index_messages, tokens_for
+from chats.wecom import InvalidRecord, ParsedMessage, parse_record
+from customers.models import Customer
+
+MAX_BATCH = 1000
+UNNAMED_CUSTOMER = "未命名客户"
+
+
+@dataclass
+class ItemResult:
+    index: int
+    msgid: str
+    status: str  # created | duplicate | error
+    id: int | None = None
+    reason: str = ""
+
+    def as_dict(self) -> dict:
+        data = {"index": self.index, "msgid": self.msgid, "status": self.status}
+        if self.id is not None:
+            data["id"] = self.id
+        if self.reason:
+            data["reason"] = self.reason
+        return data
+
+
+def _conversation_key(parsed: ParsedMessage, staff_ids: dict[str, int]) -> tuple[str, str, str]:
+    """(conversation external id, staff wecom id, customer external id) of a message."""
+    people = [parsed.sender, *parsed.recipients]
+    staff = next((p for p in people if p in staff_ids), "")
+    external = next((p for p in people if p not in staff_ids), "")
+    if parsed.room_id:
+        return parsed.room_id, staff, external
+    return "|".join(sorted({staff, external} - {""})), staff, external
+
+
+def _customers_for(external_ids: set[str]) -> dict[str, int]:
+    found = dict(
+        Customer.objects.filter(wecom_external_userid__in=external_ids).values_list(
+            "wecom_external_userid", "pk"
+        )
+    )
+    missing = external_ids - found.keys()
+    # Unknown senders become unassigned customers so no message is dropped; HR/sales assign them.
+    Customer.objects.bulk_create(
+        [Customer(name=UNNAMED_CUSTOMER, wecom_external_userid=e) for e in sorted(missing)],
+        ignore_conflicts=True,
+    )
+    if missing:
+        found.update(
+            Customer.objects.filter(wecom_external_userid__in=missing).values_list(
+                "wecom_external_userid", "pk"
+            )
+        )
+    return found
+
+
+def _conversations_for(
+    keys: dict[str, tuple[str, str, datetime]],
+    channel: str,
+    staff_ids: dict[str, int],
+    customer_ids: dict[str, int],
+) -> dict[str, int]:
+    found = dict(
+        Conversation.objects.filter(channel=channel, external_id__in=keys).values_list(
+            "external_id", "pk"
+        )
+    )
+    new = [
+        Conversation(
+            channel=channel,
+            external_id=key,
+            room_id=key if "|" not in key else "",
+            owner_id=staff_ids.get(staff),
+            customer_id=customer_ids.get(external),
+            last_message_at=last,
+        )
+        for key, (staff, external, last) in keys.items()
+        if key not in found
+    ]
+    Conversation.objects.bulk_create(new, ignore_conflicts=True)
+    if new:
+        found.update(
+            Conversation.objects.filter(
+                channel=channel, external_id__in=[c.external_id for c in new]
+            ).values_list("external_id", "pk")
+        )
+    return found
+
+
+def _store_media(message: Message, parsed: ParsedMessage) -> None:
+    if parsed.media is None:
+        return
+    message.attachment_sha256 = hashlib.sha256(parsed.media).hexdigest()
+    name = parsed.attachment_name or f"{parsed.msgid}.bin"
+    message.attachment.save(name, ContentFile(parsed.media), save=False)
+
+
+def _store(
+    parsed_items: list[tuple[int, ParsedMessage]], channel: str, results: dict[int, ItemResult]
+) -> None:
+    msgids = [p.msgid for _, p in parsed_items]
+    existing = dict(
+        Message.objects.filter(channel=channel, external_id__in=msgids).values_list(
+            "external_id", "pk"
+        )
+    )
+    fresh: list[tuple[int, ParsedMessage]] = []
+    seen: set[str] = set()
+    for index, parsed in parsed_items:
+        if parsed.msgid in existing or parsed.msgid in seen:
+            results[index] = ItemResult(
+                index, parsed.msgid, "duplicate", existing.get(parsed.msgid)
+            )
+            continue
+        seen.add(parsed.msgid)
+        fresh.append((index, parsed))
+    if not fresh:
+        return
+
+    people = {p for _, m in fresh for p in (m.sender, *m.recipients)}
+    staff_ids = dict(
+        get_user_model().objects.filter(wecom_userid__in=people).values_list("wecom_userid", "pk")
+    )
+    keys: dict[str, tuple[str, str, datetime]] = {}
+    message_keys = {}
+    for index, parsed in fresh:
+        key, staff, external = _conversation_key(parsed, staff_ids)
+        message_keys[index] = (key, staff, external)
+        previous = keys.get(key)
+        last = max(parsed.sent_at, previous[2]) if previous else parsed.sent_at
+        keys[key] = (
+            staff or (previous[0] if previous else ""),
+            external or (previous[1] if previous else ""),
+            last,
+        )
+    customer_ids = _customers_for({v[1] for v in keys.values() if v[1]})
+    conversation_ids = _conversations_for(keys, channel, staff_ids, customer_ids)
+
+    now = timezone.now()
+    messages = []
+    for index, parsed in fresh:
+        key, staff, external = message_keys[index]
+        message = Message(
+            conversation_id=conversation_ids[key],
+            channel=channel,
+            external_id=parsed.msgid,
+            customer_id=customer_ids.get(keys[key][1]),
+            staff_id=staff_ids.get(keys[key][0]),
+            sender_staff_id=staff_ids.get(parsed.sender),
+            sender_customer_id=customer_ids.get(parsed.sender),
+            sent_at=parsed.sent_at,
+            msg_type=parsed.msg_type,
+            text=parsed.text,
+            attachment_name=parsed.attachment_name,
+            attachment_size=parsed.attachment_size,
+            attachment_content_type=parsed.attachment_content_type,
+            digest=parsed.digest,
+            search_tokens=tokens_for(parsed.text),
+            ingested_at=now,
+        )
+        _store_media(message, parsed)
+        messages.append(message)
+    Message.objects.bulk_create(messages, batch_size=MAX_BATCH)
+    index_messages([(m.pk, m.search_tokens) for m in messages if m.search_tokens])
+
+    for (index, parsed), message in zip(fresh, messages, strict=True):
+        results[index] = ItemResult(index, parsed.msgid, "created", message.pk)
+    _apply_revokes(channel, [p for _, p in fresh if p.revokes])
+    _touch_conversations(keys, conversation_ids, staff_ids)
+    alerts_for_messages(messages)
+
+
+def _apply_revokes(channel: str, revokes: list[ParsedMessage]) -> None:
+    # A revoke marks the earlier message revoked; the original stays in the archive.
+    for revoke in revokes:
+        Message.objects.filter(
+            channel=channel, external_id=revoke.revokes, revoked_at__isnull=True
+        ).update(revoked_at=revoke.sent_at)
+
+
+def _touch_conversations(keys, conversation_ids, staff_ids) -> None:
+    Through = Conversation.staff.through
+    Through.objects.bulk_create(
+        [
+            Through(conversation_id=conversation_ids[key], staff_id=staff_ids[staff])
+            for key, (staff, _external, _last) in keys.items()
+            if staff in staff_ids
+        ],
+        ignore_conflicts=True,
+    )
+    for key, (_staff, _external, last) in keys.items():
+        Conversation.objects.filter(pk=conversation_ids[key], last_message_at__lt=last).update(
+            last_message_at=last
+        )
+
+
+def ingest_records(*, records: list, actor, channel: str = Channel.WECOM) -> list[ItemResult]:
+    """Store a batch of archive records (at most MAX_BATCH) and say what happened to each.
+
+    Invalid records are reported with a reason and skipped; the valid ones are stored in one
+    transaction. Re-sending a record answers "duplicate" with the stored id. Raises
+    PermissionDenied without the ingest permission, ValueError for an oversize batch.
+    """
+    if not actor.has_perm("chats.ingest_message"):
+        raise PermissionDenied("You may not ingest chat messages.")
+    if len(records) > MAX_BATCH:
+        raise ValueError(f"a batch holds at most {MAX_BATCH} messages")
+    results: dict[int, ItemResult] = {}
+    parsed_items = []
+    for index, record in enumerate(records):
+        try:
+            parsed_items.append((index, parse_record(record)))
+        except InvalidRecord as exc:
+            msgid = record.get("msgid", "") if isinstance(record, dict) else ""
+            results[index] = ItemResult(index, str(msgid)[:128], "error", reason=str(exc))
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                _store(parsed_items, channel, results)
+            break
+        except IntegrityError:
+            # A concurrent ingest stored some of these first; the retry reports them duplicate.
+            if attempt:
+                raise
+    return [results[i] for i in sorted(results)]

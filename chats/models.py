@@ -1,0 +1,277 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from customers.models import Customer, Tag
+from scrm.access.scope import VIEW
+from scrm.staff.models import Department
+from scrm.staff.roles import ALL_ROLES
+
+
+class Channel(models.TextChoices):
+    WECOM = "wecom", "WeCom"
+    WECHAT = "wechat", "WeChat"
+    PHONE = "phone", "Phone"
+    EMAIL = "email", "Email"
+    OTHER = "other", "Other"
+
+
+class ConversationQuerySet(models.QuerySet):
+    def visible_to(self, user, action: str = VIEW) -> "ConversationQuerySet":
+        """Who sees a customer sees its conversations: defined through the customer scope."""
+        return self.filter(customer_id__in=Customer.objects.visible_to(user, action).values("pk"))
+
+
+class Conversation(models.Model):
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    external_id = models.CharField(max_length=128)
+    # One customer for a private chat; a group room keeps its first external member here.
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="conversations"
+    )
+    room_id = models.CharField(max_length=128, blank=True, default="")
+    staff = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    # The staff side that owns the conversation (moves with the customer on transfer).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    title = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = ConversationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_message_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "external_id"], name="conversation_ext_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} conversation #{self.pk}"
+
+
+class HistoryWindow(models.Model):
+    """How far back a role may read chat history; no row (or no days) means without limit."""
+
+    role = models.CharField(max_length=40, choices=[(r, r) for r in ALL_ROLES], unique=True)
+    days = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.days or 'unlimited'} days"
+
+    @classmethod
+    def days_for(cls, user) -> int | None:
+        """The widest window among the user's roles (None: everything)."""
+        if user.is_superuser:
+            return None
+        windows = dict(cls.objects.filter(role__in=user.role_names).values_list("role", "days"))
+        if any(role not in windows or windows[role] is None for role in user.role_names):
+            return None
+        return max(windows.values(), default=None)
+
+
+class MessageQuerySet(models.QuerySet):
+    def visible_to(self, user, action: str = VIEW) -> "MessageQuerySet":
+        """Messages of visible customers, inside the user's history window, not hidden by them."""
+        queryset = self.filter(
+            customer_id__in=Customer.objects.visible_to(user, action).values("pk")
+        )
+        days = HistoryWindow.days_for(user)
+        if days is not None:
+            queryset = queryset.filter(sent_at__gte=timezone.now() - timedelta(days=days))
+        hidden = MessageHide.objects.filter(message=OuterRef("pk"), staff_id=user.pk)
+        return queryset.filter(~Exists(hidden))
+
+
+class Message(models.Model):
+    class Type(models.TextChoices):
+        TEXT = "text", "Text"
+        IMAGE = "image", "Image"
+        VOICE = "voice", "Voice"
+        VIDEO = "video", "Video"
+        FILE = "file", "File"
+        LINK = "link", "Link"
+        CARD = "card", "Card"
+        REVOKE = "revoke", "Revoke"
+        SYSTEM = "system", "System"
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.PROTECT, related_name="messages"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    external_id = models.CharField(max_length=128)
+    # Denormalised from the conversation so scope and filters are single-table conditions.
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    sender_staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    sender_customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    sent_at = models.DateTimeField()
+    msg_type = models.CharField(max_length=10, choices=Type.choices, default=Type.TEXT)
+    text = models.TextField(blank=True, default="")
+    attachment = models.FileField(upload_to="chat/%Y/%m/", blank=True, default="")
+    attachment_name = models.CharField(max_length=255, blank=True, default="")
+    attachment_size = models.BigIntegerField(null=True, blank=True)
+    attachment_content_type = models.CharField(max_length=100, blank=True, default="")
+    attachment_sha256 = models.CharField(max_length=64, blank=True, default="")
+    # SHA-256 of the canonical message, computed once at ingest and never changed.
+    digest = models.CharField(max_length=64)
+    # Distinct characters and character bigrams of the text, space separated (see chats.search).
+    search_tokens = models.TextField(blank=True, default="")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    ingested_at = models.DateTimeField(default=timezone.now)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        permissions = [
+            ("ingest_message", "Can ingest chat messages (archive sync)"),
+            ("export_message", "Can export chat messages"),
+            ("reveal_message", "Can read chat content unmasked"),
+            ("manage_legal_hold", "Can place and release legal holds"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "external_id"], name="message_ext_uniq")
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-sent_at"], name="message_customer_sent"),
+            models.Index(fields=["conversation", "sent_at"], name="message_conversation_sent"),
+            models.Index(fields=["staff", "-sent_at"], name="message_staff_sent"),
+            models.Index(fields=["sent_at"], name="message_sent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_msg_type_display()} message #{self.pk}"
+
+
+class MessageHide(models.Model):
+    """A staff member "deleted" a message in their client: hidden from them, kept in the archive."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "staff"], name="message_hide_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"message #{self.message_id} hidden by staff #{self.staff_id}"
+
+
+class LegalHold(models.Model):
+    """Exempts a customer's or a conversation's messages from purging until released."""
+
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="legal_holds"
+    )
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.PROTECT, related_name="legal_holds"
+    )
+    reason = models.TextField()
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    placed_at = models.DateTimeField(default=timezone.now)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    release_reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(customer__isnull=False) | Q(conversation__isnull=False),
+                name="legal_hold_has_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        target = (
+            f"customer #{self.customer_id}"
+            if self.customer_id
+            else (f"conversation #{self.conversation_id}")
+        )
+        return f"Legal hold on {target}{' (released)' if self.released_at else ''}"
+
+
+class RetentionPolicy(models.Model):
+    """Keep matching messages `days` days from sending; the longest applicable policy wins."""
+
+    name = models.CharField(max_length=100)
+    days = models.PositiveIntegerField()
+    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT)
+    channel = models.CharField(max_length=10, choices=Channel.choices, blank=True, default="")
+    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT)
+
+    class Meta:
+        verbose_name_plural = "retention policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(department__isnull=False) | ~Q(channel="") | Q(tag__isnull=False),
+                name="retention_policy_has_scope",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.days} days)"
+
+
+class PurgeLog(models.Model):
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    dry_run = models.BooleanField(default=False)
+    deleted = models.PositiveIntegerField(default=0)
+    held = models.PositiveIntegerField(default=0)
+    attachments_deleted = models.PositiveIntegerField(default=0)
+    counts_by_policy = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who started the purge; empty for the scheduled task.",
+    )
+    last_message_id = models.BigIntegerField(
+        default=0, help_text="Progress: every expired message up to this id has been handled."
+    )
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Purge {self.started_at:%Y-%m-%d %H:%M}: {self.deleted} deleted"
+
+
+class SensitiveWordRule(models.Model):
+    class Kind(models.TextChoices):
+        KEYWORD = "keyword", "Keyword"
+        REGEX = "regex", "Regular expression"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.KEYWORD)
+    pattern = models.CharField(max_length=300)
+    severity = models.CharField(
+        max_length=10,
+        choices=[("low", "Low"), ("medium", "Medium"), ("high", "High")],
+        default="medium",
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.pattern}"

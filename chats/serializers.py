@@ -1,0 +1,88 @@
+from rest_framework import serializers
+
+from chats.display import display_text
+from chats.ingest import MAX_BATCH
+from chats.models import Channel, Conversation, Message
+from customers.serializers import StrictSerializer
+from scrm.masking.policy import masked
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    """A message as a viewer may see it: content through the detectors unless they may see raw."""
+
+    text = serializers.SerializerMethodField()
+    sender = serializers.SerializerMethodField()
+    customer_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "conversation",
+            "channel",
+            "external_id",
+            "sent_at",
+            "msg_type",
+            "sender",
+            "sender_staff",
+            "customer",
+            "customer_name",
+            "staff",
+            "text",
+            "attachment_name",
+            "attachment_size",
+            "attachment_content_type",
+            "attachment_sha256",
+            "revoked_at",
+            "digest",
+        ]
+
+    def get_text(self, message: Message) -> str:
+        return display_text(self.context["request"].user, message.text)
+
+    def get_sender(self, message: Message) -> str:
+        return "staff" if message.sender_staff_id else "customer"
+
+    def get_customer_name(self, message: Message) -> str | None:
+        return masked("name", message.customer.name) if message.customer_id else None
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    customer_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Conversation
+        fields = [
+            "id",
+            "channel",
+            "external_id",
+            "room_id",
+            "customer",
+            "customer_name",
+            "owner",
+            "title",
+            "created_at",
+            "last_message_at",
+        ]
+
+    def get_customer_name(self, conversation: Conversation) -> str | None:
+        return masked("name", conversation.customer.name) if conversation.customer_id else None
+
+
+class BatchSerializer(StrictSerializer):
+    messages = serializers.ListField(
+        child=serializers.JSONField(), max_length=MAX_BATCH, allow_empty=False
+    )
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.WECOM)
+
+
+class SearchParamsSerializer(StrictSerializer):
+    q = serializers.CharField(max_length=100, trim_whitespace=True)
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["message", "follow_up", "transaction"])
+    at = serializers.DateTimeField()
+    id = serializers.IntegerField()
+    summary = serializers.CharField()
+    detail = serializers.DictField()

@@ -1,0 +1,63 @@
+"""One customer's history in time order: messages, follow-ups and transactions, merged."""
+
+from datetime import datetime, time
+
+from django.utils import timezone
+
+from chats.display import display_text
+from chats.models import Message
+from customers.models import Customer
+
+LIMIT = 1000
+
+
+def customer_timeline(*, user, customer: Customer, limit: int = LIMIT) -> dict:
+    """The newest `limit` entries of each kind, merged oldest first; `truncated` if cut."""
+    messages = list(
+        Message.objects.visible_to(user)
+        .filter(customer=customer)
+        .select_related("sender_staff")
+        .order_by("-sent_at", "-id")[: limit + 1]
+    )
+    follow_ups = list(customer.follow_ups.select_related("staff").order_by("-at")[: limit + 1])
+    transactions = list(customer.transactions.order_by("-date")[: limit + 1])
+    truncated = any(len(rows) > limit for rows in (messages, follow_ups, transactions))
+    entries = (
+        [
+            {
+                "kind": "message",
+                "at": m.sent_at,
+                "id": m.pk,
+                "summary": display_text(user, m.text) or f"[{m.msg_type}]",
+                "detail": {
+                    "msg_type": m.msg_type,
+                    "conversation": m.conversation_id,
+                    "sender": m.sender_staff.username if m.sender_staff else "customer",
+                    "revoked": m.revoked_at is not None,
+                },
+            }
+            for m in messages[:limit]
+        ]
+        + [
+            {
+                "kind": "follow_up",
+                "at": f.at,
+                "id": f.pk,
+                "summary": display_text(user, f.note),
+                "detail": {"staff": f.staff.username, "done": f.done},
+            }
+            for f in follow_ups[:limit]
+        ]
+        + [
+            {
+                "kind": "transaction",
+                "at": timezone.make_aware(datetime.combine(t.date, time.min)),
+                "id": t.pk,
+                "summary": f"{t.product} {t.amount}",
+                "detail": {"product": t.product, "amount": str(t.amount)},
+            }
+            for t in transactions[:limit]
+        ]
+    )
+    entries.sort(key=lambda e: (e["at"], e["kind"], e["id"]))
+    return {"customer": customer.pk, "truncated": truncated, "entries": entries}

@@ -1,0 +1,200 @@
+"""Shared fixtures: a small organisation mirroring the demo, its customers, and API clients.
+
+    Sales (top dept)                       <- manager (Sales manager) sees the whole tree
+      └─ Sales East (sub-dept)
+           ├─ team1: rep, rep_b, lead (Team lead), rep_leaving (notice period)
+           └─ team2: rep_other_team
+    Retail (unrelated dept)                <- manager_other
+      └─ team_other: rep_unrelated
+    hr, legal, auditor, security (no team), admin_user (superuser)
+
+`customers` holds one customer per owner: of_rep, of_rep_b, of_leaver, of_other_team,
+of_unrelated. Users and customers are reachable as `org.rep` / `customers.of_rep`, and the
+user fixtures (`rep`, `lead`, ...) are shortcuts for tests that need one or two of them.
+"""
+
+from types import SimpleNamespace
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from scrm.staff import roles
+from scrm.staff.models import Staff
+from tests.factories import (
+    TEST_PASSWORD,
+    CustomerFactory,
+    DepartmentFactory,
+    StaffFactory,
+    TeamFactory,
+)
+
+# Every user attribute of `org`, in the order the permission matrix lists them.
+ORG_USERS = (
+    "rep",
+    "rep_b",
+    "rep_other_team",
+    "lead",
+    "manager",
+    "manager_other",
+    "hr",
+    "legal",
+    "auditor",
+    "security",
+    "admin_user",
+)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords_and_clean_cache(settings):
+    # PBKDF2 at Django's default cost would dominate the suite's run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # DRF throttling counts per user id in the local-memory cache, which outlives the test
+    # transaction (and SQLite reuses ids after a rollback).
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def org(db):
+    sales = DepartmentFactory(name="Sales")
+    sales_east = DepartmentFactory(name="Sales East", parent=sales)
+    retail = DepartmentFactory(name="Retail")
+    team1 = TeamFactory(name="East 1", department=sales_east)
+    team2 = TeamFactory(name="East 2", department=sales_east)
+    team_other = TeamFactory(name="Retail 1", department=retail)
+
+    def staff(username, role_names, **extra):
+        return StaffFactory(username=username, roles=role_names, **extra)
+
+    return SimpleNamespace(
+        sales=sales,
+        sales_east=sales_east,
+        retail=retail,
+        team1=team1,
+        team2=team2,
+        team_other=team_other,
+        rep=staff("rep", [roles.SALES_REP], team=team1),
+        rep_b=staff("rep_b", [roles.SALES_REP], team=team1),
+        rep_leaving=staff(
+            "rep_leaving", [roles.SALES_REP], team=team1, employment_status=Staff.Status.NOTICE
+        ),
+        rep_other_team=staff("rep_other_team", [roles.SALES_REP], team=team2),
+        rep_unrelated=staff("rep_unrelated", [roles.SALES_REP], team=team_other),
+        lead=staff("lead", [roles.TEAM_LEAD], team=team1),
+        manager=staff("manager", [roles.SALES_MANAGER], department=sales),
+        manager_other=staff("manager_other", [roles.SALES_MANAGER], department=retail),
+        hr=staff("hr", [roles.HR]),
+        legal=staff("legal", [roles.LEGAL]),
+        auditor=staff("auditor", [roles.AUDITOR]),
+        security=staff("security", [roles.SECURITY_OFFICER]),
+        admin_user=staff("admin_user", [roles.ADMINISTRATOR], is_superuser=True),
+    )
+
+
+@pytest.fixture
+def customers(org):
+    return SimpleNamespace(
+        of_rep=CustomerFactory(owner=org.rep),
+        of_rep_b=CustomerFactory(owner=org.rep_b),
+        of_leaver=CustomerFactory(owner=org.rep_leaving),
+        of_other_team=CustomerFactory(owner=org.rep_other_team),
+        of_unrelated=CustomerFactory(owner=org.rep_unrelated),
+    )
+
+
+@pytest.fixture
+def rep(org):
+    return org.rep
+
+
+@pytest.fixture
+def rep_b(org):
+    return org.rep_b
+
+
+@pytest.fixture
+def rep_other_team(org):
+    return org.rep_other_team
+
+
+@pytest.fixture
+def lead(org):
+    return org.lead
+
+
+@pytest.fixture
+def manager(org):
+    return org.manager
+
+
+@pytest.fixture
+def manager_other(org):
+    return org.manager_other
+
+
+@pytest.fixture
+def hr(org):
+    return org.hr
+
+
+@pytest.fixture
+def legal(org):
+    return org.legal
+
+
+@pytest.fixture
+def auditor(org):
+    return org.auditor
+
+
+@pytest.fixture
+def security(org):
+    return org.security
+
+
+@pytest.fixture
+def admin_user(org):
+    return org.admin_user
+
+
+@pytest.fixture
+def anon_client():
+    return APIClient()
+
+
+@pytest.fixture
+def api_client_for():
+    """`api_client_for(user)`: an APIClient that acts as `user` (DRF force_authenticate)."""
+
+    def build(user) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user=user)
+        return client
+
+    return build
+
+
+def obtain_jwt(client: APIClient, username: str, password: str = TEST_PASSWORD) -> dict:
+    response = client.post(
+        "/api/v1/auth/token/", {"username": username, "password": password}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.fixture
+def jwt_client_for():
+    """`jwt_client_for(user)`: an APIClient sending a real access token from /auth/token/.
+
+    Use it where the authentication path matters (e.g. auditlog's actor for API writes).
+    """
+
+    def build(user) -> APIClient:
+        client = APIClient()
+        tokens = obtain_jwt(client, user.username)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+        return client
+
+    return build
