@@ -5,8 +5,9 @@
 
 Generates the messages first (bulk_create in batches; rerunning tops up to --rows, it never
 duplicates), then measures each export in a fresh child process so the peak RSS
-(`resource.getrusage(RUSAGE_SELF).ru_maxrss`) belongs to the export alone, not to the data
-generation (which runs in its own child too: the high-water mark survives fork and exec). Two exports are measured for a legal user (raw, no history window): one customer's
+(`resource.getrusage(RUSAGE_SELF).ru_maxrss`) belongs to the export alone; generation runs in
+a child of its own too, because that high-water mark survives fork and exec. Two exports are
+measured for a legal user (raw, no history window), through the API view: one customer's
 messages (about 1/CUSTOMERS of the rows) and everything. Flat memory means the two peaks are
 about the same although the second exports CUSTOMERS times as many rows.
 

@@ -218,8 +218,8 @@ def export_response(
     Guarantees: the exporter holds chats.export_message (else PermissionDenied); names and text
     are masked unless they hold customers.export_raw; one EXPORT access event is written before
     any row leaves, with `filters`, the format and the row count (no ids: an export can be
-    millions of rows). The count is a separate query, so a message ingested between it and the
-    stream can make the file one row longer than recorded. Raises ValueError for an unknown fmt.
+    millions of rows). The count is a separate query, so a message ingested or purged between
+    it and the stream makes the file differ from it slightly. ValueError for an unknown fmt.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from customers.filters import CustomerFilter
 from customers.models import Customer
 from customers.serializers import (
+    CustomerDetailSerializer,
     CustomerSerializer,
     RevealResultSerializer,
     RevealSerializer,
@@ -24,7 +25,7 @@ from customers.services import (
 from scrm.access.scope import SHARE, VIEW
 from scrm.api.permissions import model_permission
 from scrm.api.viewsets import ScopedViewSetMixin
-from scrm.audit.models import Channel
+from scrm.audit.models import AccessAction, Channel
 from scrm.masking.reveal import reveal_field
 
 
@@ -48,6 +49,15 @@ class CustomerViewSet(
         "shares": VIEW,
         "revoke": SHARE,
     }
+
+    def get_permissions(self):
+        if self.action == "create":
+            return [model_permission("customers.view_customer", "customers.add_customer")()]
+        return super().get_permissions()
+
+    def get_serializer_class(self):
+        # The history is per customer: lists and creates stay one query per page.
+        return CustomerSerializer if self.action in ("list", "create") else CustomerDetailSerializer
 
     def perform_create(self, serializer):
         serializer.instance = create_customer(actor=self.request.user, **serializer.validated_data)
@@ -78,6 +88,7 @@ class CustomerViewSet(
         customer = self.get_object()
         if request.method == "GET":
             grants = customer.grants.select_related("permission").order_by("id")
+            self.record(AccessAction.VIEW, [customer.pk], query={"view": "shares"})
             return Response(ShareSerializer(grants, many=True).data)
         body = ShareSerializer(data=request.data)
         body.is_valid(raise_exception=True)

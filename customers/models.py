@@ -177,6 +177,13 @@ class OwnershipTransfer(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     reason = models.CharField(max_length=500)
+    case = models.ForeignKey(
+        "offboarding.OffboardingCase",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -154,3 +154,51 @@ class TransferSerializer(StrictSerializer):
     )
     to_staff = serializers.IntegerField()
     reason = serializers.CharField(max_length=500)
+
+
+def ownership_periods(customer) -> list[dict]:
+    """Who owned the customer when, from the transfer history (oldest first)."""
+    moves = list(
+        customer.ownership.select_related("from_owner", "to_owner", "actor").order_by("at", "id")
+    )
+    if not moves:
+        return [
+            {
+                "owner": customer.owner_id,
+                "from": customer.created_at,
+                "to": None,
+                "case": None,
+                "actor": None,
+            }
+        ]
+    periods = [
+        {
+            "owner": moves[0].from_owner_id,
+            "from": customer.created_at,
+            "to": moves[0].at,
+            "case": None,
+            "actor": None,
+        }
+    ]
+    for move, following in zip(moves, [*moves[1:], None], strict=True):
+        periods.append(
+            {
+                "owner": move.to_owner_id,
+                "from": move.at,
+                "to": following.at if following else None,
+                "case": move.case_id,
+                "actor": move.actor_id,
+                "reason": move.reason,
+            }
+        )
+    return periods
+
+
+class CustomerDetailSerializer(CustomerSerializer):
+    ownership_history = serializers.SerializerMethodField()
+
+    class Meta(CustomerSerializer.Meta):
+        fields = [*CustomerSerializer.Meta.fields, "ownership_history"]
+
+    def get_ownership_history(self, customer) -> list[dict]:
+        return ownership_periods(customer)

@@ -16,7 +16,7 @@ from customers.models import (
     OwnershipTransfer,
     Tag,
 )
-from scrm.access.scope import SHARE, TRANSFER, can
+from scrm.access.scope import SHARE, TRANSFER, can, can_assign_to
 
 SHARE_LEVELS = {"view": "view_customer", "change": "change_customer"}
 BATCH_SIZE = 1000
@@ -131,10 +131,16 @@ def transfer_customers(*, customers: QuerySet, to_staff, actor, reason: str) -> 
     Raises ValidationError (inactive successor, empty reason) or PermissionDenied when any of the
     customers is outside the actor's transfer scope: then nothing moves.
     """
+    if not actor.has_perm("customers.transfer_customer"):
+        raise PermissionDenied("Your role may not transfer customers.")
     ids = list(customers.values_list("pk", flat=True))
     allowed = Customer.objects.visible_to(actor, TRANSFER).filter(pk__in=ids).count()
     if allowed != len(ids):
         raise PermissionDenied("Some of these customers are outside your transfer scope.")
+    if not can_assign_to(actor, to_staff):
+        raise ValidationError(
+            {"to_staff": "The new owner must be a sales colleague within your team or department."}
+        )
     return move_ownership(customer_ids=ids, to_staff=to_staff, actor=actor, reason=reason)
 
 

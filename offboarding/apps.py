@@ -3,3 +3,12 @@ from django.apps import AppConfig
 
 class OffboardingConfig(AppConfig):
     name = "offboarding"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase
+
+        auditlog.register(OffboardingCase, m2m_fields={"successors"})
+        auditlog.register(CaseStep, include_fields=["status", "error"])
+        auditlog.register(CustomerTransfer, include_fields=["status", "to_owner", "reason"])

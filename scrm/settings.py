@@ -125,6 +125,7 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "scrm.staff.authentication.DeviceWipeAuthentication",
         "rest_framework_simplejwt.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -194,3 +195,9 @@ LOGGING = {
 # Object permissions are decided by scrm.access.scope (which honours share expiry); guardian's
 # backend would not, so it is deliberately not installed.
 SILENCED_SYSTEM_CHECKS = ["guardian.W001"]
+
+# --- Offboarding ----------------------------------------------------------------------------
+SCRM_OFFBOARDING_REQUIRE_APPROVAL = env_bool("SCRM_OFFBOARDING_REQUIRE_APPROVAL", True)
+# As WeCom does: a customer may change hands at most this many times in this many days.
+SCRM_TRANSFER_LIMIT = int(os.environ.get("SCRM_TRANSFER_LIMIT", "2"))
+SCRM_TRANSFER_LIMIT_DAYS = int(os.environ.get("SCRM_TRANSFER_LIMIT_DAYS", "90"))

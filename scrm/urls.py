@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from chats.api.export import ChatExportView
 from chats.api.messages import (
     ConversationViewSet,
     CustomerTimelineView,
@@ -11,6 +12,7 @@ from chats.api.messages import (
     MessageViewSet,
 )
 from customers.api import CustomerViewSet
+from offboarding.api import CaseViewSet, TransferViewSet
 from scrm.audit.api import AccessEventViewSet, SecurityAlertViewSet
 from scrm.staff.api import StaffDirectoryViewSet, me
 
@@ -21,12 +23,15 @@ router.register("audit/events", AccessEventViewSet, basename="accessevent")
 router.register("alerts", SecurityAlertViewSet, basename="alert")
 router.register("chats/conversations", ConversationViewSet, basename="conversation")
 router.register("chats/messages", MessageViewSet, basename="message")
+router.register("offboarding/cases", CaseViewSet, basename="offboarding-case")
+router.register("offboarding/transfers", TransferViewSet, basename="offboarding-transfer")
 
 api_v1 = [
     path("auth/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
     path("me/", me, name="me"),
     path("chats/search/", MessageSearchView.as_view(), name="chat-search"),
+    path("chats/export/", ChatExportView.as_view(), name="chat-export"),
     path("customers/<int:pk>/timeline/", CustomerTimelineView.as_view(), name="customer-timeline"),
     path("", include(router.urls)),
 ]

@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from chats.display import display_text
+from chats.export import CSV, EXPORT_PERMISSION, XLSX, export_response
 from chats.filters import MessageFilter
 from chats.models import Conversation, Message, SensitiveWordRule
 from chats.search import matching
@@ -129,6 +130,30 @@ class MessageAdmin(ArchiveAdmin):
     ]
     readonly_fields = fields
     change_list_template = "admin/chats/message/change_list.html"
+    actions = ["export_csv", "export_xlsx"]
+
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perm(EXPORT_PERMISSION)
+
+    def _export(self, request, queryset, fmt: str):
+        # The selection is already inside the viewer's scope (get_queryset); masking and the
+        # access event are the export service's.
+        return export_response(
+            user=request.user,
+            queryset=queryset,
+            fmt=fmt,
+            channel=Channel.ADMIN,
+            filters=request.GET.dict(),
+            request=request,
+        )
+
+    @admin.action(description="Export selected messages (CSV)", permissions=["export"])
+    def export_csv(self, request, queryset):
+        return self._export(request, queryset, CSV)
+
+    @admin.action(description="Export selected messages (XLSX)", permissions=["export"])
+    def export_xlsx(self, request, queryset):
+        return self._export(request, queryset, XLSX)
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)

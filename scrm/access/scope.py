@@ -106,3 +106,23 @@ def can(user, action: str, customer) -> bool:
     from customers.models import Customer
 
     return Customer.objects.filter(scope_q(user, action), pk=customer.pk).exists()
+
+
+SALES_ROLES = frozenset({roles.SALES_REP, roles.TEAM_LEAD, roles.SALES_MANAGER})
+
+
+def can_assign_to(user, staff) -> bool:
+    """May `user` make `staff` the owner of customers? Only a sales colleague they manage."""
+    if not staff.role_names & SALES_ROLES:
+        return False
+    if user.is_superuser or roles.ADMINISTRATOR in user.role_names:
+        return True
+    if (
+        roles.SALES_MANAGER in user.role_names
+        and user.department_id
+        and staff.department_id in user.department.descendant_ids()
+    ):
+        return True
+    return bool(
+        roles.TEAM_LEAD in user.role_names and user.team_id and staff.team_id == user.team_id
+    )

@@ -67,8 +67,12 @@ def mask_query(params: dict) -> dict:
     A parameter named after a sensitive field (`?mobile=`) is masked by that field's mask, so
     formats the detectors do not recognise ("139 1234 5678", "139-1234-5678") are masked too.
     """
-    return {
-        key: masked(key, str(val)) if key in SENSITIVE_FIELDS else mask_text(str(val))
-        for key, val in params.items()
-        if val not in ("", None)
-    }
+    return {key: _masked_param(key, val) for key, val in params.items() if val not in ("", None)}
+
+
+def _masked_param(key: str, value):
+    if isinstance(value, bool | int | float):
+        return value  # counts and flags carry no personal data; keep them numbers
+    if key in SENSITIVE_FIELDS:
+        return masked(key, str(value))
+    return mask_text(str(value))

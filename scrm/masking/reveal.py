@@ -33,6 +33,22 @@ def reveals_in_last_hour(user) -> int:
     ).count()
 
 
+def _alert_once_an_hour(actor, obj, field: str) -> None:
+    # Repeated attempts past the limit are all in the access events; one alert is enough.
+    if SecurityAlert.objects.filter(
+        kind="reveal_rate_limit", actor=actor, created_at__gte=timezone.now() - timedelta(hours=1)
+    ).exists():
+        return
+    raise_alert(
+        kind="reveal_rate_limit",
+        severity=SecurityAlert.Severity.HIGH,
+        actor=actor,
+        obj=obj,
+        message=f"{actor.username} exceeded {settings.SCRM_REVEAL_LIMIT_PER_HOUR} "
+        f"reveals per hour (field {field}).",
+    )
+
+
 def reveal_field(*, actor, obj, field: str, reason: str, channel: str, request=None) -> str:
     """Return the raw value of `field` on `obj` and record the reveal with its reason.
 
@@ -72,14 +88,7 @@ def reveal_field(*, actor, obj, field: str, reason: str, channel: str, request=N
                 query={"attempt": "reveal", "limit": 1},
                 **audit,
             )
-            raise_alert(
-                kind="reveal_rate_limit",
-                severity=SecurityAlert.Severity.HIGH,
-                actor=actor,
-                obj=obj,
-                message=f"{actor.username} exceeded {settings.SCRM_REVEAL_LIMIT_PER_HOUR} "
-                f"reveals per hour (field {field}).",
-            )
+            _alert_once_an_hour(actor, obj, field)
         else:
             record_access(action=AccessAction.REVEAL, **audit)
     # Raised after the block so the denial and the alert are committed, not rolled back.

@@ -91,3 +91,55 @@ class Device(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name or self.device_id} ({self.staff.username})"
+
+
+class Notification(models.Model):
+    """An in-app notification (offboarding hand-overs, approvals)."""
+
+    recipient = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="notifications")
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PersonalNote(models.Model):
+    """A staff member's private note; one attached to a customer is business data and stays."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="personal_notes")
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Note #{self.pk} of {self.staff_id}"
+
+
+class SavedSearch(models.Model):
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="saved_searches")
+    name = models.CharField(max_length=100)
+    query = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Draft(models.Model):
+    """An unsent message draft kept by a client."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="drafts")
+    body = models.TextField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Draft #{self.pk}"

@@ -44,13 +44,28 @@ _SALES_COMMON = [
     "chats.view_message",
 ]
 _CHAT_EXPORT = ["chats.export_message"]
+_CASE_READ = [
+    "offboarding.view_offboardingcase",
+    "offboarding.view_customertransfer",
+    "offboarding.view_casestep",
+]
 _AUDIT_READ = ["audit.view_accessevent", "audit.view_securityalert", "auditlog.view_logentry"]
 
 DEFAULT_PERMISSIONS: dict[str, list[str]] = {
     SALES_REP: _SALES_COMMON,
-    TEAM_LEAD: [*_SALES_COMMON, *_CHAT_EXPORT, "customers.transfer_customer", "staff.view_staff"],
+    TEAM_LEAD: [
+        *_SALES_COMMON,
+        *_CHAT_EXPORT,
+        *_CASE_READ,
+        "customers.transfer_customer",
+        "staff.view_staff",
+    ],
     SALES_MANAGER: [
-        *_SALES_COMMON, *_CHAT_EXPORT, "customers.transfer_customer", "staff.view_staff"
+        *_SALES_COMMON,
+        *_CHAT_EXPORT,
+        *_CASE_READ,
+        "customers.transfer_customer",
+        "staff.view_staff",
     ],
     HR: [
         "customers.view_customer",
@@ -60,6 +75,10 @@ DEFAULT_PERMISSIONS: dict[str, list[str]] = {
         "staff.view_department",
         "staff.view_team",
         "staff.view_device",
+        *_CASE_READ,
+        "offboarding.add_offboardingcase",
+        "offboarding.change_offboardingcase",
+        "offboarding.run_offboardingcase",
     ],
     LEGAL: [
         "customers.view_customer",

@@ -69,3 +69,26 @@ def test_admin_timeline_page(org, customers, archive):
         .status_code
         == 403
     )
+
+
+def test_admin_export_action_streams_masked_csv_of_the_selection(org, archive):
+    selected = [archive["rep_10d"], archive["rep_today"]]
+
+    response = admin_client(org.lead).post(
+        "/admin/chats/message/", {"action": "export_csv", "_selected_action": selected}
+    )
+
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert "139****5678" in body and "13912345678" not in body
+    assert len(body.strip().splitlines()) == 3
+    assert AccessEvent.objects.filter(
+        actor=org.lead, action=AccessAction.EXPORT, channel="admin"
+    ).exists()
+
+
+def test_rep_has_no_export_action(org, archive):
+    response = admin_client(org.rep).get("/admin/chats/message/")
+
+    assert response.status_code == 200
+    assert response.context["action_form"] is None

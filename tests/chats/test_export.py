@@ -1,6 +1,7 @@
 """Chat export: scoped, masked unless raw export is allowed, recorded, streamed in flat memory."""
 
 import csv
+import hashlib
 import io
 from datetime import timedelta
 from types import SimpleNamespace
@@ -8,34 +9,50 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
-from django.urls import Resolver404, include, path, resolve
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from chats.api.export import ChatExportView
 from chats.export import COLUMNS, export_response
 from chats.models import Message
 from scrm.audit.models import AccessAction, AccessEvent
 from scrm.masking.policy import masked
 from scrm.staff.models import Staff
-from tests.chats.export_factories import ConversationFactory, MessageFactory, bulk_messages
+from tests.chats.factories import ConversationFactory, MessageFactory
 
 EXPORT_URL = "/api/v1/chats/export/"
 MOBILE = "13812345678"
 
-# Used only until scrm/urls.py routes EXPORT_URL itself (see the fixture below).
-urlpatterns = [
-    path("api/v1/chats/export/", ChatExportView.as_view()),
-    path("", include("scrm.urls")),
-]
+
+def bulk_messages(conversation, count: int, *, text: str = "Message {n}"):
+    """`count` customer messages in one conversation via bulk_create, one second apart."""
+    now = timezone.now()
+    Message.objects.bulk_create(
+        [
+            Message(
+                conversation=conversation,
+                channel=conversation.channel,
+                external_id=f"{conversation.external_id}-bulk-{n}",
+                customer_id=conversation.customer_id,
+                staff_id=conversation.owner_id,
+                sender_customer_id=conversation.customer_id,
+                sent_at=now - timedelta(seconds=count - n),
+                text=text.format(n=n),
+                digest=hashlib.sha256(f"{conversation.external_id}-{n}".encode()).hexdigest(),
+            )
+            for n in range(count)
+        ],
+        batch_size=1000,
+    )
 
 
-@pytest.fixture(autouse=True)
-def _export_route(settings):
-    try:
-        resolve(EXPORT_URL, urlconf="scrm.urls")
-    except Resolver404:
-        settings.ROOT_URLCONF = __name__
+def from_customer(conversation, **extra):
+    """A message the conversation's customer sent (MessageFactory's sender is the staff)."""
+    return MessageFactory(
+        conversation=conversation,
+        sender_staff=None,
+        sender_customer=conversation.customer,
+        **extra,
+    )
 
 
 def grant(user, perm: str):
@@ -95,7 +112,7 @@ def test_rep_exports_only_own_customers_within_history_window(org, chat, api_cli
 
 def test_lead_sees_the_team_masked(org, customers, chat, api_client_for):
     # given
-    on_team = MessageFactory(conversation=chat.of_rep_b, text=f"call me on {MOBILE} please")
+    on_team = from_customer(chat.of_rep_b, text=f"call me on {MOBILE} please")
     MessageFactory(conversation=chat.of_other_team)
     MessageFactory(conversation=chat.of_rep, sent_at=timezone.now() - timedelta(days=40))
 
@@ -120,15 +137,12 @@ def test_lead_sees_the_team_masked(org, customers, chat, api_client_for):
 
 def test_legal_exports_raw(org, customers, chat, api_client_for):
     # given: legal holds customers.export_raw and has no history window
-    old = MessageFactory(
-        conversation=chat.of_unrelated,
+    old = from_customer(
+        chat.of_unrelated,
         text=f"my number is {MOBILE}",
         sent_at=timezone.now() - timedelta(days=400),
-        sender_staff=None,
     )
-    reply = MessageFactory(
-        conversation=chat.of_unrelated, sender_staff=org.rep_unrelated, sender_customer=None
-    )
+    reply = MessageFactory(conversation=chat.of_unrelated, sender_staff=org.rep_unrelated)
 
     # when
     rows = csv_rows(export(api_client_for(org.legal)))
@@ -255,7 +269,7 @@ def test_export_writes_one_access_event_with_filters_and_row_count(org, chat, ap
     assert event.fields == []
     assert event.query["format"] == "xlsx"
     assert event.query["staff"] == str(org.rep.pk)
-    assert int(event.query["row_count"]) == 7
+    assert event.query["row_count"] == 7
     assert event.path == EXPORT_URL
 
 
@@ -273,8 +287,8 @@ def test_export_response_serves_the_admin_channel(org, chat):
     assert len(csv_rows(response)) == 3
     event = AccessEvent.objects.get()
     assert event.channel == "admin"
-    assert int(event.query["row_count"]) == 3
-    assert event.query["customer"] == str(chat.of_rep.customer_id)
+    assert event.query["row_count"] == 3
+    assert event.query["customer"] == chat.of_rep.customer_id
 
 
 def test_export_response_refuses_without_the_export_right(org):

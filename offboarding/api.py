@@ -1,0 +1,166 @@
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from customers.models import Customer
+from offboarding.csv_import import import_leavers
+from offboarding.models import CustomerTransfer, OffboardingCase
+from offboarding.preview import preview_case
+from offboarding.report import report_csv, report_summary
+from offboarding.serializers import (
+    CaseCreateSerializer,
+    CaseSerializer,
+    CsvUploadSerializer,
+    ReasonSerializer,
+    TransferSerializer,
+    staff_by_ids,
+)
+from offboarding.services import (
+    approve_case,
+    cancel_case,
+    create_case,
+    record_refusal,
+    run_now,
+    schedule_case,
+)
+from scrm.api.permissions import model_permission
+
+
+class CaseViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Offboarding cases: HR creates and schedules, the supervisor approves, managers read."""
+
+    queryset = OffboardingCase.objects.select_related("leaver").prefetch_related(
+        "successors", "steps"
+    )
+    serializer_class = CaseSerializer
+    permission_classes = [model_permission("offboarding.view_offboardingcase")]
+    filterset_fields = ["status", "leaver"]
+
+    def get_queryset(self):
+        return super().get_queryset().visible_to(self.request.user)
+
+    @extend_schema(request=CaseCreateSerializer, responses={201: CaseSerializer})
+    def create(self, request):
+        body = CaseCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        leaver = staff_by_ids([data["leaver"]], "leaver")[0]
+        plan = data.get("plan") or {
+            "kind": "single",
+            "successors": [data["successor"]],
+            "overrides": {},
+        }
+        customer_ids = [int(k) for k in plan["overrides"] if str(k).isdigit()]
+        customers = {c.pk: c for c in Customer.objects.filter(pk__in=customer_ids)}
+        override_staff = staff_by_ids(list(plan["overrides"].values()), "plan")
+        overrides = {
+            customers[int(k)]: s
+            for k, s in zip(plan["overrides"], override_staff, strict=True)
+            if int(k) in customers
+        }
+        case = create_case(
+            actor=request.user,
+            leaver=leaver,
+            reason=data["reason"],
+            notice_date=data["notice_date"],
+            effective_at=data["effective_at"],
+            plan=plan["kind"],
+            successors=staff_by_ids(plan["successors"], "successor"),
+            overrides=overrides,
+            handover_notes=data["handover_notes"],
+        )
+        return Response(CaseSerializer(case).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def preview(self, request, pk=None):
+        return Response(preview_case(self.get_object()))
+
+    @extend_schema(request=None, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return Response(
+            CaseSerializer(approve_case(actor=request.user, case=self.get_object())).data
+        )
+
+    @extend_schema(request=None, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def schedule(self, request, pk=None):
+        return Response(
+            CaseSerializer(schedule_case(actor=request.user, case=self.get_object())).data
+        )
+
+    @extend_schema(request=None, responses={202: CaseSerializer})
+    @action(detail=True, methods=["post"])
+    def run(self, request, pk=None):
+        case = run_now(actor=request.user, case=self.get_object())
+        return Response(CaseSerializer(case).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=ReasonSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        case = cancel_case(actor=request.user, case=self.get_object(), **body.validated_data)
+        return Response(CaseSerializer(case).data)
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def report(self, request, pk=None):
+        case = self.get_object()
+        transfers = TransferSerializer(case.transfers.select_related("customer")[:1000], many=True)
+        return Response({**report_summary(case), "transfers": transfers.data})
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(detail=True, methods=["get"], url_path="report/csv")
+    def report_csv(self, request, pk=None):
+        case = self.get_object()
+        response = StreamingHttpResponse(report_csv(case), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="handover-{case.pk}.csv"'
+        return response
+
+    @extend_schema(
+        request={"multipart/form-data": CsvUploadSerializer}, responses={200: OpenApiTypes.OBJECT}
+    )
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
+    def import_csv(self, request):
+        body = CsvUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = import_leavers(actor=request.user, content=body.validated_data["file"].read())
+        return Response(
+            {
+                "created": [c.pk for c in result.created],
+                "errors": [{"line": line, "reason": reason} for line, reason in result.errors],
+            }
+        )
+
+
+class TransferViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    queryset = CustomerTransfer.objects.select_related("customer")
+    serializer_class = TransferSerializer
+    permission_classes = [model_permission("offboarding.view_customertransfer")]
+    filterset_fields = ["case", "status"]
+
+    def get_queryset(self):
+        cases = OffboardingCase.objects.visible_to(self.request.user)
+        return super().get_queryset().filter(case__in=cases)
+
+    @extend_schema(request=ReasonSerializer, responses=TransferSerializer)
+    @action(detail=True, methods=["post"])
+    def refuse(self, request, pk=None):
+        """Record that the customer refused the hand-over; routes them to the team lead."""
+        transfer = get_object_or_404(self.get_queryset(), pk=pk)
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        transfer = record_refusal(actor=request.user, transfer=transfer, **body.validated_data)
+        return Response(TransferSerializer(transfer).data)

@@ -1,0 +1,122 @@
+"""Who gets which customer: validating successors and resolving a case's successor plan."""
+
+from collections import Counter
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+
+from customers.models import Customer
+from offboarding.models import OffboardingCase
+from scrm.staff import roles
+
+Plan = OffboardingCase.Plan
+
+
+def successor_problem(candidate, leaver) -> str | None:
+    """Why `candidate` cannot take over from `leaver`, or None if they can."""
+    if candidate.pk == leaver.pk:
+        return "The leaver cannot be their own successor."
+    if not candidate.is_active or candidate.employment_status != "active":
+        return f"{candidate.username} is not an active staff member."
+    if OffboardingCase.objects.filter(leaver=candidate, status__in=OffboardingCase.OPEN).exists():
+        return f"{candidate.username} is leaving too (open offboarding case)."
+    return None
+
+
+def validate_successors(successors, leaver, field: str = "successors") -> None:
+    problems = [p for s in successors if (p := successor_problem(s, leaver))]
+    if problems:
+        raise ValidationError({field: problems})
+
+
+def team_lead_for(leaver):
+    """Where refused or unassignable customers go: the leaver's active team lead."""
+    Staff = get_user_model()
+    supervisor = leaver.supervisor
+    if supervisor and supervisor.is_active and roles.TEAM_LEAD in supervisor.role_names:
+        return supervisor
+    if leaver.team_id:
+        lead = (
+            Staff.objects.filter(
+                team_id=leaver.team_id, is_active=True, groups__name=roles.TEAM_LEAD
+            )
+            .exclude(pk=leaver.pk)
+            .order_by("pk")
+            .first()
+        )
+        if lead:
+            return lead
+    if supervisor and supervisor.is_active:
+        return supervisor
+    raise ValidationError({"leaver": f"{leaver.username} has no active team lead or supervisor."})
+
+
+def team_candidates(leaver) -> list:
+    Staff = get_user_model()
+    if not leaver.team_id:
+        raise ValidationError({"plan": "The leaver has no team to share customers within."})
+    candidates = [
+        s
+        for s in Staff.objects.filter(
+            team_id=leaver.team_id,
+            is_active=True,
+            employment_status="active",
+            groups__name=roles.SALES_REP,
+        )
+        .exclude(pk=leaver.pk)
+        .order_by("pk")
+        .distinct()
+        if successor_problem(s, leaver) is None
+    ]
+    if not candidates:
+        raise ValidationError({"plan": "Nobody in the leaver's team can take over."})
+    return candidates
+
+
+def plan_successors(case: OffboardingCase) -> list:
+    if case.plan in (Plan.SINGLE, Plan.SPLIT):
+        successors = list(case.successors.order_by("pk"))
+        if not successors:
+            raise ValidationError({"successors": "Name at least one successor."})
+        if case.plan == Plan.SINGLE and len(successors) != 1:
+            raise ValidationError({"successors": "The single plan takes exactly one successor."})
+        validate_successors(successors, case.leaver)
+        return successors
+    return team_candidates(case.leaver)
+
+
+def assign(case: OffboardingCase, customer_ids: list[int]) -> dict[int, object]:
+    """customer id -> successor for these customers of the leaver.
+
+    Deterministic for a given database state, so a resumed run assigns the remaining customers
+    exactly as the first run would have (split and round-robin go by customer id).
+    """
+    successors = plan_successors(case)
+    overrides = {
+        o.customer_id: o.successor
+        for o in case.overrides.filter(customer_id__in=customer_ids).select_related("successor")
+    }
+    for successor in {o.pk: o for o in overrides.values()}.values():
+        validate_successors([successor], case.leaver, "overrides")
+    result = {}
+    if case.plan == Plan.LEAST_LOADED:
+        load = Counter(
+            dict(
+                Customer.objects.filter(owner__in=successors)
+                .values_list("owner")
+                .annotate(n=Count("pk"))
+                .values_list("owner", "n")
+            )
+        )
+        for customer_id in customer_ids:
+            if customer_id in overrides:
+                continue
+            chosen = min(successors, key=lambda s: (load[s.pk], s.pk))
+            load[chosen.pk] += 1
+            result[customer_id] = chosen
+    else:
+        for customer_id in customer_ids:
+            result[customer_id] = successors[customer_id % len(successors)]
+    result.update(overrides)
+    return result

@@ -1,0 +1,37 @@
+"""What a case would move, before anyone approves it: counts and a masked list."""
+
+from collections import Counter
+
+from chats.models import Conversation, Message
+from customers.models import Customer, CustomerUserObjectPermission, FollowUp
+from offboarding.models import OffboardingCase
+from offboarding.planning import assign
+
+LIST_LIMIT = 500
+
+
+def preview_case(case: OffboardingCase) -> dict:
+    """Raises ValidationError when the plan cannot be carried out (e.g. no valid successor)."""
+    leaver = case.leaver
+    customers = Customer.objects.filter(owner_id=leaver.pk).order_by("pk")
+    ids = list(customers.values_list("pk", flat=True))
+    targets = assign(case, ids)
+    per_successor = Counter(targets[i].username for i in ids)
+    shown = list(customers[:LIST_LIMIT])
+    return {
+        "leaver": leaver.username,
+        "customers": len(ids),
+        "conversations": Conversation.objects.filter(owner_id=leaver.pk).count(),
+        "messages": Message.objects.filter(staff_id=leaver.pk).count(),
+        "open_follow_ups": FollowUp.objects.filter(staff_id=leaver.pk, done=False).count(),
+        "shares_held": CustomerUserObjectPermission.objects.filter(user_id=leaver.pk).count(),
+        "shares_given": CustomerUserObjectPermission.objects.filter(
+            granted_by_id=leaver.pk, content_object__owner_id=leaver.pk
+        ).count(),
+        "per_successor": dict(sorted(per_successor.items())),
+        # str(customer) is the masked name: HR handles the case without seeing customer data.
+        "assignments": [
+            {"customer_id": c.pk, "customer": str(c), "to": targets[c.pk].username} for c in shown
+        ],
+        "assignments_truncated": len(ids) > LIST_LIMIT,
+    }

@@ -1,0 +1,61 @@
+"""Running a case: the steps in order, resumable after a crash at any point."""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from offboarding.models import CaseStep, OffboardingCase
+from offboarding.steps import STEPS
+
+log = logging.getLogger(__name__)
+RUNNABLE = (
+    OffboardingCase.Status.APPROVED,
+    OffboardingCase.Status.SCHEDULED,
+    OffboardingCase.Status.RUNNING,  # a worker died mid-run: resume
+    OffboardingCase.Status.FAILED,
+)
+
+
+def ensure_steps(case: OffboardingCase) -> list[CaseStep]:
+    for position, (name, _) in enumerate(STEPS):
+        CaseStep.objects.get_or_create(case=case, name=name, defaults={"position": position})
+    return list(case.steps.order_by("position"))
+
+
+def run_case(case_id: int) -> OffboardingCase:
+    """Run (or resume) every step not yet done. A failing step marks the case failed with the
+    error; running it again continues from that step. Returns the case as it ended."""
+    with transaction.atomic():
+        case = OffboardingCase.objects.select_for_update().select_related("leaver").get(pk=case_id)
+        if case.status not in RUNNABLE:
+            return case
+        case.status = OffboardingCase.Status.RUNNING
+        case.started_at = case.started_at or timezone.now()
+        case.error = ""
+        case.save(update_fields=["status", "started_at", "error"])
+    functions = dict(STEPS)
+    for step in ensure_steps(case):
+        if step.status == CaseStep.Status.DONE:
+            continue
+        step.status, step.error = CaseStep.Status.RUNNING, ""
+        step.started_at = step.started_at or timezone.now()
+        step.save()
+        try:
+            functions[step.name](case, step)
+        except Exception as exc:  # noqa: BLE001 - any failure must leave the case resumable
+            log.exception("offboarding case %s failed in step %s", case.pk, step.name)
+            message = f"{step.get_name_display()}: {exc}"
+            CaseStep.objects.filter(pk=step.pk).update(status=CaseStep.Status.FAILED, error=message)
+            OffboardingCase.objects.filter(pk=case.pk).update(
+                status=OffboardingCase.Status.FAILED, error=message
+            )
+            case.refresh_from_db()
+            return case
+        step.status, step.finished_at = CaseStep.Status.DONE, timezone.now()
+        step.save()
+    OffboardingCase.objects.filter(pk=case.pk).update(
+        status=OffboardingCase.Status.COMPLETED, finished_at=timezone.now()
+    )
+    case.refresh_from_db()
+    return case

@@ -1,0 +1,115 @@
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from rest_framework import serializers
+
+from customers.serializers import StrictSerializer
+from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase
+
+
+class StepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CaseStep
+        fields = [
+            "name",
+            "status",
+            "done",
+            "total",
+            "percent",
+            "detail",
+            "error",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    leaver_username = serializers.CharField(source="leaver.username", read_only=True)
+    successors = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    steps = StepSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = OffboardingCase
+        fields = [
+            "id",
+            "leaver",
+            "leaver_username",
+            "reason",
+            "notice_date",
+            "effective_at",
+            "plan",
+            "successors",
+            "handover_notes",
+            "status",
+            "created_by",
+            "created_at",
+            "approved_by",
+            "approved_at",
+            "started_at",
+            "finished_at",
+            "error",
+            "cancel_summary",
+            "steps",
+        ]
+
+
+class PlanSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=OffboardingCase.Plan.choices)
+    successors = serializers.ListField(
+        child=serializers.IntegerField(), required=False, default=list, max_length=50
+    )
+    overrides = serializers.DictField(
+        child=serializers.IntegerField(), required=False, default=dict
+    )
+
+
+class CaseCreateSerializer(StrictSerializer):
+    leaver = serializers.IntegerField()
+    successor = serializers.IntegerField(required=False)
+    plan = PlanSerializer(required=False)
+    reason = serializers.CharField(max_length=500)
+    notice_date = serializers.DateField(required=False)
+    effective_at = serializers.DateTimeField()
+    handover_notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if ("successor" in attrs) == ("plan" in attrs):
+            raise serializers.ValidationError(
+                {"plan": ["Give either `successor` (one successor) or a `plan` object."]}
+            )
+        attrs.setdefault("notice_date", timezone.localdate())
+        return attrs
+
+
+def staff_by_ids(ids, field: str) -> list:
+    found = {s.pk: s for s in get_user_model().objects.filter(pk__in=ids)}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise serializers.ValidationError({field: [f"Unknown staff id(s): {missing}."]})
+    return [found[i] for i in ids]
+
+
+class ReasonSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class TransferSerializer(serializers.ModelSerializer):
+    customer_name = serializers.CharField(source="customer.__str__", read_only=True)
+
+    class Meta:
+        model = CustomerTransfer
+        fields = [
+            "id",
+            "case",
+            "customer",
+            "customer_name",
+            "from_owner",
+            "to_owner",
+            "status",
+            "reason",
+            "at",
+            "refused_at",
+        ]
+
+
+class CsvUploadSerializer(StrictSerializer):
+    file = serializers.FileField()

@@ -1,0 +1,231 @@
+"""Offboarding as verbs: keyword-only, explicit actor, one transaction each, audited.
+
+Every case change is logged by django-auditlog (the model is registered in apps.py); the run
+itself records its progress on CaseStep rows and each customer's fate on CustomerTransfer rows.
+"""
+
+import json
+from datetime import date, datetime
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_celery_beat.models import ClockedSchedule, PeriodicTask
+
+from chats.models import Conversation, Message
+from customers.models import Customer, OwnershipTransfer
+from offboarding.models import CustomerTransfer, OffboardingCase, SuccessorOverride
+from offboarding.planning import team_lead_for, validate_successors
+from offboarding.runner import ensure_steps
+
+Status = OffboardingCase.Status
+
+
+def _require(actor, perm: str, message: str) -> None:
+    if not actor.has_perm(perm):
+        raise PermissionDenied(message)
+
+
+@transaction.atomic
+def create_case(
+    *,
+    actor,
+    leaver,
+    reason: str,
+    notice_date: date,
+    effective_at: datetime,
+    plan: str = OffboardingCase.Plan.SINGLE,
+    successors=(),
+    overrides: dict | None = None,
+    handover_notes: str = "",
+) -> OffboardingCase:
+    """Open a draft case. Raises PermissionDenied (not HR) or ValidationError (bad plan,
+    successor not active / the leaver / leaving too, leaver already in an open case)."""
+    _require(actor, "offboarding.add_offboardingcase", "Only HR opens offboarding cases.")
+    errors = {}
+    if OffboardingCase.objects.filter(leaver=leaver, status__in=OffboardingCase.OPEN).exists():
+        errors["leaver"] = f"{leaver.username} already has an open offboarding case."
+    if leaver.employment_status == "departed" or not leaver.is_active:
+        errors["leaver"] = f"{leaver.username} has already left."
+    if not reason.strip():
+        errors["reason"] = "Say why the employee is leaving."
+    if notice_date > effective_at.date():
+        errors["notice_date"] = "The notice date must not be after the last working day."
+    if plan not in OffboardingCase.Plan.values:
+        errors["plan"] = f"Choose one of: {', '.join(OffboardingCase.Plan.values)}."
+    if errors:
+        raise ValidationError(errors)
+    successors = list(successors)
+    named = plan in (OffboardingCase.Plan.SINGLE, OffboardingCase.Plan.SPLIT)
+    if named and (not successors or (plan == OffboardingCase.Plan.SINGLE and len(successors) != 1)):
+        raise ValidationError(
+            {"successors": "The single plan takes exactly one successor; a split at least one."}
+        )
+    validate_successors(successors, leaver)
+    overrides = overrides or {}
+    validate_successors(set(overrides.values()), leaver, "overrides")
+    foreign = [c.pk for c in overrides if c.owner_id != leaver.pk]
+    if foreign:
+        raise ValidationError({"overrides": f"Not the leaver's customers: {foreign}."})
+    case = OffboardingCase.objects.create(
+        leaver=leaver,
+        reason=reason.strip(),
+        notice_date=notice_date,
+        effective_at=effective_at,
+        plan=plan,
+        handover_notes=handover_notes,
+        created_by=actor,
+    )
+    case.successors.set(successors)
+    SuccessorOverride.objects.bulk_create(
+        SuccessorOverride(case=case, customer=customer, successor=successor)
+        for customer, successor in overrides.items()
+    )
+    ensure_steps(case)
+    return case
+
+
+def _start_notice(case: OffboardingCase) -> None:
+    # From the notice date the leaver keeps working but may not export or reveal.
+    leaver = case.leaver
+    if case.notice_date <= timezone.localdate() and leaver.employment_status == "active":
+        leaver.employment_status = "notice"
+        leaver.notice_date = case.notice_date
+        leaver.save(update_fields=["employment_status", "notice_date"])
+
+
+@transaction.atomic
+def approve_case(*, actor, case: OffboardingCase) -> OffboardingCase:
+    """The leaver's supervisor (or an administrator) approves a draft."""
+    case = OffboardingCase.objects.select_for_update().get(pk=case.pk)
+    is_supervisor = case.leaver.supervisor_id == actor.pk
+    if not (is_supervisor or actor.has_perm("offboarding.approve_offboardingcase")):
+        raise PermissionDenied("Only the leaver's supervisor approves this case.")
+    if case.status != Status.DRAFT:
+        raise ValidationError(
+            {"status": f"Only a draft can be approved (this one is {case.status})."}
+        )
+    case.status, case.approved_by, case.approved_at = Status.APPROVED, actor, timezone.now()
+    case.save(update_fields=["status", "approved_by", "approved_at"])
+    _start_notice(case)
+    return case
+
+
+def _ready_to_run(case: OffboardingCase) -> None:
+    allowed = (
+        {Status.APPROVED}
+        if settings.SCRM_OFFBOARDING_REQUIRE_APPROVAL
+        else {Status.DRAFT, Status.APPROVED}
+    )
+    if case.status not in allowed:
+        raise ValidationError(
+            {"status": f"A {case.status} case cannot be scheduled; it must be approved first."}
+        )
+    team_lead_for(case.leaver)  # fail now, not at midnight, if refusals would have nowhere to go
+
+
+@transaction.atomic
+def schedule_case(*, actor, case: OffboardingCase) -> OffboardingCase:
+    """Start the run at the effective time through a one-off clocked beat task (HR)."""
+    _require(actor, "offboarding.run_offboardingcase", "Only HR schedules offboarding runs.")
+    case = OffboardingCase.objects.select_for_update().get(pk=case.pk)
+    _ready_to_run(case)
+    clock, _ = ClockedSchedule.objects.get_or_create(clocked_time=case.effective_at)
+    case.scheduled_task = PeriodicTask.objects.create(
+        name=f"Offboarding case #{case.pk}",
+        task="offboarding.tasks.run_offboarding_case",
+        clocked=clock,
+        one_off=True,
+        args=json.dumps([case.pk]),
+    )
+    case.status = Status.SCHEDULED
+    case.save(update_fields=["status", "scheduled_task"])
+    _start_notice(case)
+    return case
+
+
+def run_now(*, actor, case: OffboardingCase) -> OffboardingCase:
+    """HR's "run now" (also resumes a failed case); runs inline when Celery is eager."""
+    from offboarding.tasks import run_offboarding_case
+
+    _require(actor, "offboarding.run_offboardingcase", "Only HR runs offboarding cases.")
+    if case.status not in (Status.SCHEDULED, Status.FAILED, Status.RUNNING):
+        _ready_to_run(case)
+        with transaction.atomic():
+            OffboardingCase.objects.filter(pk=case.pk).update(status=Status.APPROVED)
+            _start_notice(case)
+    if case.scheduled_task_id:
+        PeriodicTask.objects.filter(pk=case.scheduled_task_id).update(enabled=False)
+    run_offboarding_case.delay(case.pk)
+    case.refresh_from_db()
+    return case
+
+
+@transaction.atomic
+def cancel_case(*, actor, case: OffboardingCase, reason: str) -> OffboardingCase:
+    """Cancel a case that is not running. If part of it ran, the summary says exactly what was
+    done; committed transfers stay (every customer keeps exactly one owner)."""
+    _require(actor, "offboarding.run_offboardingcase", "Only HR cancels offboarding cases.")
+    case = OffboardingCase.objects.select_for_update().get(pk=case.pk)
+    if case.status in (Status.COMPLETED, Status.CANCELLED, Status.RUNNING):
+        raise ValidationError({"status": f"A {case.status} case cannot be cancelled."})
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the case is cancelled."})
+    done = [s.get_name_display() for s in case.steps.filter(status="done").order_by("position")]
+    moved = case.transfers.count()
+    left = Customer.objects.filter(owner_id=case.leaver_id).count()
+    case.cancel_summary = (
+        f"Cancelled by {actor.username}: {reason.strip()}. Steps completed before cancelling: "
+        f"{', '.join(done) or 'none'}. Customers transferred: {moved}; still owned by "
+        f"{case.leaver.username}: {left}."
+        + (
+            " The account stays deactivated; reactivate it in Staff if the employee stays."
+            if "Freeze account" in done
+            else ""
+        )
+    )
+    if case.scheduled_task_id:
+        PeriodicTask.objects.filter(pk=case.scheduled_task_id).delete()
+    case.status = Status.CANCELLED
+    case.save(update_fields=["status", "cancel_summary", "scheduled_task"])
+    if case.leaver.employment_status == "notice" and not done:
+        case.leaver.employment_status = "active"
+        case.leaver.save(update_fields=["employment_status"])
+    return case
+
+
+@transaction.atomic
+def record_refusal(*, actor, transfer: CustomerTransfer, reason: str) -> CustomerTransfer:
+    """The customer refused the hand-over outside scrm (WeCom): route them to the team lead."""
+    _require(actor, "offboarding.run_offboardingcase", "Only HR records refusals.")
+    transfer = (
+        CustomerTransfer.objects.select_for_update()
+        .select_related("case__leaver")
+        .get(pk=transfer.pk)
+    )
+    if transfer.status != CustomerTransfer.Status.COMPLETED:
+        raise ValidationError({"status": f"This transfer is already {transfer.status}."})
+    if not reason.strip():
+        raise ValidationError({"reason": "Say what the customer answered."})
+    lead = team_lead_for(transfer.case.leaver)
+    now = timezone.now()
+    customer = Customer.objects.select_for_update().get(pk=transfer.customer_id)
+    OwnershipTransfer.objects.create(
+        customer=customer,
+        from_owner_id=customer.owner_id,
+        to_owner=lead,
+        at=now,
+        actor=actor,
+        case=transfer.case,
+        reason=f"Customer refused the transfer: {reason.strip()}",
+    )
+    Customer.objects.filter(pk=customer.pk).update(owner=lead, updated_at=now)
+    # The customer's conversations follow them to the lead, as in the run's conversation step.
+    Conversation.objects.filter(customer=customer).update(owner=lead)
+    Message.objects.filter(customer=customer).update(staff=lead)
+    transfer.status, transfer.refused_at = CustomerTransfer.Status.REFUSED, now
+    transfer.reason = f"Refused by the customer: {reason.strip()}"[:500]
+    transfer.to_owner = lead
+    transfer.save(update_fields=["status", "refused_at", "reason", "to_owner"])
+    return transfer
