@@ -7,6 +7,9 @@ from django.utils import timezone
 from chats.display import display_text
 from chats.models import Message
 from customers.models import Customer
+from scrm.access.scope import VIEW
+from scrm.audit.models import AccessAction
+from scrm.audit.services import record_access
 
 LIMIT = 1000
 
@@ -61,3 +64,23 @@ def customer_timeline(*, user, customer: Customer, limit: int = LIMIT) -> dict:
     )
     entries.sort(key=lambda e: (e["at"], e["kind"], e["id"]))
     return {"customer": customer.pk, "truncated": truncated, "entries": entries}
+
+
+def recorded_timeline(*, user, customer_id: int, channel: str, request=None) -> dict | None:
+    """The timeline of a customer the user may see, recorded as a view; None (recorded as a
+    denied attempt) when the customer is outside the user's scope or does not exist."""
+    customer = Customer.objects.visible_to(user, VIEW).filter(pk=customer_id).first()
+    audit = {
+        "actor": user,
+        "model": Customer,
+        "object_ids": [customer_id],
+        "channel": channel,
+        "request": request,
+    }
+    if customer is None:
+        record_access(
+            action=AccessAction.DENIED, allowed=False, query={"attempt": "timeline"}, **audit
+        )
+        return None
+    record_access(action=AccessAction.VIEW, query={"view": "timeline"}, **audit)
+    return {**customer_timeline(user=user, customer=customer), "customer_obj": customer}

@@ -10,8 +10,8 @@ from customers.dashboard import dashboard_figures
 from customers.models import Customer, FollowUp, OwnershipTransfer, Tag, Transaction, mobile_index
 from customers.services import create_customer, transfer_customers, update_customer
 from scrm.access.scope import CHANGE, LIST, VIEW, can
+from scrm.audit.admin_mixins import RecordedReadsMixin
 from scrm.audit.models import AccessAction, Channel
-from scrm.audit.services import record_access
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import SENSITIVE_FIELDS, masked
 from scrm.masking.reveal import RevealLimitExceeded, can_reveal, reveal_field
@@ -63,7 +63,7 @@ def _masked_column(field: str):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(RecordedReadsMixin, admin.ModelAdmin):
     """Customers as the viewer's scope allows; sensitive values masked, reads recorded."""
 
     form = CustomerAdminForm
@@ -131,46 +131,9 @@ class CustomerAdmin(admin.ModelAdmin):
             return queryset.filter(mobile_bidx=mobile_index(candidate)), False
         return super().get_search_results(request, queryset, search_term)
 
-    # --- recording reads --------------------------------------------------------------------
-    def _record(self, request, action, ids, **extra):
-        record_access(
-            actor=request.user,
-            action=action,
-            model=Customer,
-            object_ids=ids,
-            channel=Channel.ADMIN,
-            request=request,
-            **extra,
-        )
-
-    def changelist_view(self, request, extra_context=None):
-        response = super().changelist_view(request, extra_context)
-        changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None:
-            self._record(
-                request,
-                AccessAction.LIST,
-                [c.pk for c in changelist.result_list],
-                query=request.GET.dict(),
-            )
-        return response
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        customer = self.get_object(request, object_id)
-        if customer is None:
-            ids = [int(object_id)] if str(object_id).isdigit() else []
-            self._record(
-                request, AccessAction.DENIED, ids, allowed=False, query={"attempt": "change_view"}
-            )
-        else:
-            self._record(request, AccessAction.VIEW, [customer.pk])
-            extra_context = {
-                **(extra_context or {}),
-                "revealable": [
-                    f for f in SENSITIVE_FIELDS if can_reveal(request.user, customer, f)
-                ],
-            }
-        return super().change_view(request, object_id, form_url, extra_context)
+    def change_context(self, request, customer) -> dict:
+        revealable = [f for f in SENSITIVE_FIELDS if can_reveal(request.user, customer, f)]
+        return {"revealable": revealable}
 
     # --- writes go through services ---------------------------------------------------------
     def save_model(self, request, obj, form, change):
@@ -199,7 +162,7 @@ class CustomerAdmin(admin.ModelAdmin):
             return JsonResponse({"code": "method_not_allowed", "detail": "Use POST."}, status=405)
         customer = self.get_queryset(request).filter(pk=pk).first()
         if customer is None:
-            self._record(
+            self.record(
                 request, AccessAction.DENIED, [pk], allowed=False, query={"attempt": "reveal"}
             )
             return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
@@ -239,7 +202,7 @@ class CustomerAdmin(admin.ModelAdmin):
     def dashboard_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        self._record(request, AccessAction.LIST, [], query={"view": "dashboard"})
+        self.record(request, AccessAction.LIST, [], query={"view": "dashboard"})
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -86,6 +86,20 @@ def create_case(
     return case
 
 
+def start_due_notice_periods() -> int:
+    """Daily: leavers of approved or scheduled cases whose notice date has come enter notice."""
+    started = 0
+    due = OffboardingCase.objects.filter(
+        status__in=(Status.APPROVED, Status.SCHEDULED),
+        notice_date__lte=timezone.localdate(),
+        leaver__employment_status="active",
+    ).select_related("leaver")
+    for case in due:
+        _start_notice(case)
+        started += 1
+    return started
+
+
 def _start_notice(case: OffboardingCase) -> None:
     # From the notice date the leaver keeps working but may not export or reveal.
     leaver = case.leaver

@@ -8,7 +8,12 @@ role was forgotten.
 The world every row runs in (see tests/conftest.py for the organisation):
 - one customer per owner: of_rep, of_rep_b, of_leaver (owner in notice), of_other_team,
   of_unrelated;
-- rep_b has shared of_rep_b with rep (view level): `world.share`.
+- rep_b has shared of_rep_b with rep (view level): `world.share`;
+- a chat with of_rep: `world.conversation` holding `world.message` (sent now, so inside every
+  history window);
+- offboarding, all of team1 leavers whose supervisor is `lead`: `world.case_draft` (rep_leaving,
+  draft), `world.case_approved` (approved by lead, ready to schedule or run) and
+  `world.case_done` (run to completion, its one customer moved: `world.transfer`).
 
 All rows of one role run in one test, each inside a rolled-back savepoint so writes (create,
 transfer, revoke) do not leak into the next row; mismatches are reported together.
@@ -16,15 +21,24 @@ transfer, revoke) do not leak into the next row; mismatches are reported togethe
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from customers.services import share_customer
+from offboarding.services import approve_case, create_case, run_now
+from scrm.staff import roles
+from tests.chats.factories import ConversationFactory, MessageFactory
+from tests.chats.wecom_records import text_record
 from tests.conftest import ORG_USERS
+from tests.factories import CustomerFactory, StaffFactory
 
 ANONYMOUS = "anonymous"
 ROLES = (*ORG_USERS, ANONYMOUS)
@@ -42,6 +56,7 @@ class Row:
     body: BodyBuilder | None = None  # world -> JSON body (API) or form data (admin)
     client: str = "api"  # "api": DRF APIClient; "admin": Django test Client, session login
     label: str = ""  # names the endpoint in failure messages
+    format: str = "json"  # API bodies only: "json" or "multipart" (file uploads)
 
 
 def expand(
@@ -51,9 +66,10 @@ def expand(
     expected: dict[str, int],
     body: BodyBuilder | None = None,
     client: str = "api",
+    format: str = "json",
 ) -> list[Row]:
     return [
-        Row(role, method, url, status, body=body, client=client, label=label)
+        Row(role, method, url, status, body=body, client=client, label=label, format=format)
         for role, status in expected.items()
     ]
 
@@ -72,6 +88,15 @@ def only(allowed: dict[str, int], otherwise: int) -> dict[str, int]:
     table.update(allowed)
     table[ANONYMOUS] = 401
     return table
+
+
+def admin_only(allowed: dict[str, int], otherwise: int) -> dict[str, int]:
+    """`only` for admin pages: the admin sends an anonymous visitor to its login page."""
+    return {**only(allowed, otherwise), ANONYMOUS: 302}
+
+
+def admin(label: str, method: str, url: UrlBuilder, expected: dict[str, int], body=None):
+    return expand(label, method, url, expected, body=body, client="admin")
 
 
 def _create_body(w) -> dict:

@@ -12,11 +12,10 @@ from chats.export import CSV, EXPORT_PERMISSION, XLSX, export_response
 from chats.filters import MessageFilter
 from chats.models import Conversation, Message, SensitiveWordRule
 from chats.search import matching
-from chats.timeline import customer_timeline
-from customers.models import Customer
-from scrm.access.scope import LIST, VIEW
+from chats.timeline import recorded_timeline
+from scrm.access.scope import LIST
+from scrm.audit.admin_mixins import RecordedReadsMixin
 from scrm.audit.models import AccessAction, Channel
-from scrm.audit.services import record_access
 from scrm.masking.policy import masked
 
 SEARCH_PAGE_SIZE = 50
@@ -25,7 +24,7 @@ SEARCH_PAGE_SIZE = 50
 _viewer: ContextVar = ContextVar("chats_admin_viewer")
 
 
-class ArchiveAdmin(admin.ModelAdmin):
+class ArchiveAdmin(RecordedReadsMixin, admin.ModelAdmin):
     """The archive is read in the admin, never edited: it is the record relied on in disputes."""
 
     def has_add_permission(self, request) -> bool:
@@ -36,40 +35,6 @@ class ArchiveAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-    def _record(self, request, action, ids, **extra):
-        record_access(
-            actor=request.user,
-            action=action,
-            model=self.model,
-            object_ids=ids,
-            channel=Channel.ADMIN,
-            request=request,
-            **extra,
-        )
-
-    def changelist_view(self, request, extra_context=None):
-        response = super().changelist_view(request, extra_context)
-        changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None:
-            self._record(
-                request,
-                AccessAction.LIST,
-                [o.pk for o in changelist.result_list],
-                query=request.GET.dict(),
-            )
-        return response
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        found = self.get_object(request, object_id)
-        ids = [int(object_id)] if str(object_id).isdigit() else []
-        if found is None:
-            self._record(
-                request, AccessAction.DENIED, ids, allowed=False, query={"attempt": "change_view"}
-            )
-        else:
-            self._record(request, AccessAction.VIEW, ids)
-        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(Conversation)
@@ -205,7 +170,7 @@ class MessageAdmin(ArchiveAdmin):
             found = matching(filters.qs.select_related("customer", "staff"), keyword)
             count = found.count()
             results = list(found.order_by("-sent_at", "-id")[:SEARCH_PAGE_SIZE])
-            self._record(
+            self.record(
                 request, AccessAction.SEARCH, [m.pk for m in results], query=request.GET.dict()
             )
         rows = [
@@ -229,29 +194,12 @@ class MessageAdmin(ArchiveAdmin):
         return TemplateResponse(request, "admin/chats/message/search.html", context)
 
     def timeline_view(self, request, customer_id: int):
-        customer = Customer.objects.visible_to(request.user, VIEW).filter(pk=customer_id).first()
-        if customer is None:
-            record_access(
-                actor=request.user,
-                action=AccessAction.DENIED,
-                model=Customer,
-                object_ids=[customer_id],
-                channel=Channel.ADMIN,
-                request=request,
-                allowed=False,
-                query={"attempt": "timeline"},
-            )
-            raise PermissionDenied
-        timeline = customer_timeline(user=request.user, customer=customer)
-        record_access(
-            actor=request.user,
-            action=AccessAction.VIEW,
-            model=Customer,
-            object_ids=[customer.pk],
-            channel=Channel.ADMIN,
-            request=request,
-            query={"view": "timeline"},
+        timeline = recorded_timeline(
+            user=request.user, customer_id=customer_id, channel=Channel.ADMIN, request=request
         )
+        if timeline is None:
+            raise PermissionDenied
+        customer = timeline.pop("customer_obj")
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

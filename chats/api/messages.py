@@ -1,8 +1,8 @@
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from chats.filters import MessageFilter
@@ -16,8 +16,7 @@ from chats.serializers import (
     SearchParamsSerializer,
     TimelineEntrySerializer,
 )
-from chats.timeline import customer_timeline
-from customers.models import Customer
+from chats.timeline import recorded_timeline
 from scrm.access.scope import VIEW
 from scrm.api.permissions import model_permission
 from scrm.api.viewsets import ScopedViewSetMixin
@@ -109,28 +108,11 @@ class CustomerTimelineView(generics.GenericAPIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
-        customer = Customer.objects.visible_to(request.user, VIEW).filter(pk=pk).first()
-        if customer is None:
-            record_access(
-                actor=request.user,
-                action=AccessAction.DENIED,
-                model=Customer,
-                object_ids=[pk],
-                channel=Channel.API,
-                request=request,
-                allowed=False,
-                query={"attempt": "timeline"},
-            )
-            get_object_or_404(Customer.objects.none(), pk=pk)
-        timeline = customer_timeline(user=request.user, customer=customer)
-        record_access(
-            actor=request.user,
-            action=AccessAction.VIEW,
-            model=Customer,
-            object_ids=[customer.pk],
-            channel=Channel.API,
-            request=request,
-            query={"view": "timeline"},
+        timeline = recorded_timeline(
+            user=request.user, customer_id=pk, channel=Channel.API, request=request
         )
+        if timeline is None:
+            raise NotFound()
+        timeline.pop("customer_obj")
         entries = TimelineEntrySerializer(timeline["entries"], many=True).data
         return Response({**timeline, "entries": entries})
