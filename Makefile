@@ -45,3 +45,38 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# --- benchmarks (docs/benchmarks.md) ------------------------------------------------------------
+# `make bench` rebuilds a throwaway PostgreSQL database at a small scale (1 % of 1 M customers /
+# 10 M messages / 500 staff: under a minute to generate), runs benchmarks 1, 2, 3, 5, 6 and 7 and
+# writes the figures into docs/benchmarks.md (section "make bench run: $(BENCH_LABEL)").
+#   make bench                                         quick: scale 0.01, 200 requests per case
+#   make bench BENCH_SCALE=1 BENCH_DB=scrm_bench BENCH_LABEL=full      1 M / 10 M (~35 min to build)
+#   make bench BENCH_FRESH=0 BENCH_DB=scrm_bench BENCH_LABEL=full      reuse an existing dataset
+# BENCH_DB must start with scrm_bench; the generator and every script refuse any other database.
+BENCH_PG ?= postgres://postgres@127.0.0.1:5432
+BENCH_DB ?= scrm_bench_quick
+BENCH_SCALE ?= 0.01
+BENCH_REQUESTS ?= 200
+BENCH_LABEL ?= quick
+BENCH_FRESH ?= 1
+BENCH_LOAD_DURATION ?= 2m
+BENCH_URL = $(BENCH_PG)/$(BENCH_DB)
+
+.PHONY: bench
+bench: $(STAMP)
+	@case "$(BENCH_DB)" in scrm_bench*) ;; *) echo "BENCH_DB must start with scrm_bench"; exit 2;; esac
+	@mkdir -p bench/results/$(BENCH_LABEL)
+	@if [ "$(BENCH_FRESH)" = 1 ]; then \
+		psql "$(BENCH_PG)/postgres" -qc 'DROP DATABASE IF EXISTS "$(BENCH_DB)" WITH (FORCE)' && \
+		psql "$(BENCH_PG)/postgres" -qc "CREATE DATABASE \"$(BENCH_DB)\" ENCODING 'UTF8' TEMPLATE template0" && \
+		DATABASE_URL=$(BENCH_URL) $(BIN)/python manage.py migrate --no-input -v 0 && \
+		DATABASE_URL=$(BENCH_URL) $(BIN)/python manage.py generate_dataset --scale $(BENCH_SCALE) \
+			--json bench/results/$(BENCH_LABEL)/generate.json || exit 1; \
+	fi
+	DATABASE_URL=$(BENCH_URL) $(BIN)/python bench/api_latency.py --requests $(BENCH_REQUESTS) --label $(BENCH_LABEL)
+	DATABASE_URL=$(BENCH_URL) $(BIN)/python bench/search_bench.py --requests $(BENCH_REQUESTS) --label $(BENCH_LABEL)
+	DATABASE_URL=$(BENCH_URL) $(BIN)/python bench/ingest_bench.py --label $(BENCH_LABEL)
+	DATABASE_URL=$(BENCH_URL) $(BIN)/python bench/audit_cost.py --label $(BENCH_LABEL)
+	DATABASE_URL=$(BENCH_URL) $(BIN)/python bench/load_test.py --duration $(BENCH_LOAD_DURATION) --label $(BENCH_LABEL)
+	$(BIN)/python bench/report.py --label $(BENCH_LABEL)

@@ -215,16 +215,20 @@ def export_response(
 ) -> HttpResponseBase:
     """Export `queryset` (already `Message.objects.visible_to(user)` and filtered) as a download.
 
-    Guarantees: the exporter holds chats.export_message (else PermissionDenied); names and text
-    are masked unless they hold customers.export_raw; one EXPORT access event is written before
-    any row leaves, with `filters`, the format and the row count (no ids: an export can be
-    millions of rows). The count is a separate query, so a message ingested or purged between
-    it and the stream makes the file differ from it slightly. ValueError for an unknown fmt.
+    Guarantees: the exporter holds chats.export_message and is not in their notice period (else
+    PermissionDenied); names and text are masked unless they hold customers.export_raw; one
+    EXPORT access event is written before any row leaves, with `filters`, the format and the
+    row count (no ids: an export can be millions of rows). The count is a separate query, so a
+    message ingested or purged between it and the stream makes the file differ from it
+    slightly. ValueError for an unknown fmt.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     if not user.has_perm(EXPORT_PERMISSION):
         raise PermissionDenied("Your role does not allow exporting chat messages.")
+    if getattr(user, "employment_status", "active") != "active":
+        # From the notice date a leaver keeps working but takes nothing with them.
+        raise PermissionDenied("Staff in their notice period may not export.")
     presentation = presentation_for(user)
     record_access(
         actor=user,

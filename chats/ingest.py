@@ -11,7 +11,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from chats.alerts import alerts_for_messages
@@ -206,10 +206,28 @@ def _touch_conversations(keys, conversation_ids, staff_ids) -> None:
         ],
         ignore_conflicts=True,
     )
-    for key, (_staff, _external, last) in keys.items():
-        Conversation.objects.filter(pk=conversation_ids[key], last_message_at__lt=last).update(
-            last_message_at=last
-        )
+    _advance_last_message_at(
+        [(conversation_ids[key], last) for key, (_staff, _external, last) in keys.items()]
+    )
+
+
+def _advance_last_message_at(pairs: list[tuple[int, datetime]]) -> None:
+    """Move each conversation's last_message_at forward to `last` (never back, never from NULL).
+
+    On PostgreSQL one UPDATE for the whole batch: one statement per conversation made a
+    1,000-message batch spread over 800 chats cost 800 round trips (see docs/benchmarks.md).
+    """
+    if connection.vendor == "postgresql" and pairs:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE chats_conversation AS c SET last_message_at = v.last "
+                "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, last) "
+                "WHERE c.id = v.id AND c.last_message_at < v.last",
+                [[pk for pk, _ in pairs], [last for _, last in pairs]],
+            )
+        return
+    for pk, last in pairs:
+        Conversation.objects.filter(pk=pk, last_message_at__lt=last).update(last_message_at=last)
 
 
 def ingest_records(*, records: list, actor, channel: str = Channel.WECOM) -> list[ItemResult]:

@@ -77,6 +77,10 @@ class HistoryWindow(models.Model):
 class MessageQuerySet(models.QuerySet):
     def visible_to(self, user, action: str = VIEW) -> "MessageQuerySet":
         """Messages of visible customers, inside the user's history window, not hidden by them."""
+        # Gated by the model permission, as the customer scope is: seeing a customer (e.g. in
+        # its timeline) does not open its chat archive to a role without chats.view_message.
+        if not user.has_perm("chats.view_message"):
+            return self.none()
         queryset = self.filter(
             customer_id__in=Customer.objects.visible_to(user, action).values("pk")
         )
@@ -99,17 +103,24 @@ class Message(models.Model):
         REVOKE = "revoke", "Revoke"
         SYSTEM = "system", "System"
 
+    # No single-column indexes on conversation, customer and staff: the composite indexes below
+    # start with them, and every extra index is rewritten when offboarding moves messages.
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.PROTECT, related_name="messages"
+        Conversation, on_delete=models.PROTECT, related_name="messages", db_index=False
     )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     external_id = models.CharField(max_length=128)
     # Denormalised from the conversation so scope and filters are single-table conditions.
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     sender_staff = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -23,6 +23,7 @@ from customers.services import (
     update_customer,
 )
 from scrm.access.scope import SHARE, VIEW
+from scrm.api.pagination import CappedCountPagination
 from scrm.api.permissions import model_permission
 from scrm.api.viewsets import ScopedViewSetMixin
 from scrm.audit.models import AccessAction, Channel
@@ -42,6 +43,8 @@ class CustomerViewSet(
     queryset = Customer.objects.select_related("owner").prefetch_related("tags")
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
+    # A manager's list can hold a million customers: count at most 10,000 (see the class).
+    pagination_class = CappedCountPagination
     permission_classes = [model_permission("customers.view_customer")]
     scope_actions = {
         **ScopedViewSetMixin.scope_actions,

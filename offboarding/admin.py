@@ -7,10 +7,12 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from customers.models import Customer
 from offboarding.admin_forms import CaseCreateForm, LeaversCsvForm, ReasonForm, RefusalActionForm
 from offboarding.csv_import import import_leavers
 from offboarding.models import CustomerTransfer, OffboardingCase
 from offboarding.preview import preview_case
+from offboarding.reads import record_customers_shown, record_report_export
 from offboarding.report import report_csv, report_rows, report_summary
 from offboarding.services import (
     approve_case,
@@ -20,6 +22,8 @@ from offboarding.services import (
     run_now,
     schedule_case,
 )
+from scrm.audit.models import AccessAction, Channel
+from scrm.audit.services import record_access
 
 
 def _errors(exc: ValidationError) -> str:
@@ -183,6 +187,10 @@ class OffboardingCaseAdmin(admin.ModelAdmin):
             preview, problem = preview_case(case), None
         except ValidationError as exc:
             preview, problem = None, _errors(exc)
+        shown = [row["customer_id"] for row in preview["assignments"]] if preview else []
+        record_customers_shown(
+            request=request, channel=Channel.ADMIN, case=case, view="preview", customer_ids=shown
+        )
         return self._page(
             request,
             "preview.html",
@@ -194,17 +202,26 @@ class OffboardingCaseAdmin(admin.ModelAdmin):
 
     def report_view(self, request, pk: int):
         case = self._case(request, pk)
+        rows = list(report_rows(case)[:5000])
+        record_customers_shown(
+            request=request,
+            channel=Channel.ADMIN,
+            case=case,
+            view="report",
+            customer_ids=[t.customer_id for t in rows],
+        )
         return self._page(
             request,
             "report.html",
             f"Handover report: {case}",
             case=case,
             summary=report_summary(case),
-            rows=report_rows(case)[:5000],
+            rows=rows,
         )
 
     def report_csv_view(self, request, pk: int):
         case = self._case(request, pk)
+        record_report_export(request=request, channel=Channel.ADMIN, case=case)
         response = StreamingHttpResponse(report_csv(case), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="handover-{case.pk}.csv"'
         return response
@@ -237,6 +254,21 @@ class CustomerTransferAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         cases = OffboardingCase.objects.visible_to(request.user)
         return super().get_queryset(request).filter(case__in=cases)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:  # one event per page with the customers it listed
+            record_access(
+                actor=request.user,
+                action=AccessAction.LIST,
+                model=Customer,
+                object_ids=[t.customer_id for t in changelist.result_list],
+                channel=Channel.ADMIN,
+                request=request,
+                query={"view": "transfers", **request.GET.dict()},
+            )
+        return response
 
     def has_add_permission(self, request) -> bool:
         return False

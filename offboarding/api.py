@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
@@ -11,6 +12,7 @@ from customers.models import Customer
 from offboarding.csv_import import import_leavers
 from offboarding.models import CustomerTransfer, OffboardingCase
 from offboarding.preview import preview_case
+from offboarding.reads import record_customers_shown, record_report_export
 from offboarding.report import report_csv, report_summary
 from offboarding.serializers import (
     CaseCreateSerializer,
@@ -29,6 +31,8 @@ from offboarding.services import (
     schedule_case,
 )
 from scrm.api.permissions import model_permission
+from scrm.audit.models import AccessAction, Channel
+from scrm.audit.services import record_access
 
 
 class CaseViewSet(
@@ -60,13 +64,13 @@ class CaseViewSet(
             "successors": [data["successor"]],
             "overrides": {},
         }
-        customer_ids = [int(k) for k in plan["overrides"] if str(k).isdigit()]
-        customers = {c.pk: c for c in Customer.objects.filter(pk__in=customer_ids)}
+        customers = {c.pk: c for c in Customer.objects.filter(pk__in=plan["overrides"])}
+        unknown = [pk for pk in plan["overrides"] if pk not in customers]
+        if unknown:
+            raise ValidationError({"plan": [f"Unknown customer id(s) in overrides: {unknown}."]})
         override_staff = staff_by_ids(list(plan["overrides"].values()), "plan")
         overrides = {
-            customers[int(k)]: s
-            for k, s in zip(plan["overrides"], override_staff, strict=True)
-            if int(k) in customers
+            customers[pk]: s for pk, s in zip(plan["overrides"], override_staff, strict=True)
         }
         case = create_case(
             actor=request.user,
@@ -84,7 +88,13 @@ class CaseViewSet(
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
     def preview(self, request, pk=None):
-        return Response(preview_case(self.get_object()))
+        case = self.get_object()
+        preview = preview_case(case)
+        shown = [row["customer_id"] for row in preview["assignments"]]
+        record_customers_shown(
+            request=request, channel=Channel.API, case=case, view="preview", customer_ids=shown
+        )
+        return Response(preview)
 
     @extend_schema(request=None, responses=CaseSerializer)
     @action(detail=True, methods=["post"])
@@ -119,12 +129,17 @@ class CaseViewSet(
     def report(self, request, pk=None):
         case = self.get_object()
         transfers = TransferSerializer(case.transfers.select_related("customer")[:1000], many=True)
+        shown = [row["customer"] for row in transfers.data]
+        record_customers_shown(
+            request=request, channel=Channel.API, case=case, view="report", customer_ids=shown
+        )
         return Response({**report_summary(case), "transfers": transfers.data})
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"], url_path="report/csv")
     def report_csv(self, request, pk=None):
         case = self.get_object()
+        record_report_export(request=request, channel=Channel.API, case=case)
         response = StreamingHttpResponse(report_csv(case), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="handover-{case.pk}.csv"'
         return response
@@ -154,6 +169,19 @@ class TransferViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         cases = OffboardingCase.objects.visible_to(self.request.user)
         return super().get_queryset().filter(case__in=cases)
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        record_access(
+            actor=request.user,
+            action=AccessAction.LIST,
+            model=Customer,
+            object_ids=[row["customer"] for row in response.data["results"]],
+            channel=Channel.API,
+            request=request,
+            query={"view": "transfers", **request.query_params.dict()},
+        )
+        return response
 
     @extend_schema(request=ReasonSerializer, responses=TransferSerializer)
     @action(detail=True, methods=["post"])

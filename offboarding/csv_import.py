@@ -70,6 +70,11 @@ def import_leavers(*, actor, content: bytes) -> ImportResult:
         )
     result = ImportResult()
     for line, raw in enumerate(reader, start=2):
+        # DictReader puts the fields beyond the header in a list under the key None.
+        if None in raw:
+            extra = len(raw.pop(None))
+            result.errors.append((line, f"more fields than the header row ({extra} extra)"))
+            continue
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         try:
             # One savepoint per row: a bad row leaves nothing behind, good rows stay.

@@ -61,6 +61,13 @@ class PlanSerializer(StrictSerializer):
         child=serializers.IntegerField(), required=False, default=dict
     )
 
+    def validate_overrides(self, value: dict) -> dict[int, int]:
+        # JSON object keys are strings: "customer id" -> staff id.
+        bad = [key for key in value if not str(key).isdigit()]
+        if bad:
+            raise serializers.ValidationError(f"Keys must be customer ids, not {bad}.")
+        return {int(key): staff_id for key, staff_id in value.items()}
+
 
 class CaseCreateSerializer(StrictSerializer):
     leaver = serializers.IntegerField()

@@ -14,10 +14,11 @@ from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, PeriodicTask
 
 from chats.models import Conversation, Message
-from customers.models import Customer, OwnershipTransfer
-from offboarding.models import CustomerTransfer, OffboardingCase, SuccessorOverride
+from customers.models import Customer, FollowUp, OwnershipTransfer
+from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, SuccessorOverride
 from offboarding.planning import team_lead_for, validate_successors
 from offboarding.runner import ensure_steps
+from scrm.masking.detectors import mask_text
 
 Status = OffboardingCase.Status
 
@@ -70,11 +71,14 @@ def create_case(
         raise ValidationError({"overrides": f"Not the leaver's customers: {foreign}."})
     case = OffboardingCase.objects.create(
         leaver=leaver,
-        reason=reason.strip(),
+        # Free text people paste numbers into is stored through the content detectors, like
+        # access-event reasons: a successor reveals a customer's contacts from the customer
+        # (audited), never from a note everyone on the case reads.
+        reason=mask_text(reason.strip()),
         notice_date=notice_date,
         effective_at=effective_at,
         plan=plan,
-        handover_notes=handover_notes,
+        handover_notes=mask_text(handover_notes),
         created_by=actor,
     )
     case.successors.set(successors)
@@ -186,13 +190,21 @@ def cancel_case(*, actor, case: OffboardingCase, reason: str) -> OffboardingCase
         raise ValidationError({"status": f"A {case.status} case cannot be cancelled."})
     if not reason.strip():
         raise ValidationError({"reason": "Say why the case is cancelled."})
-    done = [s.get_name_display() for s in case.steps.filter(status="done").order_by("position")]
+    steps = list(case.steps.order_by("position"))
+    done = [s.get_name_display() for s in steps if s.status == CaseStep.Status.DONE]
+    # A step interrupted between batches committed part of its work: say how much.
+    partly = [
+        f"{s.get_name_display()} ({s.done} of {s.total})"
+        for s in steps
+        if s.status in (CaseStep.Status.FAILED, CaseStep.Status.RUNNING) and s.done
+    ]
     moved = case.transfers.count()
     left = Customer.objects.filter(owner_id=case.leaver_id).count()
     case.cancel_summary = (
-        f"Cancelled by {actor.username}: {reason.strip()}. Steps completed before cancelling: "
-        f"{', '.join(done) or 'none'}. Customers transferred: {moved}; still owned by "
-        f"{case.leaver.username}: {left}."
+        f"Cancelled by {actor.username}: {mask_text(reason.strip())}. "
+        f"Steps completed before cancelling: {', '.join(done) or 'none'}. "
+        + (f"Partly done: {', '.join(partly)}. " if partly else "")
+        + f"Customers transferred: {moved}; still owned by {case.leaver.username}: {left}."
         + (
             " The account stays deactivated; reactivate it in Staff if the employee stays."
             if "Freeze account" in done
@@ -201,6 +213,7 @@ def cancel_case(*, actor, case: OffboardingCase, reason: str) -> OffboardingCase
     )
     if case.scheduled_task_id:
         PeriodicTask.objects.filter(pk=case.scheduled_task_id).delete()
+        case.scheduled_task = None  # else the save below writes the deleted task's id back
     case.status = Status.CANCELLED
     case.save(update_fields=["status", "cancel_summary", "scheduled_task"])
     if case.leaver.employment_status == "notice" and not done:
@@ -232,14 +245,18 @@ def record_refusal(*, actor, transfer: CustomerTransfer, reason: str) -> Custome
         at=now,
         actor=actor,
         case=transfer.case,
-        reason=f"Customer refused the transfer: {reason.strip()}",
+        reason=mask_text(f"Customer refused the transfer: {reason.strip()}"),
     )
     Customer.objects.filter(pk=customer.pk).update(owner=lead, updated_at=now)
-    # The customer's conversations follow them to the lead, as in the run's conversation step.
-    Conversation.objects.filter(customer=customer).update(owner=lead)
-    Message.objects.filter(customer=customer).update(staff=lead)
+    # What was handed over follows the customer to the lead, as in the run's conversation step:
+    # the owner's side of the chats and the open follow-ups. A colleague's own chat with the
+    # customer (another conversation owner, another message staff) is not part of the hand-over.
+    handed_to = customer.owner_id
+    Conversation.objects.filter(customer=customer, owner_id=handed_to).update(owner=lead)
+    Message.objects.filter(customer=customer, staff_id=handed_to).update(staff=lead)
+    FollowUp.objects.filter(customer=customer, staff_id=handed_to, done=False).update(staff=lead)
     transfer.status, transfer.refused_at = CustomerTransfer.Status.REFUSED, now
-    transfer.reason = f"Refused by the customer: {reason.strip()}"[:500]
+    transfer.reason = mask_text(f"Refused by the customer: {reason.strip()}")[:500]
     transfer.to_owner = lead
     transfer.save(update_fields=["status", "refused_at", "reason", "to_owner"])
     return transfer

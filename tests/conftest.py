@@ -19,6 +19,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from scrm.celery import app as celery_app
 from scrm.staff import roles
 from scrm.staff.models import Staff
 from tests.factories import (
@@ -54,6 +55,16 @@ def _fast_passwords_and_clean_cache(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def eager_celery():
+    """Tasks ("run now", purges) finish inside the test even when CI sets CELERY_BROKER_URL
+    (which turns eager mode off); the real-worker test switches it back."""
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = before
 
 
 @pytest.fixture

@@ -1,22 +1,34 @@
 """Every read of customer data leaves one access event; every change leaves a change-log entry.
 
-Reads are recorded by the API's scoped viewsets (`scrm.api.viewsets`), changes by
-django-auditlog. Nobody can edit or delete either kind of row through any interface, and on
-PostgreSQL not even with raw SQL. Admin cases can be added next to the API ones: act through
-`django.test.Client` and assert with `new_events(...)` the same way.
+Reads are recorded by the API's scoped viewsets (`scrm.api.viewsets`) and the admin's
+changelist/change views, changes by django-auditlog. Nobody can edit or delete either kind of
+row through any interface, and on PostgreSQL not even with raw SQL.
+
+`READS` is the table of every read path (API and admin): who reads what, the status they get,
+and the one event it must leave (action, model, the ids it showed, allowed or denied). Add a
+read path by appending a `Read`; `test_every_read_path_writes_exactly_one_event` runs them all.
 """
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import pytest
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection, transaction
+from django.test import Client
+from django.utils import timezone
 
 from customers.models import Customer, CustomerUserObjectPermission, OwnershipTransfer
+from offboarding.services import approve_case, create_case, run_now
 from scrm.audit.models import AccessAction, AccessEvent, Channel
-from tests.factories import CustomerFactory
+from scrm.staff import roles
+from tests.chats.factories import ConversationFactory, MessageFactory
+from tests.factories import CustomerFactory, StaffFactory
 
 USER_AGENT = "scrm-mobile/1.0 (test)"
 CLIENT_IP = "10.1.2.3"
@@ -224,6 +236,556 @@ def test_auditors_can_find_every_event_that_touched_a_customer(org, customers, c
         ("rep", "list"),
         ("rep_b", "denied"),
     ]
+
+
+# --- every read path, API and admin ---------------------------------------------------------
+
+LIST, VIEW, SEARCH, EXPORT, DENIED, REVEAL = (
+    AccessAction.LIST,
+    AccessAction.VIEW,
+    AccessAction.SEARCH,
+    AccessAction.EXPORT,
+    AccessAction.DENIED,
+    AccessAction.REVEAL,
+)
+CUSTOMER, MESSAGE, CONVERSATION = "customers.customer", "chats.message", "chats.conversation"
+Ids = Callable[[SimpleNamespace], list[int]]
+
+
+@dataclass(frozen=True)
+class Read:
+    label: str
+    role: str
+    url: Callable[[SimpleNamespace], str]
+    status: int
+    action: str
+    model: str
+    ids: Ids  # world -> the ids the event must hold (order aside)
+    client: str = "api"  # "api": DRF APIClient; "admin": Django test Client, session login
+    method: str = "GET"
+    body: Callable[[SimpleNamespace], dict] | None = None
+    query: dict = field(default_factory=dict)  # must be contained in the event's query
+    offboarding: bool = False  # needs the offboarding cases in the world (`cases` fixture)
+
+    @property
+    def allowed(self) -> bool:
+        return self.action != DENIED
+
+
+def pk(path: str) -> Ids:
+    """The id of one world object, e.g. pk("customers.of_rep")."""
+
+    def ids(w) -> list[int]:
+        obj = w
+        for name in path.split("."):
+            obj = obj[int(name)] if name.isdigit() else getattr(obj, name)
+        return [obj.pk]
+
+    return ids
+
+
+def rep_messages(w) -> list[int]:
+    return [m.pk for m in w.rep_messages]
+
+
+def team1_customers(w) -> list[int]:
+    return [w.customers.of_rep.pk, w.customers.of_rep_b.pk, w.customers.of_leaver.pk]
+
+
+def nothing(w) -> list[int]:
+    return []
+
+
+def messages_url(suffix: str = "") -> Callable[[SimpleNamespace], str]:
+    return lambda w: f"/api/v1/chats/messages/{suffix}"
+
+
+def admin_change(model: str, path: str) -> Callable[[SimpleNamespace], str]:
+    return lambda w: f"/admin/{model}/{pk(path)(w)[0]}/change/"
+
+
+CASES = "/api/v1/offboarding/cases/"
+CASES_ADMIN = "/admin/offboarding/offboardingcase/"
+
+READS: list[Read] = [
+    # --- chats, API ------------------------------------------------------------------------
+    Read("api chat messages", "lead", messages_url(), 200, LIST, MESSAGE, rep_messages),
+    Read(
+        "api chat message",
+        "rep",
+        lambda w: f"/api/v1/chats/messages/{w.rep_messages[0].pk}/",
+        200,
+        VIEW,
+        MESSAGE,
+        pk("rep_messages.0"),
+    ),
+    Read(
+        "api chat message out of scope",
+        "rep_b",
+        lambda w: f"/api/v1/chats/messages/{w.rep_messages[0].pk}/",
+        404,
+        DENIED,
+        MESSAGE,
+        pk("rep_messages.0"),
+    ),
+    Read(
+        "api hide a message out of scope",
+        "rep",
+        lambda w: f"/api/v1/chats/messages/{w.unrelated_message.pk}/hide/",
+        404,
+        DENIED,
+        MESSAGE,
+        pk("unrelated_message"),
+        method="POST",
+    ),
+    Read(
+        "api chat search",
+        "manager",
+        lambda w: "/api/v1/chats/search/?q=报价",
+        200,
+        SEARCH,
+        MESSAGE,
+        rep_messages,
+        query={"q": "报价"},
+    ),
+    Read(
+        "api chat export",
+        "lead",
+        lambda w: f"/api/v1/chats/export/?format=csv&customer={w.customers.of_rep.pk}",
+        200,
+        EXPORT,
+        MESSAGE,
+        nothing,  # an export records its filters and row count, not millions of ids
+        query={"format": "csv", "row_count": 2},
+    ),
+    Read(
+        "api timeline",
+        "lead",
+        lambda w: f"/api/v1/customers/{w.customers.of_rep.pk}/timeline/",
+        200,
+        VIEW,
+        CUSTOMER,
+        pk("customers.of_rep"),
+        query={"view": "timeline"},
+    ),
+    Read(
+        "api timeline out of scope",
+        "rep",
+        lambda w: f"/api/v1/customers/{w.customers.of_unrelated.pk}/timeline/",
+        404,
+        DENIED,
+        CUSTOMER,
+        pk("customers.of_unrelated"),
+        query={"attempt": "timeline"},
+    ),
+    Read(
+        "api conversations",
+        "rep",
+        lambda w: "/api/v1/chats/conversations/",
+        200,
+        LIST,
+        CONVERSATION,
+        pk("conversation"),
+    ),
+    Read(
+        "api conversation",
+        "rep",
+        lambda w: f"/api/v1/chats/conversations/{w.conversation.pk}/",
+        200,
+        VIEW,
+        CONVERSATION,
+        pk("conversation"),
+    ),
+    Read(
+        "api conversation out of scope",
+        "rep",
+        lambda w: f"/api/v1/chats/conversations/{w.unrelated_conversation.pk}/",
+        404,
+        DENIED,
+        CONVERSATION,
+        pk("unrelated_conversation"),
+    ),
+    # --- offboarding, API: the hand-over pages list customers ------------------------------
+    Read(
+        "api offboarding preview",
+        "hr",
+        lambda w: f"{CASES}{w.case_draft.pk}/preview/",
+        200,
+        LIST,
+        CUSTOMER,
+        pk("customers.of_leaver"),
+        query={"view": "preview"},
+        offboarding=True,
+    ),
+    Read(
+        "api handover report",
+        "lead",
+        lambda w: f"{CASES}{w.case_done.pk}/report/",
+        200,
+        LIST,
+        CUSTOMER,
+        pk("transferred"),
+        query={"view": "report"},
+        offboarding=True,
+    ),
+    Read(
+        "api handover report csv",
+        "hr",
+        lambda w: f"{CASES}{w.case_done.pk}/report/csv/",
+        200,
+        EXPORT,
+        CUSTOMER,
+        nothing,
+        query={"row_count": 1},
+        offboarding=True,
+    ),
+    Read(
+        "api offboarding transfers",
+        "manager",
+        lambda w: "/api/v1/offboarding/transfers/",
+        200,
+        LIST,
+        CUSTOMER,
+        pk("transferred"),
+        offboarding=True,
+    ),
+    # --- the admin -------------------------------------------------------------------------
+    Read(
+        "admin customer changelist",
+        "lead",
+        lambda w: "/admin/customers/customer/",
+        200,
+        LIST,
+        CUSTOMER,
+        team1_customers,
+        client="admin",
+    ),
+    Read(
+        "admin customer change view",
+        "rep",
+        admin_change("customers/customer", "customers.of_rep"),
+        200,
+        VIEW,
+        CUSTOMER,
+        pk("customers.of_rep"),
+        client="admin",
+    ),
+    Read(
+        "admin customer change view out of scope",
+        "rep",
+        admin_change("customers/customer", "customers.of_unrelated"),
+        302,
+        DENIED,
+        CUSTOMER,
+        pk("customers.of_unrelated"),
+        client="admin",
+    ),
+    Read(
+        "admin customer dashboard",
+        "lead",
+        lambda w: "/admin/customers/customer/dashboard/",
+        200,
+        LIST,
+        CUSTOMER,
+        nothing,  # counts per owner/team/week, no customer shown
+        client="admin",
+        query={"view": "dashboard"},
+    ),
+    Read(
+        "admin reveal button",
+        "rep",
+        lambda w: f"/admin/customers/customer/{w.customers.of_rep.pk}/reveal/",
+        200,
+        REVEAL,
+        CUSTOMER,
+        pk("customers.of_rep"),
+        client="admin",
+        method="POST",
+        body=lambda w: {"field": "mobile", "reason": "calling back"},
+    ),
+    Read(
+        "admin message changelist",
+        "lead",
+        lambda w: "/admin/chats/message/",
+        200,
+        LIST,
+        MESSAGE,
+        rep_messages,
+        client="admin",
+    ),
+    Read(
+        "admin message change view",
+        "rep",
+        admin_change("chats/message", "rep_messages.0"),
+        200,
+        VIEW,
+        MESSAGE,
+        pk("rep_messages.0"),
+        client="admin",
+    ),
+    Read(
+        "admin message change view out of scope",
+        "rep_b",
+        admin_change("chats/message", "rep_messages.0"),
+        302,
+        DENIED,
+        MESSAGE,
+        pk("rep_messages.0"),
+        client="admin",
+    ),
+    Read(
+        "admin export action",
+        "lead",
+        lambda w: "/admin/chats/message/",
+        200,
+        EXPORT,
+        MESSAGE,
+        nothing,
+        client="admin",
+        method="POST",
+        body=lambda w: {"action": "export_csv", "_selected_action": rep_messages(w)},
+        query={"format": "csv", "row_count": 2},
+    ),
+    Read(
+        "admin conversation changelist",
+        "lead",
+        lambda w: "/admin/chats/conversation/",
+        200,
+        LIST,
+        CONVERSATION,
+        pk("conversation"),
+        client="admin",
+    ),
+    Read(
+        "admin conversation change view",
+        "rep",
+        admin_change("chats/conversation", "conversation"),
+        200,
+        VIEW,
+        CONVERSATION,
+        pk("conversation"),
+        client="admin",
+    ),
+    Read(
+        "admin conversation change view out of scope",
+        "rep",
+        admin_change("chats/conversation", "unrelated_conversation"),
+        302,
+        DENIED,
+        CONVERSATION,
+        pk("unrelated_conversation"),
+        client="admin",
+    ),
+    Read(
+        "admin chat search page",
+        "manager",
+        lambda w: "/admin/chats/message/search/?q=报价",
+        200,
+        SEARCH,
+        MESSAGE,
+        rep_messages,
+        client="admin",
+        query={"q": "报价"},
+    ),
+    Read(
+        "admin timeline page",
+        "lead",
+        lambda w: f"/admin/chats/message/timeline/{w.customers.of_rep.pk}/",
+        200,
+        VIEW,
+        CUSTOMER,
+        pk("customers.of_rep"),
+        client="admin",
+        query={"view": "timeline"},
+    ),
+    Read(
+        "admin timeline page out of scope",
+        "rep",
+        lambda w: f"/admin/chats/message/timeline/{w.customers.of_unrelated.pk}/",
+        403,
+        DENIED,
+        CUSTOMER,
+        pk("customers.of_unrelated"),
+        client="admin",
+        query={"attempt": "timeline"},
+    ),
+    Read(
+        "admin offboarding preview",
+        "hr",
+        lambda w: f"{CASES_ADMIN}{w.case_draft.pk}/preview/",
+        200,
+        LIST,
+        CUSTOMER,
+        pk("customers.of_leaver"),
+        client="admin",
+        query={"view": "preview"},
+        offboarding=True,
+    ),
+    Read(
+        "admin handover report",
+        "hr",
+        lambda w: f"{CASES_ADMIN}{w.case_done.pk}/report/",
+        200,
+        LIST,
+        CUSTOMER,
+        pk("transferred"),
+        client="admin",
+        query={"view": "report"},
+        offboarding=True,
+    ),
+    Read(
+        "admin handover report csv",
+        "lead",
+        lambda w: f"{CASES_ADMIN}{w.case_done.pk}/report.csv",
+        200,
+        EXPORT,
+        CUSTOMER,
+        nothing,
+        client="admin",
+        query={"row_count": 1},
+        offboarding=True,
+    ),
+    Read(
+        "admin offboarding transfers",
+        "hr",
+        lambda w: "/admin/offboarding/customertransfer/",
+        200,
+        LIST,
+        CUSTOMER,
+        pk("transferred"),
+        client="admin",
+        offboarding=True,
+    ),
+]
+
+
+@pytest.fixture
+def world(org, customers):
+    """Two messages with rep's customer and one with the unrelated department's."""
+    conversation = ConversationFactory(customer=customers.of_rep)
+    rep_messages = [
+        MessageFactory(conversation=conversation, text="您好，报价单已发送"),
+        MessageFactory(conversation=conversation, text="报价收到了，谢谢"),
+    ]
+    unrelated_conversation = ConversationFactory(customer=customers.of_unrelated)
+    unrelated_message = MessageFactory(conversation=unrelated_conversation, text="报价单第二版")
+    return SimpleNamespace(
+        org=org,
+        customers=customers,
+        conversation=conversation,
+        rep_messages=rep_messages,
+        unrelated_conversation=unrelated_conversation,
+        unrelated_message=unrelated_message,
+    )
+
+
+@pytest.fixture
+def cases(world):
+    """Two offboarding cases of team1 leavers: a draft (rep_leaving) and one that ran, whose one
+    customer (`world.transferred`) went to rep_b."""
+    vars(world).update(offboarding_cases(world.org))
+    return world
+
+
+def offboarding_cases(org) -> dict:
+    leaver_done = StaffFactory(username="leaver_done", roles=[roles.SALES_REP], team=org.team1)
+    transferred = CustomerFactory(owner=leaver_done)
+    effective_at = timezone.now() + timedelta(days=30)
+
+    def case_of(leaver):
+        leaver.supervisor = org.lead
+        leaver.save()
+        return create_case(
+            actor=org.hr,
+            leaver=leaver,
+            reason="resigned",
+            notice_date=timezone.localdate(),
+            effective_at=effective_at,
+            successors=[org.rep_b],
+        )
+
+    done = run_now(actor=org.hr, case=approve_case(actor=org.lead, case=case_of(leaver_done)))
+    assert done.status == "completed", done.error
+    return {"case_draft": case_of(org.rep_leaving), "case_done": done, "transferred": transferred}
+
+
+def perform(read: Read, world):
+    user = getattr(world.org, read.role)
+    client = Client(HTTP_USER_AGENT=USER_AGENT, REMOTE_ADDR=CLIENT_IP)
+    client.force_login(user)  # the API takes the admin's session too
+    call = getattr(client, read.method.lower())
+    body = read.body(world) if read.body else None
+    response = call(read.url(world), body) if body is not None else call(read.url(world))
+    if getattr(response, "streaming", False):
+        b"".join(response.streaming_content)  # run the download to its end
+    return response
+
+
+@pytest.mark.parametrize("read", READS, ids=lambda read: read.label)
+def test_every_read_path_writes_exactly_one_event(read, world, request):
+    if read.offboarding:
+        request.getfixturevalue("cases")
+    since = last_event_id()
+
+    response = perform(read, world)
+
+    assert response.status_code == read.status
+    events = new_events(since)
+    assert len(events) == 1, [(e.action, e.model, e.object_ids) for e in events]
+    event = events[0]
+    expected_channel = Channel.ADMIN if read.client == "admin" else Channel.API
+    assert (event.actor, event.action, event.model, event.allowed, event.channel) == (
+        getattr(world.org, read.role),
+        read.action,
+        read.model,
+        read.allowed,
+        expected_channel,
+    )
+    assert sorted(event.object_ids) == sorted(read.ids(world))
+    assert len(set(event.object_ids)) == len(event.object_ids)  # one id per object shown
+    assert event.query | read.query == event.query
+    assert (event.ip, event.user_agent) == (CLIENT_IP, USER_AGENT)
+
+
+def test_the_admin_changelist_event_holds_exactly_the_ids_on_the_page(world):
+    client = Client()
+    client.force_login(world.org.admin_user)
+    since = last_event_id()
+
+    response = client.get("/admin/customers/customer/?p=2", {"o": "1"})
+
+    shown = [customer.pk for customer in response.context["cl"].result_list]
+    [event] = new_events(since)
+    assert event.object_ids == shown
+
+
+def test_a_chat_search_for_a_raw_mobile_is_stored_masked(world, client_of):
+    since = last_event_id()
+
+    client_of(world.org.rep).get("/api/v1/chats/search/", {"q": "13912345678"})
+    client = Client()
+    client.force_login(world.org.lead)
+    client.get("/admin/chats/message/search/", {"q": "13912345678"})
+    client.get("/admin/customers/customer/", {"q": "13912345678"})
+
+    events = new_events(since)
+    assert [e.channel for e in events] == [Channel.API, Channel.ADMIN, Channel.ADMIN]
+    for event in events:
+        assert "13912345678" not in json.dumps(event.query)
+        assert event.query["q"] == "139****5678"
+
+
+def test_a_chat_export_records_its_filters_and_row_count(world, client_of):
+    since = last_event_id()
+    start = (timezone.now() - timedelta(days=1)).isoformat()
+
+    response = client_of(world.org.manager).get(
+        "/api/v1/chats/export/", {"format": "csv", "start": start}
+    )
+    b"".join(response.streaming_content)
+
+    [event] = new_events(since)
+    assert event.query == {"format": "csv", "start": start, "row_count": 2}
 
 
 # --- audit rows are append-only ---------------------------------------------------------------

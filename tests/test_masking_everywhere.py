@@ -2,22 +2,40 @@
 
 `SURFACES` lists every read (and write response) a role can reach; each is requested as every
 role and the whole body is scanned for the raw values of every customer in the database (read
-back through the ORM, i.e. decrypted). Add a surface (e.g. an admin page) by appending a
+back through the ORM, i.e. decrypted) and for the sensitive values hidden in chat messages and
+follow-up notes (`CONTENT_SECRETS`: a mobile number, a checksummed ID number, an email and a
+bank card inside free text). Add a surface (e.g. an admin page) by appending a
 `Surface(..., client="admin")`; `assert_no_raw_values(response)` is usable on its own.
+
+A surface that some roles may read raw by an explicit right (chat content for holders of
+chats.reveal_message, raw exports for customers.export_raw) names that right in `raw_for`; it
+is scanned for every other role, and `test_raw_readers_really_see_raw_content` proves the
+secrets are really there to be found.
 """
 
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
+from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
+from chats.display import shows_raw_content
+from chats.export import RAW, XLSX_CONTENT_TYPE, presentation_for
+from chats.ingest import ingest_records
+from chats.models import Message, SensitiveWordRule
 from customers.models import Customer
 from customers.services import share_customer
+from offboarding.services import approve_case, create_case, record_refusal, run_now
+from scrm.audit.models import AccessAction, AccessEvent
 from scrm.masking.masks import (
     mask_address,
     mask_email,
@@ -27,10 +45,23 @@ from scrm.masking.masks import (
     mask_wechat_id,
 )
 from scrm.masking.reveal import reveal_field
+from scrm.staff import roles
+from tests.chats.wecom_records import text_record
 from tests.conftest import ORG_USERS
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, FollowUpFactory, StaffFactory
 
 SCANNED_FIELDS = ("name", "mobile", "id_number", "email", "wechat_id", "address")
+
+# Sensitive values people type into free text: chat messages, follow-up notes, handover notes.
+CHAT_MOBILE = "15012345678"
+CHAT_ID_NUMBER = "440305198506123419"  # passes the GB 11643 checksum
+CHAT_EMAIL = "li.lei@corp-mail.example.org"
+CHAT_BANK_CARD = "6222021234567890128"  # passes Luhn
+CONTENT_SECRETS = {CHAT_MOBILE, CHAT_ID_NUMBER, CHAT_EMAIL, CHAT_BANK_CARD}
+SECRET_TEXT = (
+    f"我的手机号是{CHAT_MOBILE}，身份证{CHAT_ID_NUMBER}，邮箱{CHAT_EMAIL}，"
+    f"卡号{CHAT_BANK_CARD}，请把报价发给我"
+)
 
 UrlBuilder = Callable[[SimpleNamespace], str]
 
@@ -40,13 +71,27 @@ UrlBuilder = Callable[[SimpleNamespace], str]
 
 def response_text(response) -> str:
     if getattr(response, "streaming", False):
-        return b"".join(response.streaming_content).decode()
-    return response.content.decode()
+        content = b"".join(response.streaming_content)
+    else:
+        content = response.content
+    if response.get("Content-Type") == XLSX_CONTENT_TYPE:
+        return xlsx_text(content)
+    return content.decode()
+
+
+def xlsx_text(content: bytes) -> str:
+    """Every cell of a workbook, one line per row (the file itself is zipped XML)."""
+    workbook = load_workbook(io.BytesIO(content), read_only=True)
+    return "\n".join(
+        "\t".join("" if value is None else str(value) for value in row)
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows(values_only=True)
+    )
 
 
 def raw_values() -> set[str]:
-    """Every raw sensitive value in the customers table, decrypted."""
-    values = set()
+    """Every raw sensitive value in the customers table, decrypted, and the free-text secrets."""
+    values = set(CONTENT_SECRETS)
     for customer in Customer.objects.all():
         values.update(getattr(customer, field) for field in SCANNED_FIELDS)
     values.discard("")
@@ -74,6 +119,8 @@ class Surface:
     method: str = "GET"
     body: Callable[[SimpleNamespace], dict] | None = None
     client: str = "api"  # "api": DRF APIClient; "admin": Django test Client, session login
+    # Who reads this surface raw by an explicit right (None: nobody); skipped for them.
+    raw_for: Callable[[object], bool] | None = None
 
 
 def fixed(url: str) -> UrlBuilder:
@@ -82,6 +129,27 @@ def fixed(url: str) -> UrlBuilder:
 
 def customer_url(attr: str, suffix: str = "") -> UrlBuilder:
     return lambda w: f"/api/v1/customers/{getattr(w.customers, attr).pk}/{suffix}"
+
+
+def admin_customer_url(attr: str, suffix: str = "") -> UrlBuilder:
+    return lambda w: f"/admin/customers/customer/{getattr(w.customers, attr).pk}/{suffix}"
+
+
+def case_url(attr: str, suffix: str = "") -> UrlBuilder:
+    return lambda w: f"/api/v1/offboarding/cases/{getattr(w, attr).pk}/{suffix}"
+
+
+def admin_case_url(attr: str, suffix: str = "") -> UrlBuilder:
+    return lambda w: f"/admin/offboarding/offboardingcase/{getattr(w, attr).pk}/{suffix}"
+
+
+def exports_raw(user) -> bool:
+    return presentation_for(user) is RAW
+
+
+def chat(label: str, url: UrlBuilder, client: str = "api") -> Surface:
+    """A surface showing chat content (or notes): raw for holders of chats.reveal_message."""
+    return Surface(label, url, client=client, raw_for=shows_raw_content)
 
 
 CUSTOMER_ATTRS = ("of_rep", "of_rep_b", "of_leaver", "of_other_team", "of_unrelated")
@@ -116,6 +184,93 @@ SURFACES: list[Surface] = [
     Surface("audit events", fixed("/api/v1/audit/events/")),
     Surface("audit events export", fixed("/api/v1/audit/events/export/")),
     Surface("security alerts", fixed("/api/v1/alerts/")),
+    # --- chats (API) ---------------------------------------------------------------------
+    chat("chat messages", fixed("/api/v1/chats/messages/")),
+    chat("chat message with of_rep", lambda w: f"/api/v1/chats/messages/{w.message.pk}/"),
+    Surface("chat conversations", fixed("/api/v1/chats/conversations/")),
+    Surface(
+        "conversation with of_rep", lambda w: f"/api/v1/chats/conversations/{w.conversation.pk}/"
+    ),
+    chat("chat search, 2 characters", fixed("/api/v1/chats/search/?q=报价")),
+    chat("chat search, 3 characters", fixed("/api/v1/chats/search/?q=手机号")),
+    Surface("chat export csv", fixed("/api/v1/chats/export/?format=csv"), raw_for=exports_raw),
+    Surface("chat export xlsx", fixed("/api/v1/chats/export/?format=xlsx"), raw_for=exports_raw),
+    *(chat(f"timeline of {attr}", customer_url(attr, "timeline/")) for attr in CUSTOMER_ATTRS),
+    # --- offboarding (API) ---------------------------------------------------------------
+    Surface("offboarding cases", fixed("/api/v1/offboarding/cases/")),
+    Surface("offboarding case", case_url("case_draft")),
+    Surface("offboarding preview", case_url("case_draft", "preview/")),
+    Surface("handover report", case_url("case_done", "report/")),
+    Surface("handover report csv", case_url("case_done", "report/csv/")),
+    Surface("offboarding transfers", fixed("/api/v1/offboarding/transfers/")),
+    # --- the admin -----------------------------------------------------------------------
+    Surface("admin: customer changelist", fixed("/admin/customers/customer/"), client="admin"),
+    Surface(
+        "admin: customer name search", fixed("/admin/customers/customer/?q=张"), client="admin"
+    ),
+    *(
+        Surface(
+            f"admin: change form of {attr}", admin_customer_url(attr, "change/"), client="admin"
+        )
+        for attr in CUSTOMER_ATTRS
+    ),
+    Surface(
+        "admin: customer dashboard", fixed("/admin/customers/customer/dashboard/"), client="admin"
+    ),
+    chat("admin: message changelist", fixed("/admin/chats/message/"), client="admin"),
+    chat(
+        "admin: message with of_rep",
+        lambda w: f"/admin/chats/message/{w.message.pk}/change/",
+        client="admin",
+    ),
+    chat("admin: chat search page", fixed("/admin/chats/message/search/?q=报价"), client="admin"),
+    *(
+        chat(
+            f"admin: timeline page of {attr}",
+            lambda w, attr=attr: f"/admin/chats/message/timeline/{getattr(w.customers, attr).pk}/",
+            client="admin",
+        )
+        for attr in CUSTOMER_ATTRS
+    ),
+    Surface("admin: conversation changelist", fixed("/admin/chats/conversation/"), client="admin"),
+    Surface(
+        "admin: conversation with of_rep",
+        lambda w: f"/admin/chats/conversation/{w.conversation.pk}/change/",
+        client="admin",
+    ),
+    Surface("admin: access events", fixed("/admin/audit/accessevent/"), client="admin"),
+    Surface(
+        "admin: access events export", fixed("/admin/audit/accessevent/export/"), client="admin"
+    ),
+    Surface(
+        "admin: a reveal's access event",
+        lambda w: f"/admin/audit/accessevent/{w.reveal_event.pk}/change/",
+        client="admin",
+    ),
+    Surface("admin: security alerts", fixed("/admin/audit/securityalert/"), client="admin"),
+    Surface("admin: change log", fixed("/admin/auditlog/logentry/"), client="admin"),
+    *(
+        Surface(
+            f"admin: change log entry of {name}",
+            lambda w, name=name: f"/admin/auditlog/logentry/{w.log_entries[name].pk}/change/",
+            client="admin",
+        )
+        for name in ("customer", "follow-up", "offboarding case", "transfer")
+    ),
+    Surface(
+        "admin: offboarding cases", fixed("/admin/offboarding/offboardingcase/"), client="admin"
+    ),
+    Surface("admin: offboarding case", admin_case_url("case_draft", "change/"), client="admin"),
+    Surface("admin: offboarding preview", admin_case_url("case_draft", "preview/"), client="admin"),
+    Surface("admin: handover report", admin_case_url("case_done", "report/"), client="admin"),
+    Surface(
+        "admin: handover report csv", admin_case_url("case_done", "report.csv"), client="admin"
+    ),
+    Surface(
+        "admin: offboarding transfers",
+        fixed("/admin/offboarding/customertransfer/"),
+        client="admin",
+    ),
 ]
 
 
@@ -136,7 +291,102 @@ def world(org, customers):
         reason=f"court order about {raw_mobile}, id {customers.of_rep.id_number}",
         channel="api",
     )
-    return SimpleNamespace(org=org, customers=customers)
+    reveal_event = AccessEvent.objects.filter(action=AccessAction.REVEAL).latest("id")
+    chats = chat_archive(org, customers)
+    cases = offboarding_cases(org, customers)
+    # Searching the archive for a raw number puts it in the audit trail's query (masked there).
+    for user in (org.rep, org.legal):
+        client = APIClient()
+        client.force_authenticate(user=user)
+        client.get("/api/v1/chats/search/", {"q": CHAT_MOBILE})
+        client.get("/api/v1/chats/search/", {"q": raw_mobile})
+    return SimpleNamespace(
+        org=org,
+        customers=customers,
+        reveal_event=reveal_event,
+        log_entries=log_entries(customers, cases),
+        **chats,
+        **cases,
+    )
+
+
+def chat_archive(org, customers) -> dict:
+    """Each sales customer writes the secrets (and their own raw contacts) into a chat, through
+    the real ingest, which also raises a sensitive-word alert; each has a follow-up note with
+    the same values."""
+    sync = StaffFactory(username="wecom-sync", is_staff=False)
+    sync.user_permissions.add(Permission.objects.get(codename="ingest_message"))
+    SensitiveWordRule.objects.create(pattern="身份证", severity="high")
+    records = []
+    owners = {"of_rep": org.rep, "of_other_team": org.rep_other_team, "of_unrelated": None}
+    owners["of_unrelated"] = customers.of_unrelated.owner
+    for attr, owner in owners.items():
+        customer = getattr(customers, attr)
+        owner.wecom_userid = owner.username
+        owner.save()
+        customer.wecom_external_userid = f"wm-{attr}"
+        customer.save()
+        own = f"。备用号码{customer.mobile}，邮箱{customer.email}"
+        records.append(text_record(owner.username, f"wm-{attr}", "您好，报价单已发送"))
+        records.append(text_record(f"wm-{attr}", owner.username, SECRET_TEXT + own))
+        FollowUpFactory(
+            customer=customer,
+            note=f"客户留了手机{CHAT_MOBILE}、邮箱{CHAT_EMAIL}、身份证{CHAT_ID_NUMBER}{own}",
+        )
+    results = ingest_records(records=records, actor=sync)
+    assert {r.status for r in results} == {"created"}, [r.as_dict() for r in results]
+    message = Message.objects.get(pk=results[1].id)  # of_rep's secrets
+    return {"message": message, "conversation": message.conversation}
+
+
+def offboarding_cases(org, customers) -> dict:
+    """A draft case whose handover notes quote a customer's raw mobile (names cannot be detected
+    in prose; numbers and emails can), and a case that ran, with one transfer the customer
+    refused (the reason quotes a number too)."""
+    today = timezone.localdate()
+    effective_at = timezone.now() + timedelta(days=30)
+    leaver_done = StaffFactory(username="leaver_done", roles=[roles.SALES_REP], team=org.team1)
+    CustomerFactory(owner=leaver_done)
+    for leaver in (org.rep_leaving, leaver_done):
+        leaver.supervisor = org.lead
+        leaver.save()
+
+    def case_of(leaver, notes=""):
+        return create_case(
+            actor=org.hr,
+            leaver=leaver,
+            reason="resigned",
+            notice_date=today,
+            effective_at=effective_at,
+            successors=[org.rep_b],
+            handover_notes=notes,
+        )
+
+    of_leaver = customers.of_leaver
+    draft = case_of(
+        org.rep_leaving,
+        f"客户#{of_leaver.pk}只接{of_leaver.mobile}的电话，身份证{CHAT_ID_NUMBER}，邮箱{CHAT_EMAIL}",
+    )
+    done = run_now(actor=org.hr, case=approve_case(actor=org.lead, case=case_of(leaver_done)))
+    assert done.status == "completed", done.error
+    record_refusal(
+        actor=org.hr, transfer=done.transfers.get(), reason=f"客户要求以后打{CHAT_MOBILE}联系"
+    )
+    return {"case_draft": draft, "case_done": done}
+
+
+def log_entries(customers, cases) -> dict:
+    from auditlog.models import LogEntry
+
+    def latest(obj):
+        return LogEntry.objects.get_for_object(obj).latest("id")
+
+    return {
+        "customer": latest(customers.of_rep),
+        "follow-up": latest(customers.of_rep.follow_ups.get()),
+        "offboarding case": latest(cases["case_draft"]),
+        "transfer": latest(cases["case_done"].transfers.get()),
+    }
 
 
 def request(surface: Surface, user, world):
@@ -160,6 +410,8 @@ def test_no_response_shows_a_raw_value(role, world):
     user = getattr(world.org, role)
     leaks = []
     for surface in SURFACES:
+        if surface.raw_for is not None and surface.raw_for(user):
+            continue  # read raw by right: test_raw_readers_really_see_raw_content
         with transaction.atomic():
             response = request(surface, user, world)
             # Read the values inside the savepoint, so a create/update's new values count.
@@ -177,8 +429,86 @@ def test_surfaces_were_really_reached(world, api_client_for):
     listing = client.get("/api/v1/customers/").json()
     events = client.get("/api/v1/audit/events/").json()
 
-    assert listing["count"] == 5
+    assert listing["count"] == Customer.objects.count() == 6  # five + the leaver_done's one
     assert events["count"] > 0
+
+
+MASKED_SECRETS = (
+    "150****5678",
+    "4403**********3419",
+    "l***@corp-mail.example.org",
+    "6222***********0128",
+)
+
+
+@pytest.mark.parametrize(
+    ("role", "url"),
+    [
+        ("rep", "/api/v1/chats/messages/"),
+        ("rep", "/api/v1/chats/search/?q=报价"),
+        ("lead", "/api/v1/chats/export/?format=csv"),
+        ("auditor", "/api/v1/chats/export/?format=csv"),
+        ("manager_other", "/admin/chats/message/"),
+        ("lead", "/admin/chats/message/search/?q=报价"),
+    ],
+)
+def test_chat_surfaces_show_the_secrets_masked(role, url, world):
+    """Guard against a vacuous scan: the secrets are there, in their masked shape."""
+    client = Client()
+    client.force_login(getattr(world.org, role))
+
+    text = response_text(client.get(url))
+
+    for shown in MASKED_SECRETS:
+        assert shown in text
+
+
+def test_timeline_shows_the_follow_up_note_masked(world, api_client_for):
+    url = f"/api/v1/customers/{world.customers.of_rep.pk}/timeline/"
+
+    entries = api_client_for(world.org.lead).get(url).json()["entries"]
+
+    [note] = [e["summary"] for e in entries if e["kind"] == "follow_up"]
+    assert "150****5678" in note and "4403**********3419" in note
+
+
+def test_offboarding_free_text_is_masked_and_the_preview_lists_masked_names(world, api_client_for):
+    client = api_client_for(world.org.lead)
+    of_leaver = world.customers.of_leaver
+
+    case = client.get(f"/api/v1/offboarding/cases/{world.case_draft.pk}/").json()
+    preview = client.get(f"/api/v1/offboarding/cases/{world.case_draft.pk}/preview/").json()
+    report = client.get(f"/api/v1/offboarding/cases/{world.case_done.pk}/report/").json()
+
+    assert mask_mobile(of_leaver.mobile) in case["handover_notes"]
+    assert preview["assignments"] == [
+        {"customer_id": of_leaver.pk, "customer": str(of_leaver), "to": "rep_b"}
+    ]
+    assert str(of_leaver) == f"{mask_name(of_leaver.name)} (#{of_leaver.pk})"
+    [transfer] = report["transfers"]
+    assert transfer["status"] == "refused"
+    assert "150****5678" in transfer["reason"]
+
+
+@pytest.mark.parametrize("role", ["legal", "admin_user"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/chats/messages/",
+        "/api/v1/chats/export/?format=csv",
+        "/admin/chats/message/search/?q=报价",
+    ],
+)
+def test_raw_readers_really_see_raw_content(role, url, world):
+    """The skipped (role, surface) pairs are skipped for a reason: they hold the raw right."""
+    user = getattr(world.org, role)
+    assert shows_raw_content(user) and exports_raw(user)
+    client = Client()
+    client.force_login(user)
+
+    text = response_text(client.get(url))
+
+    assert leaked_values(text, CONTENT_SECRETS) >= CONTENT_SECRETS
 
 
 # --- the masks' exact shapes ----------------------------------------------------------------

@@ -1,9 +1,16 @@
 """Every role against every endpoint: the status a user of that role gets.
 
-The matrix is data: `ROWS` is a list of `Row(role, method, url, expected, ...)`. Add a surface
-(e.g. the Django admin) by appending rows with `client="admin"`; `expand()` turns one endpoint
-and a {role: status} table into rows and `test_every_endpoint_covers_every_role` makes sure no
-role was forgotten.
+The matrix is data: `ROWS` is a list of `Row(role, method, url, expected, ...)`, for the API
+(`client="api"`, anonymous gets 401) and the Django admin (`client="admin"`, anonymous is sent to
+the login page: 302). `expand()` / `admin()` turn one endpoint and a {role: status} table into
+rows; `test_every_endpoint_covers_every_role` makes sure no role was forgotten, and
+`test_every_api_route_has_rows` / `test_every_admin_page_has_rows` that no route was: a new
+viewset action or admin page fails them until it gets its rows.
+
+Admin conventions the statuses follow: a change form outside the viewer's scope redirects to the
+admin index (302, recorded as denied); pages of a model the role has no permission for answer
+403; an admin action or button answers 302 whether the service agreed or refused (the refusal is
+a message on the next page), so who may do what is pinned by the API rows of the same service.
 
 The world every row runs in (see tests/conftest.py for the organisation):
 - one customer per owner: of_rep, of_rep_b, of_leaver (owner in notice), of_other_team,
@@ -23,18 +30,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import pytest
+from django.contrib.admin import site as admin_site
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
+from django.urls import URLResolver, resolve
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from customers.models import Customer
 from customers.services import share_customer
 from offboarding.services import approve_case, create_case, run_now
+from scrm.audit.models import AccessAction, Channel
+from scrm.audit.services import raise_alert, record_access
 from scrm.staff import roles
+from scrm.urls import api_v1
 from tests.chats.factories import ConversationFactory, MessageFactory
 from tests.chats.wecom_records import text_record
 from tests.conftest import ORG_USERS
@@ -115,7 +129,100 @@ def _reveal_body(w) -> dict:
     return {"field": "mobile", "reason": "customer asked for a call back"}
 
 
+CASES = "/api/v1/offboarding/cases/"
+CUSTOMERS_ADMIN = "/admin/customers/customer/"
+MESSAGES_ADMIN = "/admin/chats/message/"
+CASES_ADMIN = "/admin/offboarding/offboardingcase/"
+TRANSFERS_ADMIN = "/admin/offboarding/customertransfer/"
+# Admin pages of models no role is given by default: only administrators see them.
+ADMINISTRATORS_ONLY_PAGES = (
+    "/admin/auth/group/",
+    "/admin/token_blacklist/outstandingtoken/",
+    "/admin/token_blacklist/blacklistedtoken/",
+    "/admin/django_celery_beat/periodictask/",
+    "/admin/django_celery_beat/clockedschedule/",
+    "/admin/django_celery_beat/crontabschedule/",
+    "/admin/django_celery_beat/solarschedule/",
+    "/admin/django_celery_beat/intervalschedule/",
+)
+
+
+def message_url(suffix: str = "") -> UrlBuilder:
+    return lambda w: f"/api/v1/chats/messages/{w.message.pk}/{suffix}"
+
+
+def case_url(attr: str, suffix: str = "") -> UrlBuilder:
+    return lambda w: f"{CASES}{getattr(w, attr).pk}/{suffix}"
+
+
+def customer_admin_url(attr: str, suffix: str) -> UrlBuilder:
+    return lambda w: f"{CUSTOMERS_ADMIN}{getattr(w.customers, attr).pk}/{suffix}"
+
+
+def case_admin_url(attr: str, suffix: str) -> UrlBuilder:
+    return lambda w: f"{CASES_ADMIN}{getattr(w, attr).pk}/{suffix}"
+
+
+def _batch_body(w) -> dict:
+    return {"messages": [text_record("rep", "wm-matrix", "您好，这是新消息")]}
+
+
+def _case_body(w) -> dict:
+    return {
+        "leaver": w.org.rep.pk,
+        "successor": w.org.rep_b.pk,
+        "reason": "moves to another city",
+        "effective_at": (timezone.now() + timedelta(days=30)).isoformat(),
+    }
+
+
+def _leavers_csv(w) -> dict:
+    today = timezone.localdate()
+    content = (
+        "username,notice_date,last_working_date,successor\n"
+        f"rep,{today},{today + timedelta(days=30)},rep_b\n"
+    )
+    return {"file": SimpleUploadedFile("leavers.csv", content.encode(), "text/csv")}
+
+
+def _refusal_action_body(w) -> dict:
+    return {
+        "action": "record_refusal_action",
+        "_selected_action": [w.transfer.pk],
+        "reason": "the customer wants to stay with the company's hotline",
+    }
+
+
+def _reassign_body(w) -> dict:
+    return {
+        "action": "reassign_owner",
+        "_selected_action": [w.customers.of_rep.pk],
+        "apply": "1",
+        "to_staff": w.org.rep_b.pk,
+        "reason": "territory change",
+    }
+
+
+# Role groups that recur below ({role: status} fragments for `only` / `admin_only`).
+SEES_OF_REP = {role: 200 for role in ("rep", "lead", "manager", "legal", "auditor", "admin_user")}
+SEES_ALL = {"legal": 200, "auditor": 200, "admin_user": 200}
+NO_CUSTOMERS = {"security": 403}  # audit and alerts only, no customer pages
+NO_CHATS = {"hr": 403, "security": 403}  # roles without chats.view_message
+CHAT_EXPORTERS = {
+    role: 200 for role in ("lead", "manager", "manager_other", "legal", "auditor", "admin_user")
+}
+# Offboarding: who may read cases at all, and who sees the team1 leaver's case among them.
+CASE_READERS = {role: 200 for role in ("lead", "manager", "manager_other", "hr", "admin_user")}
+CASE_HIDDEN = {"manager_other": 404}  # reads cases, but not those of another department
+SEES_CASE = {**CASE_READERS, **CASE_HIDDEN}
+CASE_RUNNERS = {"hr": 200, "admin_user": 200}
+STAFF_READERS = {role: 200 for role in ("lead", "manager", "manager_other", "hr", "admin_user")}
+CASE_BUTTON = {**{role: 302 for role in CASE_READERS}, **CASE_HIDDEN}
+
+
 AUDIT_READERS = {"auditor": 200, "security": 200, "admin_user": 200}
+AUDIT_ADMIN = admin_only(AUDIT_READERS, 403)
+ADMINS_ONLY = admin_only({"admin_user": 200}, 403)
 
 ROWS: list[Row] = [
     # --- customers: list (which rows each role sees: test_list_shows_exactly_the_scope) -----
@@ -331,6 +438,358 @@ ROWS: list[Row] = [
         only(AUDIT_READERS, 403),
     ),
     *expand("security alerts", "GET", fixed("/api/v1/alerts/"), only(AUDIT_READERS, 403)),
+    *expand("api root", "GET", fixed("/api/v1/"), only({}, 200)),
+    *expand(
+        "staff directory entry",
+        "GET",
+        lambda w: f"/api/v1/staff/{w.org.rep_b.pk}/",
+        only({}, 200),
+    ),
+    *expand(
+        "audit event detail",
+        "GET",
+        lambda w: f"/api/v1/audit/events/{w.event.pk}/",
+        only(AUDIT_READERS, 403),
+    ),
+    *expand(
+        "security alert detail",
+        "GET",
+        lambda w: f"/api/v1/alerts/{w.alert.pk}/",
+        only(AUDIT_READERS, 403),
+    ),
+    # === chats (API) ========================================================================
+    *expand("chat messages", "GET", fixed("/api/v1/chats/messages/"), only(NO_CHATS, 200)),
+    *expand(
+        "chat message with rep's customer",
+        "GET",
+        message_url(),
+        only({**SEES_OF_REP, **NO_CHATS}, 404),
+    ),
+    *expand(
+        "ingest a batch of archive records",
+        "POST",
+        fixed("/api/v1/chats/messages/batch/"),
+        only({"admin_user": 200}, 403),  # and the wecom-sync account: test below
+        body=_batch_body,
+    ),
+    *expand(
+        "hide a message with rep's customer (from the caller's own view)",
+        "POST",
+        message_url("hide/"),
+        only({**{role: 204 for role in SEES_OF_REP}, **NO_CHATS}, 404),
+    ),
+    *expand(
+        "chat conversations", "GET", fixed("/api/v1/chats/conversations/"), only(NO_CHATS, 200)
+    ),
+    *expand(
+        "conversation with rep's customer",
+        "GET",
+        lambda w: f"/api/v1/chats/conversations/{w.conversation.pk}/",
+        only({**SEES_OF_REP, **NO_CHATS}, 404),
+    ),
+    *expand("chat search", "GET", fixed("/api/v1/chats/search/?q=报价"), only(NO_CHATS, 200)),
+    *expand(
+        "chat export (csv)",
+        "GET",
+        fixed("/api/v1/chats/export/?format=csv"),
+        only(CHAT_EXPORTERS, 403),
+    ),
+    *expand(
+        "timeline of rep's customer",
+        "GET",
+        customer_url("of_rep", "timeline/"),
+        only({**SEES_OF_REP, "security": 403}, 404),
+    ),
+    *expand(
+        "timeline of a customer shared with rep",
+        "GET",
+        customer_url("of_rep_b", "timeline/"),
+        only({**SEES_OF_REP, "rep_b": 200, "security": 403}, 404),
+    ),
+    # === offboarding (API): HR runs cases, the supervisor approves, managers read ==========
+    *expand("offboarding cases", "GET", fixed(CASES), only(CASE_READERS, 403)),
+    *expand(
+        "open an offboarding case",
+        "POST",
+        fixed(CASES),
+        only({"hr": 201, "admin_user": 201}, 403),
+        body=_case_body,
+    ),
+    *expand("offboarding case detail", "GET", case_url("case_draft"), only(SEES_CASE, 403)),
+    *expand(
+        "offboarding case preview", "GET", case_url("case_draft", "preview/"), only(SEES_CASE, 403)
+    ),
+    *expand(
+        "approve a draft case (the leaver's supervisor)",
+        "POST",
+        case_url("case_draft", "approve/"),
+        only({"lead": 200, "admin_user": 200, **CASE_HIDDEN}, 403),
+    ),
+    *expand(
+        "schedule an approved case",
+        "POST",
+        case_url("case_approved", "schedule/"),
+        only({**CASE_RUNNERS, **CASE_HIDDEN}, 403),
+    ),
+    *expand(
+        "run an approved case now",
+        "POST",
+        case_url("case_approved", "run/"),
+        only({"hr": 202, "admin_user": 202, **CASE_HIDDEN}, 403),
+    ),
+    *expand(
+        "cancel a draft case",
+        "POST",
+        case_url("case_draft", "cancel/"),
+        only({**CASE_RUNNERS, **CASE_HIDDEN}, 403),
+        body=lambda w: {"reason": "stays after all"},
+    ),
+    *expand("handover report", "GET", case_url("case_done", "report/"), only(SEES_CASE, 403)),
+    *expand(
+        "handover report (csv)", "GET", case_url("case_done", "report/csv/"), only(SEES_CASE, 403)
+    ),
+    *expand(
+        "import leavers from csv",
+        "POST",
+        fixed(f"{CASES}import/"),
+        only(CASE_RUNNERS, 403),
+        body=_leavers_csv,
+        format="multipart",
+    ),
+    *expand(
+        "offboarding transfers",
+        "GET",
+        fixed("/api/v1/offboarding/transfers/"),
+        only(CASE_READERS, 403),
+    ),
+    *expand(
+        "record a refused transfer",
+        "POST",
+        lambda w: f"/api/v1/offboarding/transfers/{w.transfer.pk}/refuse/",
+        only({**CASE_RUNNERS, **CASE_HIDDEN}, 403),
+        body=lambda w: {"reason": "the customer wants to stay with the company's hotline"},
+    ),
+    # === the Django admin (session login; out-of-scope change forms redirect to the index) ==
+    *admin("admin index", "GET", fixed("/admin/"), admin_only({}, 200)),
+    *admin("customer changelist", "GET", fixed(CUSTOMERS_ADMIN), admin_only(NO_CUSTOMERS, 200)),
+    *admin(
+        "customer change form of rep's customer",
+        "GET",
+        customer_admin_url("of_rep", "change/"),
+        admin_only({**SEES_OF_REP, **NO_CUSTOMERS}, 302),
+    ),
+    *admin(
+        "customer change form of an unrelated department's customer",
+        "GET",
+        customer_admin_url("of_unrelated", "change/"),
+        admin_only({**SEES_ALL, "manager_other": 200, **NO_CUSTOMERS}, 302),
+    ),
+    *admin(
+        "customer add form",
+        "GET",
+        fixed(f"{CUSTOMERS_ADMIN}add/"),
+        admin_only({"hr": 403, "legal": 403, "auditor": 403, **NO_CUSTOMERS}, 200),
+    ),
+    *admin(
+        "customer dashboard",
+        "GET",
+        fixed(f"{CUSTOMERS_ADMIN}dashboard/"),
+        admin_only(NO_CUSTOMERS, 200),
+    ),
+    *admin(
+        "reveal button on rep's customer",
+        "POST",
+        customer_admin_url("of_rep", "reveal/"),
+        # Outside the scope the reveal answers 404 (and records a denied attempt), security too.
+        admin_only(
+            {
+                "rep": 200,
+                "lead": 200,
+                "manager": 200,
+                "legal": 200,
+                "admin_user": 200,
+                "auditor": 403,
+            },
+            404,
+        ),
+        body=_reveal_body,
+    ),
+    *admin(
+        "bulk reassign owner of rep's customer",
+        "POST",
+        fixed(CUSTOMERS_ADMIN),
+        # Done (or refused with a message): redirect. Roles without the action: the changelist
+        # is shown again (200) and nothing moves.
+        admin_only(
+            {"lead": 302, "manager": 302, "manager_other": 302, "admin_user": 302, **NO_CUSTOMERS},
+            200,
+        ),
+        body=_reassign_body,
+    ),
+    *admin("access events", "GET", fixed("/admin/audit/accessevent/"), AUDIT_ADMIN),
+    *admin("access events export", "GET", fixed("/admin/audit/accessevent/export/"), AUDIT_ADMIN),
+    *admin("security alerts", "GET", fixed("/admin/audit/securityalert/"), AUDIT_ADMIN),
+    *admin("change log", "GET", fixed("/admin/auditlog/logentry/"), AUDIT_ADMIN),
+    *admin("staff changelist", "GET", fixed("/admin/staff/staff/"), admin_only(STAFF_READERS, 403)),
+    *admin(
+        "staff change form",
+        "GET",
+        lambda w: f"/admin/staff/staff/{w.org.rep.pk}/change/",
+        admin_only(STAFF_READERS, 403),
+    ),
+    *admin(
+        "set a staff member's password (administrators only)",
+        "GET",
+        lambda w: f"/admin/staff/staff/{w.org.admin_user.pk}/password/",
+        ADMINS_ONLY,
+    ),
+    *admin("message changelist", "GET", fixed(MESSAGES_ADMIN), admin_only(NO_CHATS, 200)),
+    *admin(
+        "message with rep's customer",
+        "GET",
+        lambda w: f"{MESSAGES_ADMIN}{w.message.pk}/change/",
+        admin_only({**SEES_OF_REP, **NO_CHATS}, 302),
+    ),
+    *admin(
+        "chat search page",
+        "GET",
+        fixed(f"{MESSAGES_ADMIN}search/?q=报价"),
+        admin_only(NO_CHATS, 200),
+    ),
+    *admin(
+        "timeline page of rep's customer",
+        "GET",
+        lambda w: f"{MESSAGES_ADMIN}timeline/{w.customers.of_rep.pk}/",
+        admin_only(SEES_OF_REP, 403),
+    ),
+    *admin(
+        "conversation changelist",
+        "GET",
+        fixed("/admin/chats/conversation/"),
+        admin_only(NO_CHATS, 200),
+    ),
+    *admin(
+        "conversation with rep's customer",
+        "GET",
+        lambda w: f"/admin/chats/conversation/{w.conversation.pk}/change/",
+        admin_only({**SEES_OF_REP, **NO_CHATS}, 302),
+    ),
+    *admin(
+        "sensitive word rules",
+        "GET",
+        fixed("/admin/chats/sensitivewordrule/"),
+        admin_only({"security": 200, "admin_user": 200}, 403),
+    ),
+    *admin("retention policies", "GET", fixed("/admin/chats/retentionpolicy/"), ADMINS_ONLY),
+    *admin(
+        "legal holds",
+        "GET",
+        fixed("/admin/chats/legalhold/"),
+        admin_only({"legal": 200, "admin_user": 200}, 403),
+    ),
+    *admin("purge logs", "GET", fixed("/admin/chats/purgelog/"), ADMINS_ONLY),
+    *admin("history windows", "GET", fixed("/admin/chats/historywindow/"), ADMINS_ONLY),
+    *admin(
+        "tags",
+        "GET",
+        fixed("/admin/customers/tag/"),
+        admin_only({"hr": 403, "security": 403}, 200),
+    ),
+    *admin(
+        "departments",
+        "GET",
+        fixed("/admin/staff/department/"),
+        admin_only({"hr": 200, "admin_user": 200}, 403),
+    ),
+    *admin(
+        "teams",
+        "GET",
+        fixed("/admin/staff/team/"),
+        admin_only({"hr": 200, "admin_user": 200}, 403),
+    ),
+    *(
+        row
+        for url in ADMINISTRATORS_ONLY_PAGES
+        for row in admin(f"administrators' page {url}", "GET", fixed(url), ADMINS_ONLY)
+    ),
+    # --- offboarding (HR's pages) ------------------------------------------------------------
+    *admin("offboarding cases page", "GET", fixed(CASES_ADMIN), admin_only(CASE_READERS, 403)),
+    *admin(
+        "offboarding case add form",
+        "GET",
+        fixed(f"{CASES_ADMIN}add/"),
+        admin_only(CASE_RUNNERS, 403),
+    ),
+    *admin(
+        "offboarding case page",
+        "GET",
+        case_admin_url("case_draft", "change/"),
+        admin_only({**SEES_CASE, "manager_other": 302}, 403),
+    ),
+    *admin(
+        "offboarding preview page",
+        "GET",
+        case_admin_url("case_draft", "preview/"),
+        admin_only(SEES_CASE, 403),
+    ),
+    # The case buttons always come back to the case page (302); the service's refusal of a
+    # role shows as a message there. Who may do what is pinned by the API rows above.
+    *admin(
+        "offboarding approve button",
+        "POST",
+        case_admin_url("case_draft", "approve/"),
+        admin_only(CASE_BUTTON, 403),
+    ),
+    *admin(
+        "offboarding schedule button",
+        "POST",
+        case_admin_url("case_approved", "schedule/"),
+        admin_only(CASE_BUTTON, 403),
+    ),
+    *admin(
+        "offboarding run button",
+        "POST",
+        case_admin_url("case_approved", "run/"),
+        admin_only(CASE_BUTTON, 403),
+    ),
+    *admin(
+        "offboarding cancel page",
+        "GET",
+        case_admin_url("case_draft", "cancel/"),
+        admin_only(SEES_CASE, 403),
+    ),
+    *admin(
+        "offboarding report page",
+        "GET",
+        case_admin_url("case_done", "report/"),
+        admin_only(SEES_CASE, 403),
+    ),
+    *admin(
+        "offboarding report csv",
+        "GET",
+        case_admin_url("case_done", "report.csv"),
+        admin_only(SEES_CASE, 403),
+    ),
+    *admin(
+        "offboarding leavers import page",
+        "GET",
+        fixed(f"{CASES_ADMIN}import/"),
+        admin_only(CASE_RUNNERS, 403),
+    ),
+    *admin(
+        "offboarding transfers page",
+        "GET",
+        fixed(TRANSFERS_ADMIN),
+        admin_only(CASE_READERS, 403),
+    ),
+    *admin(
+        "record a refused transfer (admin action)",
+        "POST",
+        fixed(TRANSFERS_ADMIN),
+        # Done: redirect. Case readers without the action get the page again (200).
+        admin_only({**CASE_READERS, "hr": 302, "admin_user": 302}, 403),
+        body=_refusal_action_body,
+    ),
 ]
 
 # Which customers each role's list shows (attributes of the `customers` fixture).
@@ -350,9 +809,67 @@ LIST_SCOPE = {
 
 
 @pytest.fixture
-def world(org, customers):
+def customer_world(org, customers):
     share = share_customer(actor=org.rep_b, customer=customers.of_rep_b, with_staff=org.rep)
     return SimpleNamespace(org=org, customers=customers, share=share)
+
+
+def _offboarding_cases(org) -> dict:
+    """Three cases of team1 leavers (supervisor: lead), through the real services."""
+    today = timezone.localdate()
+    effective_at = timezone.now() + timedelta(days=30)
+
+    def case_of(leaver):
+        leaver.supervisor = org.lead
+        leaver.save()
+        return create_case(
+            actor=org.hr,
+            leaver=leaver,
+            reason="resigned",
+            notice_date=today,
+            effective_at=effective_at,
+            successors=[org.rep_b],
+        )
+
+    def new_leaver(username):
+        return StaffFactory(username=username, roles=[roles.SALES_REP], team=org.team1)
+
+    approved = approve_case(actor=org.lead, case=case_of(new_leaver("leaver_approved")))
+    done_leaver = new_leaver("leaver_done")
+    CustomerFactory(owner=done_leaver)
+    done = approve_case(actor=org.lead, case=case_of(done_leaver))
+    done = run_now(actor=org.hr, case=done)
+    assert done.status == "completed", done.error
+    return {
+        "case_draft": case_of(org.rep_leaving),
+        "case_approved": approved,
+        "case_done": done,
+        "transfer": done.transfers.get(),
+    }
+
+
+@pytest.fixture
+def world(customer_world):
+    """The customer world plus a chat with rep's customer and offboarding cases."""
+    org, customers = customer_world.org, customer_world.customers
+    conversation = ConversationFactory(customer=customers.of_rep)
+    message = MessageFactory(conversation=conversation, text="您好，报价单已发送")
+    event = record_access(
+        actor=org.rep,
+        action=AccessAction.VIEW,
+        model=Customer,
+        object_ids=[customers.of_rep.pk],
+        channel=Channel.API,
+    )
+    alert = raise_alert(kind="sensitive_word", message=f"Message #{message.pk} matches a rule.")
+    return SimpleNamespace(
+        **vars(customer_world),
+        conversation=conversation,
+        message=message,
+        event=event,
+        alert=alert,
+        **_offboarding_cases(org),
+    )
 
 
 def client_for(row: Row, world) -> APIClient | Client:
@@ -374,7 +891,7 @@ def perform(row: Row, world):
     method = getattr(client, row.method.lower())
     if row.client == "admin":
         return method(row.url(world), body) if body is not None else method(row.url(world))
-    return method(row.url(world), body, format="json")
+    return method(row.url(world), body, format=row.format)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -402,12 +919,68 @@ def test_every_endpoint_covers_every_role():
     assert incomplete == {}
 
 
-@pytest.mark.parametrize("role", sorted(LIST_SCOPE))
-def test_list_shows_exactly_the_scope(role, world, api_client_for):
-    response = api_client_for(getattr(world.org, role)).get("/api/v1/customers/")
+def test_the_archive_sync_account_may_ingest_but_not_read(customer_world, api_client_for):
+    sync = StaffFactory(username="wecom-sync", is_staff=False)
+    sync.user_permissions.add(Permission.objects.get(codename="ingest_message"))
+    client = api_client_for(sync)
+
+    ingest = client.post(
+        "/api/v1/chats/messages/batch/", _batch_body(customer_world), format="json"
+    )
+    read = client.get("/api/v1/chats/messages/")
+
+    assert (ingest.status_code, read.status_code) == (200, 403)
+
+
+def test_hr_edits_staff_records_but_cannot_hand_out_rights(customer_world):
+    """Regression: HR could tick "superuser" on itself or set an administrator's password."""
+    org = customer_world.org
+    client = Client()
+    client.force_login(org.hr)
+
+    form = client.get(f"/admin/staff/staff/{org.hr.pk}/change/").content.decode()
+    password = client.post(
+        f"/admin/staff/staff/{org.admin_user.pk}/password/",
+        {"password1": "a-new-Secret-2026", "password2": "a-new-Secret-2026"},
+    )
+
+    assert 'name="username"' in form  # the record itself stays editable
+    for field in ("is_superuser", "groups", "user_permissions"):
+        assert f'name="{field}"' not in form
+    assert password.status_code == 403
+    org.admin_user.refresh_from_db()
+    assert not org.admin_user.check_password("a-new-Secret-2026")
+
+
+@pytest.mark.parametrize("client", ["api", "admin"])
+def test_timeline_shows_messages_only_to_holders_of_the_chat_permission(client, world):
+    """Regression: the timeline needed only customers.view_customer, so a role whose chat
+    permission an administrator removed still read the archive there."""
+    group = world.org.rep.groups.get()
+    group.permissions.remove(Permission.objects.get(codename="view_message"))
+    user = type(world.org.rep).objects.get(pk=world.org.rep.pk)  # fresh permission cache
+    browser = Client()
+    browser.force_login(user)
+    pk = world.customers.of_rep.pk
+
+    if client == "api":
+        response = browser.get(f"/api/v1/customers/{pk}/timeline/")
+        kinds = [entry["kind"] for entry in response.json()["entries"]]
+    else:
+        response = browser.get(f"/admin/chats/message/timeline/{pk}/")
+        kinds = [entry["kind"] for entry in response.context["entries"]]
 
     assert response.status_code == 200
-    expected = {getattr(world.customers, attr).pk for attr in LIST_SCOPE[role]}
+    assert "message" not in kinds
+    assert world.message.text not in response.content.decode()
+
+
+@pytest.mark.parametrize("role", sorted(LIST_SCOPE))
+def test_list_shows_exactly_the_scope(role, customer_world, api_client_for):
+    response = api_client_for(getattr(customer_world.org, role)).get("/api/v1/customers/")
+
+    assert response.status_code == 200
+    expected = {getattr(customer_world.customers, attr).pk for attr in LIST_SCOPE[role]}
     assert {row["id"] for row in response.json()["results"]} == expected
 
 
@@ -444,3 +1017,55 @@ def test_deactivated_staff_are_refused_even_with_a_live_session(world, api_clien
     response = api_client_for(world.org.rep).get("/api/v1/customers/")
 
     assert response.status_code == 403
+
+
+# --- the matrix covers every route ----------------------------------------------------------
+
+# Routes without rows, and why.
+UNMATRIXED_API_ROUTES = {
+    "token_obtain_pair": "the sign-in door itself: anonymous by design (tests/api)",
+    "token_refresh": "the sign-in door itself: anonymous by design (tests/api)",
+}
+# Admin routes every ModelAdmin has; the rows cover the changelists and each custom page.
+STANDARD_ADMIN_SUFFIXES = ("_add", "_change", "_delete", "_history")
+UNMATRIXED_ADMIN_ROUTES = {
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "autocomplete",
+    "jsi18n",
+    "view_on_site",
+    "app_list",
+}
+
+
+def _route_names(patterns) -> set[str]:
+    names = set()
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            names |= _route_names(pattern.url_patterns)
+        elif pattern.name:
+            names.add(pattern.name)
+    return names
+
+
+def _resolved_names(world, client: str) -> set[str]:
+    return {resolve(urlsplit(row.url(world)).path).url_name for row in ROWS if row.client == client}
+
+
+def test_every_api_route_has_rows(world):
+    routes = _route_names(api_v1) - set(UNMATRIXED_API_ROUTES)
+
+    assert routes - _resolved_names(world, "api") == set()
+
+
+def test_every_admin_page_has_rows(world):
+    standard = {
+        f"{model._meta.app_label}_{model._meta.model_name}{suffix}"
+        for model in admin_site._registry
+        for suffix in STANDARD_ADMIN_SUFFIXES
+    }
+    routes = _route_names(admin_site.urls[0]) - standard - UNMATRIXED_ADMIN_ROUTES
+
+    assert routes - _resolved_names(world, "admin") == set()

@@ -18,6 +18,7 @@ from chats.serializers import (
 )
 from chats.timeline import recorded_timeline
 from scrm.access.scope import VIEW
+from scrm.api.pagination import CappedCountPagination
 from scrm.api.permissions import model_permission
 from scrm.api.viewsets import ScopedViewSetMixin
 from scrm.audit.models import AccessAction, Channel
@@ -78,6 +79,8 @@ class MessageSearchView(generics.ListAPIView):
     serializer_class = MessageSerializer
     filterset_class = MessageFilter
     permission_classes = [CAN_READ_CHATS]
+    # A one-character keyword matches millions of messages: count at most 10,000.
+    pagination_class = CappedCountPagination
 
     def get_queryset(self):
         params = SearchParamsSerializer(data={"q": self.request.query_params.get("q", "")})

@@ -33,10 +33,12 @@ class ScopedViewSetMixin:
         return super().get_queryset().visible_to(self.request.user, self.scope_action())
 
     def record(self, action: str, object_ids, **extra):
+        # The model, not get_queryset(): that would build the visibility scope a second time.
+        model = self.queryset.model if self.queryset is not None else self.get_queryset().model
         return record_access(
             actor=self.request.user,
             action=action,
-            model=self.get_queryset().model,
+            model=model,
             object_ids=object_ids,
             channel=Channel.API,
             request=self.request,

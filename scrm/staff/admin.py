@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 
 from scrm.staff.models import Department, Device, Staff, Team
+from scrm.staff.roles import ADMINISTRATOR
 
 
 @admin.register(Department)
@@ -48,3 +50,21 @@ class StaffAdmin(UserAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         # Staff are deactivated, never deleted: customers, chats and audit rows refer to them.
         return False
+
+    # Rights are handed out by administrators only. A staff editor (HR) who could tick
+    # "superuser", add themselves to the Administrator group or set an administrator's password
+    # would be an administrator in all but name.
+    @staticmethod
+    def _is_administrator(user) -> bool:
+        return user.is_superuser or ADMINISTRATOR in user.role_names
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not self._is_administrator(request.user):
+            readonly += ["is_superuser", "groups", "user_permissions"]
+        return readonly
+
+    def user_change_password(self, request, id, form_url=""):
+        if not self._is_administrator(request.user):
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)

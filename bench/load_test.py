@@ -1,0 +1,139 @@
+"""Benchmark 6: gunicorn (4 workers, 127.0.0.1) under locust, 50 users for 2 minutes.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/scrm_bench \\
+        .venv/bin/python bench/load_test.py [--users 50] [--duration 2m] [--workers 4]
+
+Starts gunicorn in production mode (DEBUG off, the secrets exported from the same
+.scrm-dev-keys.json the dataset was encrypted with), waits for it, mints one access token per
+simulated user (35 reps, 8 team leads, 5 sales managers, 2 legal: different people, so
+per-user throttles and reveal limits apply per person as in real use), runs locust headless
+(bench/locustfile.py), stops gunicorn (only the process it started) and reports requests/s,
+p50/p95 per request kind and the error count. The reveal limit is raised for the run, as in the
+other benchmarks (SCRM_REVEAL_LIMIT_PER_HOUR); the API throttle keeps its default.
+"""
+
+import argparse
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import benchlib
+from rest_framework_simplejwt.tokens import AccessToken
+
+from scrm.staff import roles
+
+PORT = 8100
+MIX = [(roles.SALES_REP, 35), (roles.TEAM_LEAD, 8), (roles.SALES_MANAGER, 5), (roles.LEGAL, 2)]
+
+
+def accounts(users: int) -> list[dict]:
+    out = []
+    for role, share in MIX:
+        count = max(1, round(users * share / 50))
+        members = benchlib.Staff.objects.filter(
+            groups__name=role, is_active=True, employment_status="active"
+        ).order_by("pk")[:count]
+        out += [
+            {"username": m.username, "role": role, "token": str(AccessToken.for_user(m))}
+            for m in members
+        ]
+    return out[:users] if len(out) >= users else out
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"gunicorn did not listen on {port} within {timeout} s")
+
+
+def server_env() -> dict:
+    keys = json.loads((benchlib.ROOT / ".scrm-dev-keys.json").read_text())
+    env = {**os.environ, **keys}
+    env.update(DEBUG="0", ALLOWED_HOSTS="127.0.0.1,localhost")
+    return env
+
+
+def parse_stats(prefix: str) -> dict:
+    rows = {}
+    with open(f"{prefix}_stats.csv", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            rows[row["Name"]] = {
+                "requests": int(row["Request Count"]),
+                "failures": int(row["Failure Count"]),
+                "rps": round(float(row["Requests/s"]), 1),
+                "p50_ms": float(row["50%"] or 0),
+                "p95_ms": float(row["95%"] or 0),
+                "p99_ms": float(row["99%"] or 0),
+            }
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--duration", default="2m")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--label", default="latest")
+    args = parser.parse_args()
+    benchlib.require_bench_database()
+    venv_bin = os.path.dirname(sys.executable)
+    work = tempfile.mkdtemp(prefix="scrm-load-")
+    tokens = os.path.join(work, "tokens.json")
+    with open(tokens, "w", encoding="utf-8") as handle:
+        json.dump(accounts(args.users), handle)
+
+    server = subprocess.Popen(
+        [
+            f"{venv_bin}/gunicorn", "scrm.wsgi:application",
+            "--workers", str(args.workers), "--bind", f"127.0.0.1:{PORT}",
+            "--timeout", "120", "--log-level", "warning",
+        ],  # fmt: skip
+        cwd=benchlib.ROOT,
+        env=server_env(),
+        stdout=open(os.path.join(work, "gunicorn.log"), "w"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_port(PORT)
+        prefix = os.path.join(work, "locust")
+        subprocess.run(
+            [
+                f"{venv_bin}/locust", "-f", str(benchlib.ROOT / "bench" / "locustfile.py"),
+                "--headless", "-u", str(args.users), "-r", "10", "-t", args.duration,
+                "--host", f"http://127.0.0.1:{PORT}", "--csv", prefix, "--only-summary",
+                "--stop-timeout", "10",
+            ],  # fmt: skip
+            env={**os.environ, "BENCH_TOKENS": tokens},
+            check=False,
+        )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    stats = parse_stats(prefix)
+    total = stats.get("Aggregated", {})
+    print(
+        f"\n{args.users} users, {args.duration}: {total.get('rps')} req/s, "
+        f"p95 {total.get('p95_ms')} ms, errors {total.get('failures')} of {total.get('requests')}"
+    )
+    for name, row in stats.items():
+        print(f"  {name:<12} {row}")
+    benchlib.save(
+        "load",
+        {"users": args.users, "duration": args.duration, "workers": args.workers, "stats": stats,
+         "logs": work},
+        label=args.label,
+    )
+
+
+if __name__ == "__main__":
+    main()
