@@ -168,9 +168,7 @@ def measure_detail_and_reveal(label, user, requests: int, reveal: bool) -> dict:
     ids = sample_ids(user, requests + 5, seed=user.pk, action="reveal" if reveal else "view")
     calls = {
         "detail": lambda i: benchlib.expect_ok(client.get(f"/api/v1/customers/{ids[i]}/")),
-        "bare detail": lambda i: benchlib.expect_ok(
-            client.get(f"/bench/bare/customers/{ids[i]}/")
-        ),
+        "bare detail": lambda i: benchlib.expect_ok(client.get(f"/bench/bare/customers/{ids[i]}/")),
     }
     samples = benchlib.interleaved(calls, requests=requests, warmup=5)
     result = {
@@ -239,7 +237,9 @@ def main() -> None:
             flush=True,
         )
     benchlib.save(
-        "api_latency", {"requests": args.requests, "list": lists, "detail": details}, label=args.label
+        "api_latency",
+        {"requests": args.requests, "list": lists, "detail": details},
+        label=args.label,
     )
 
 

@@ -93,13 +93,17 @@ def main() -> None:
     ):
         before = sizes()
         requests = args.requests if name != "search (50 ids)" else min(args.requests, 300)
-        benchlib.timed(lambda i, call=call: benchlib.expect_ok(call(i)), requests=requests, warmup=0)
+        benchlib.timed(
+            lambda i, call=call: benchlib.expect_ok(call(i)), requests=requests, warmup=0
+        )
         grown[name] = growth(before, sizes(), requests)
         print(f"growth per 1,000 {name}: {grown[name]}", flush=True)
 
     event = AccessEvent.objects.order_by("-pk").first()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_column_size(e.*) FROM audit_accessevent e WHERE id = %s", [event.pk])
+        cursor.execute(
+            "SELECT pg_column_size(e.*) FROM audit_accessevent e WHERE id = %s", [event.pk]
+        )
         row_bytes = cursor.fetchone()[0]
     benchlib.save(
         "audit_cost",

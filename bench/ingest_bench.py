@@ -74,9 +74,7 @@ def records(count: int, pairs, run: str, seed: int) -> list[dict]:
 
 def through_api(batches: int, pairs, run: str) -> dict:
     client = benchlib.jwt_client(benchlib.staff("wecom-sync"))
-    batch_records = [
-        records(1000, pairs, f"{run}-api{b}", seed=b) for b in range(batches)
-    ]
+    batch_records = [records(1000, pairs, f"{run}-api{b}", seed=b) for b in range(batches)]
     created, samples = 0, []
     started = time.perf_counter()
     for batch in batch_records:
@@ -119,7 +117,11 @@ def through_import(count: int, pairs, run: str) -> dict:
         call_command("import_chats", handle.name, actor="wecom-sync", stdout=out)
         elapsed = time.perf_counter() - started
     created = int(out.getvalue().split("created ")[1].split(",")[0])
-    return {"messages": created, "seconds": round(elapsed, 2), "per_second": round(created / elapsed)}
+    return {
+        "messages": created,
+        "seconds": round(elapsed, 2),
+        "per_second": round(created / elapsed),
+    }
 
 
 def main() -> None:

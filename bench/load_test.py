@@ -94,9 +94,16 @@ def main() -> None:
 
     server = subprocess.Popen(
         [
-            f"{venv_bin}/gunicorn", "scrm.wsgi:application",
-            "--workers", str(args.workers), "--bind", f"127.0.0.1:{PORT}",
-            "--timeout", "120", "--log-level", "warning",
+            f"{venv_bin}/gunicorn",
+            "scrm.wsgi:application",
+            "--workers",
+            str(args.workers),
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
         ],  # fmt: skip
         cwd=benchlib.ROOT,
         env=server_env(),
@@ -108,10 +115,23 @@ def main() -> None:
         prefix = os.path.join(work, "locust")
         subprocess.run(
             [
-                f"{venv_bin}/locust", "-f", str(benchlib.ROOT / "bench" / "locustfile.py"),
-                "--headless", "-u", str(args.users), "-r", "10", "-t", args.duration,
-                "--host", f"http://127.0.0.1:{PORT}", "--csv", prefix, "--only-summary",
-                "--stop-timeout", "10",
+                f"{venv_bin}/locust",
+                "-f",
+                str(benchlib.ROOT / "bench" / "locustfile.py"),
+                "--headless",
+                "-u",
+                str(args.users),
+                "-r",
+                "10",
+                "-t",
+                args.duration,
+                "--host",
+                f"http://127.0.0.1:{PORT}",
+                "--csv",
+                prefix,
+                "--only-summary",
+                "--stop-timeout",
+                "10",
             ],  # fmt: skip
             env={**os.environ, "BENCH_TOKENS": tokens},
             check=False,
@@ -129,8 +149,13 @@ def main() -> None:
         print(f"  {name:<12} {row}")
     benchlib.save(
         "load",
-        {"users": args.users, "duration": args.duration, "workers": args.workers, "stats": stats,
-         "logs": work},
+        {
+            "users": args.users,
+            "duration": args.duration,
+            "workers": args.workers,
+            "stats": stats,
+            "logs": work,
+        },
         label=args.label,
     )
 

@@ -61,8 +61,15 @@ def api_section(data: dict) -> list[str]:
         )
     out += table(
         [
-            "user", "visible", "p50", "p95", "bare p50", "bare p95", "p95 ratio",
-            "queries (page 10/50/200)", "bare queries",
+            "user",
+            "visible",
+            "p50",
+            "p95",
+            "bare p50",
+            "bare p95",
+            "p95 ratio",
+            "queries (page 10/50/200)",
+            "bare queries",
         ],  # fmt: skip
         rows,
     )
@@ -84,8 +91,14 @@ def api_section(data: dict) -> list[str]:
         )
     out += table(
         [
-            "user", "detail p50", "detail p95", "bare detail p95", "queries",
-            "reveal p50", "reveal p95", "reveal queries",
+            "user",
+            "detail p50",
+            "detail p95",
+            "bare detail p95",
+            "queries",
+            "reveal p50",
+            "reveal p95",
+            "reveal queries",
         ],  # fmt: skip
         rows,
     )
@@ -188,8 +201,10 @@ def audit_section(data: dict) -> list[str]:
         f"- one list event row: {data['last_event_row_bytes']} bytes; "
         f"{data['events_total']:,} events in the table after the run",
         "",
-        *table(["per 1,000 requests", "access event rows", "KiB (table+indexes)", "logentry rows"],
-               rows),
+        *table(
+            ["per 1,000 requests", "access event rows", "KiB (table+indexes)", "logentry rows"],
+            rows,
+        ),
     ]
 
 

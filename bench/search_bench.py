@@ -86,8 +86,9 @@ def main() -> None:
                 f"(n={result['n']}, {result['queries']} queries)",
                 flush=True,
             )
-    benchlib.save("search", {"requests": args.requests, "rates": rates, "results": results},
-                  label=args.label)
+    benchlib.save(
+        "search", {"requests": args.requests, "rates": rates, "results": results}, label=args.label
+    )
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ class MessageFilter(django_filters.FilterSet):
     start = django_filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")
     end = django_filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="lt")
     customer = django_filters.NumberFilter(field_name="customer")
-    staff = django_filters.NumberFilter(field_name="staff")
-    team = django_filters.NumberFilter(field_name="staff__team")
+    # The conversation's current staff side (it moves on transfer; Message.staff is history).
+    staff = django_filters.NumberFilter(field_name="conversation__owner")
+    team = django_filters.NumberFilter(field_name="conversation__owner__team")
     type = django_filters.ChoiceFilter(field_name="msg_type", choices=Message.Type.choices)
 
     class Meta:

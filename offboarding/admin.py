@@ -184,7 +184,7 @@ class OffboardingCaseAdmin(admin.ModelAdmin):
     def preview_view(self, request, pk: int):
         case = self._case(request, pk)
         try:
-            preview, problem = preview_case(case), None
+            preview, problem = preview_case(case=case, user=request.user), None
         except ValidationError as exc:
             preview, problem = None, _errors(exc)
         shown = [row["customer_id"] for row in preview["assignments"]] if preview else []

@@ -89,7 +89,7 @@ class CaseViewSet(
     @action(detail=True, methods=["get"])
     def preview(self, request, pk=None):
         case = self.get_object()
-        preview = preview_case(case)
+        preview = preview_case(case=case, user=request.user)
         shown = [row["customer_id"] for row in preview["assignments"]]
         record_customers_shown(
             request=request, channel=Channel.API, case=case, view="preview", customer_ids=shown

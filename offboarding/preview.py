@@ -6,23 +6,28 @@ from chats.models import Conversation, Message
 from customers.models import Customer, CustomerUserObjectPermission, FollowUp
 from offboarding.models import OffboardingCase
 from offboarding.planning import assign
+from scrm.access.scope import LIST
 
 LIST_LIMIT = 500
 
 
-def preview_case(case: OffboardingCase) -> dict:
-    """Raises ValidationError when the plan cannot be carried out (e.g. no valid successor)."""
+def preview_case(*, case: OffboardingCase, user) -> dict:
+    """Counts over the leaver's whole book and the masked list of the customers the viewer's
+    scope shows (HR's scope covers leavers with an open case). Raises ValidationError when the
+    plan cannot be carried out (e.g. no valid successor)."""
     leaver = case.leaver
-    customers = Customer.objects.filter(owner_id=leaver.pk).order_by("pk")
-    ids = list(customers.values_list("pk", flat=True))
+    ids = list(
+        Customer.objects.filter(owner_id=leaver.pk).order_by("pk").values_list("pk", flat=True)
+    )
     targets = assign(case, ids)
     per_successor = Counter(targets[i].username for i in ids)
-    shown = list(customers[:LIST_LIMIT])
+    visible = Customer.objects.visible_to(user, LIST).filter(owner_id=leaver.pk).order_by("pk")
+    shown = list(visible[:LIST_LIMIT])
     return {
         "leaver": leaver.username,
         "customers": len(ids),
         "conversations": Conversation.objects.filter(owner_id=leaver.pk).count(),
-        "messages": Message.objects.filter(staff_id=leaver.pk).count(),
+        "messages": Message.objects.filter(conversation__owner_id=leaver.pk).count(),
         "open_follow_ups": FollowUp.objects.filter(staff_id=leaver.pk, done=False).count(),
         "shares_held": CustomerUserObjectPermission.objects.filter(user_id=leaver.pk).count(),
         "shares_given": CustomerUserObjectPermission.objects.filter(
@@ -33,5 +38,5 @@ def preview_case(case: OffboardingCase) -> dict:
         "assignments": [
             {"customer_id": c.pk, "customer": str(c), "to": targets[c.pk].username} for c in shown
         ],
-        "assignments_truncated": len(ids) > LIST_LIMIT,
+        "assignments_truncated": len(ids) > len(shown),
     }

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, PeriodicTask
 
-from chats.models import Conversation, Message
+from chats.models import Conversation
 from customers.models import Customer, FollowUp, OwnershipTransfer
 from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, SuccessorOverride
 from offboarding.planning import team_lead_for, validate_successors
@@ -51,7 +51,7 @@ def create_case(
         errors["leaver"] = f"{leaver.username} has already left."
     if not reason.strip():
         errors["reason"] = "Say why the employee is leaving."
-    if notice_date > effective_at.date():
+    if notice_date > timezone.localtime(effective_at).date():
         errors["notice_date"] = "The notice date must not be after the last working day."
     if plan not in OffboardingCase.Plan.values:
         errors["plan"] = f"Choose one of: {', '.join(OffboardingCase.Plan.values)}."
@@ -250,10 +250,10 @@ def record_refusal(*, actor, transfer: CustomerTransfer, reason: str) -> Custome
     Customer.objects.filter(pk=customer.pk).update(owner=lead, updated_at=now)
     # What was handed over follows the customer to the lead, as in the run's conversation step:
     # the owner's side of the chats and the open follow-ups. A colleague's own chat with the
-    # customer (another conversation owner, another message staff) is not part of the hand-over.
+    # customer (another conversation owner) is not part of the hand-over; messages keep their
+    # historical staff side.
     handed_to = customer.owner_id
     Conversation.objects.filter(customer=customer, owner_id=handed_to).update(owner=lead)
-    Message.objects.filter(customer=customer, staff_id=handed_to).update(staff=lead)
     FollowUp.objects.filter(customer=customer, staff_id=handed_to, done=False).update(staff=lead)
     transfer.status, transfer.refused_at = CustomerTransfer.Status.REFUSED, now
     transfer.reason = mask_text(f"Refused by the customer: {reason.strip()}")[:500]

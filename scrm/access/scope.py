@@ -67,10 +67,12 @@ NOTHING = Q(pk__in=[])
 GRANT_IDS_INLINE = 1000
 
 
-def _owners_q(**staff_filter) -> Q:
+def _owners_q(*conditions: Q, **staff_filter) -> Q:
     from scrm.staff.models import Staff
 
-    owners = Staff.objects.filter(**staff_filter).order_by().values_list("pk", flat=True)
+    owners = (
+        Staff.objects.filter(*conditions, **staff_filter).order_by().values_list("pk", flat=True)
+    )
     return Q(owner_id__in=list(owners))
 
 
@@ -81,7 +83,8 @@ def _department_tree_owners_q(department_id: int) -> Q:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH RECURSIVE tree(id) AS (SELECT %s UNION "
+            f"WITH RECURSIVE tree(id) AS ("
+            f"SELECT id FROM {Department._meta.db_table} WHERE id = %s UNION "
             f"SELECT d.id FROM {Department._meta.db_table} d JOIN tree ON d.parent_id = tree.id) "
             f"SELECT s.id FROM {Staff._meta.db_table} s "
             f"WHERE s.department_id IN (SELECT id FROM tree)",
@@ -102,7 +105,14 @@ def _kind_q(user, kind: str) -> Q:
             return NOTHING
         return _department_tree_owners_q(user.department_id)
     if kind == LEAVERS:
-        return _owners_q(employment_status__in=["notice", "departed"])
+        # Staff who are leaving: in notice, departed, or with an open offboarding case.
+        from offboarding.models import OffboardingCase
+
+        open_cases = OffboardingCase.objects.filter(status__in=OffboardingCase.OPEN)
+        return _owners_q(
+            Q(employment_status__in=["notice", "departed"])
+            | Q(pk__in=open_cases.values("leaver_id"))
+        )
     raise ValueError(f"unknown scope kind {kind!r}")
 
 

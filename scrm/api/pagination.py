@@ -1,26 +1,35 @@
 """Page-number pagination for the API, with a bounded count for lists that can be huge.
 
 `PageNumberPagination` is DRF's, with `?page_size=` (at most 200). `CappedCountPagination`
-answers the same shape, `{"count", "next", "previous", "results"}`, but counts at most
-`count_cap` rows past the requested page instead of all of them: an exact COUNT(*) over a
-sales manager's million visible customers, or over the millions of messages a one-character
-keyword matches, costs hundreds of milliseconds to seconds while the page itself costs a few
-(docs/benchmarks.md). The contract:
+answers the same shape, `{"count", "next", "previous", "results"}`, but bounds the work its
+COUNT(*) may do: an exact count over a sales manager's million visible customers, or over the
+millions of messages a one-character keyword matches, costs hundreds of milliseconds to
+seconds while the page itself costs a few (docs/benchmarks.md). Two bounds:
 
-- when there are at most `count_cap` results (or the requested page reaches further), `count`
-  is exact and the response is exactly what `PageNumberPagination` would answer;
-- otherwise `count` is a lower bound (there are *more* than `count` results) and the response
-  carries `"count_exact": false`; `next` is always right, so a client can keep paging.
+- rows: it counts at most `count_cap` rows past the requested page;
+- time (PostgreSQL, when `count_timeout_ms` is set): a count that has not finished within the
+  budget is cancelled, and the page is read with one row more than it shows instead.
 
-`?page=last` means the last page of the counted rows.
+The contract for clients:
+
+- when neither bound is reached, `count` is exact and the response is exactly what
+  `PageNumberPagination` answers (the last page is always exact: a short page ends the list);
+- otherwise the response carries `"count_exact": false` and `count` is a lower bound: at
+  least that many results exist. `next` and `previous` are right in every case, so a client
+  can keep paging.
+
+`?page=last` means the last page of the rows counted.
 """
 
 from contextlib import suppress
 
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Paginator
+from django.db import OperationalError, connections, transaction
 from django.utils.functional import cached_property
 from rest_framework import pagination
 from rest_framework.response import Response
+
+QUERY_CANCELED = "57014"  # PostgreSQL SQLSTATE of a statement cancelled by statement_timeout
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -29,17 +38,15 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 
 class CappedCountPaginator(Paginator):
-    """A Paginator whose count stops at `cap` rows beyond the page asked for."""
+    """A Paginator whose count stops at `cap` rows past the page asked for, or at a deadline."""
 
-    def __init__(self, object_list, per_page, *, cap: int, **kwargs):
+    def __init__(self, object_list, per_page, *, cap: int, timeout_ms: int | None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.cap = cap
+        self.timeout_ms = timeout_ms
         self.wanted_page = 1
-
-    def page(self, number):
-        with suppress(TypeError, ValueError):  # validate_number reports a bad number
-            self.wanted_page = max(int(number), 1)
-        return super().page(number)
+        self.capped = False
+        self.timed_out = False
 
     @cached_property
     def limit(self) -> int:
@@ -49,19 +56,72 @@ class CappedCountPaginator(Paginator):
     def count(self) -> int:
         # COUNT(*) over a LIMITed subquery without ORDER BY: the database stops after limit + 1
         # matching rows instead of visiting all of them.
-        counted = self.object_list.order_by()[: self.limit + 1].count()
+        counted = self._count_within_budget(self.object_list.order_by()[: self.limit + 1])
+        if counted is None:
+            self.timed_out = True
+            # Provisional: page() reads the page itself and replaces it with what it saw.
+            return self.wanted_page * self.per_page + 1
+        self.capped = counted > self.limit
         return min(counted, self.limit + 1)
 
     @property
     def count_exact(self) -> bool:
-        return self.count <= self.limit
+        return not (self.capped or self.timed_out)
+
+    @property
+    def shown_count(self) -> int:
+        """`count` as answered: the cap itself when capped (more than it exist)."""
+        return self.limit if self.capped else self.count
+
+    def page(self, number):
+        with suppress(TypeError, ValueError):  # validate_number reports a bad number
+            self.wanted_page = max(int(number), 1)
+        self.count  # noqa: B018 (counts, and may time out)
+        if not self.timed_out:
+            return super().page(number)
+        return self._page_without_count(self.validate_number(number))
+
+    def _page_without_count(self, number: int):
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not rows and number > 1:
+            raise EmptyPage("That page contains no results")
+        # Everything before this page exists, and what this page saw: exact when it is short.
+        self.__dict__["count"] = bottom + len(rows)
+        self.__dict__.pop("num_pages", None)
+        self.timed_out = len(rows) > self.per_page
+        return self._get_page(rows[: self.per_page], number, self)
+
+    def _count_within_budget(self, queryset) -> int | None:
+        connection = connections[queryset.db]
+        if not self.timeout_ms or connection.vendor != "postgresql":
+            return queryset.count()
+        try:
+            # A savepoint (or transaction) scopes the timeout: set_config(..., true) is undone
+            # when it rolls back, and put back by hand when it commits.
+            with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
+                cursor.execute("SELECT current_setting('statement_timeout')")
+                previous = cursor.fetchone()[0]
+                cursor.execute(
+                    "SELECT set_config('statement_timeout', %s, true)", [f"{self.timeout_ms}ms"]
+                )
+                counted = queryset.count()
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+                return counted
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) == QUERY_CANCELED:
+                return None
+            raise
 
 
 class CappedCountPagination(PageNumberPagination):
     count_cap = 10_000
+    count_timeout_ms: int | None = None
 
     def django_paginator_class(self, object_list, per_page):
-        return CappedCountPaginator(object_list, per_page, cap=self.count_cap)
+        return CappedCountPaginator(
+            object_list, per_page, cap=self.count_cap, timeout_ms=self.count_timeout_ms
+        )
 
     def get_paginated_response(self, data):
         paginator = self.page.paginator
@@ -69,7 +129,7 @@ class CappedCountPagination(PageNumberPagination):
             return super().get_paginated_response(data)
         return Response(
             {
-                "count": paginator.limit,
+                "count": paginator.shown_count,
                 "count_exact": False,
                 "next": self.get_next_link(),
                 "previous": self.get_previous_link(),
@@ -80,11 +140,10 @@ class CappedCountPagination(PageNumberPagination):
     def get_paginated_response_schema(self, schema):
         schema = super().get_paginated_response_schema(schema)
         schema["properties"]["count"]["description"] = (
-            f"Exact when count_exact is absent; otherwise more than this many results exist "
-            f"(counting stops {self.count_cap:,} rows past the requested page)."
+            "Exact unless count_exact is false; then at least this many results exist."
         )
         schema["properties"]["count_exact"] = {
             "type": "boolean",
-            "description": "Present (false) only when count is a lower bound.",
+            "description": "Present, and false, only when count is a lower bound.",
         }
         return schema

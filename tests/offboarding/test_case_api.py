@@ -534,7 +534,7 @@ def test_run_now_completes_the_case_and_the_detail_shows_each_steps_progress(
     assert steps["conversations"]["detail"] == {
         "conversations": 7,
         "open_follow_ups": 1,
-        "messages": 13,
+        "messages_in_moved_conversations": 13,
     }
 
 

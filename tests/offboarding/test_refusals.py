@@ -52,9 +52,8 @@ def test_a_customer_transferred_twice_in_90_days_is_refused_and_goes_to_the_team
     others = CustomerTransfer.objects.filter(case=case).exclude(customer=limited)
     assert {(t.status, t.to_owner_id) for t in others} == {("completed", org.rep_b.pk)}
     # Its conversation follows it to the lead.
-    assert book.conversations[0].messages.values_list("staff", flat=True).distinct().get() == (
-        org.lead.pk
-    )
+    book.conversations[0].refresh_from_db()
+    assert book.conversations[0].owner == org.lead
     report = api_client_for(org.hr).get(f"{CASES_URL}{case.pk}/report/").json()
     assert (report["completed"], report["refused"]) == (5, 1)
     assert report["by_successor"] == {"lead": 1, "rep_b": 5}
@@ -138,10 +137,8 @@ def test_recording_a_refusal_routes_the_customer_to_the_team_lead(org, handed_ov
     # a colleague's own chat with the customer is not theirs to take.
     own_chat = next(c for c in customer.conversations.all() if c.pk != side_chat.pk)
     assert own_chat.owner == org.lead
-    assert set(own_chat.messages.values_list("staff", flat=True)) == {org.lead.pk}
     side_chat.refresh_from_db()
     assert side_chat.owner == org.rep_other_team
-    assert set(side_chat.messages.values_list("staff", flat=True)) == {org.rep_other_team.pk}
     follow_up.refresh_from_db()
     assert follow_up.staff == org.lead
 

@@ -205,9 +205,10 @@ def test_customers_of_colleagues_are_not_touched(org, leaver, book, customers):
 # --- 3. conversations, messages, follow-ups -------------------------------------------------------
 
 
-def test_conversations_and_messages_follow_their_customer_to_the_new_owner(org, leaver, book):
+def test_conversations_follow_their_customer_to_the_new_owner(org, leaver, book):
     # given: a split, so the new owners differ per customer
     sent_by = dict(Message.objects.values_list("pk", "sender_staff_id"))
+    staff_side = dict(Message.objects.values_list("pk", "staff_id"))
 
     # when
     run_to_completion(org, leaver, successors=[org.rep, org.rep_b], plan="split")
@@ -217,10 +218,10 @@ def test_conversations_and_messages_follow_their_customer_to_the_new_owner(org, 
         conversation.refresh_from_db()
         owner = Customer.objects.get(pk=conversation.customer_id).owner_id
         assert conversation.owner_id == owner
-        assert set(conversation.messages.values_list("staff_id", flat=True)) == {owner}
     assert {c.owner_id for c in book.conversations} == {org.rep.pk, org.rep_b.pk}
-    # Who sent what is history: it does not change.
+    # Who sent what, and who held the conversation then, is history: it does not change.
     assert dict(Message.objects.values_list("pk", "sender_staff_id")) == sent_by
+    assert dict(Message.objects.values_list("pk", "staff_id")) == staff_side
 
 
 def test_a_group_room_without_a_customer_goes_to_the_team_lead(org, leaver, book):
@@ -230,7 +231,6 @@ def test_a_group_room_without_a_customer_goes_to_the_team_lead(org, leaver, book
     # then
     book.room.refresh_from_db()
     assert book.room.owner == org.lead
-    assert set(book.room.messages.values_list("staff_id", flat=True)) == {org.lead.pk}
 
 
 def test_open_follow_ups_move_to_the_new_owner_and_done_ones_stay(org, leaver, book):
@@ -252,10 +252,8 @@ def test_nothing_of_the_leaver_is_left_ownerless(org, leaver, book):
     # then
     assert not Customer.objects.filter(owner=leaver).exists()
     assert not Conversation.objects.filter(owner=leaver).exists()
-    assert not Message.objects.filter(staff=leaver).exists()
     assert not Customer.objects.filter(owner__isnull=True).exists()
     assert not Conversation.objects.filter(owner__isnull=True).exists()
-    assert not Message.objects.filter(staff__isnull=True).exists()
 
 
 # --- 4. grants ----------------------------------------------------------------------------------

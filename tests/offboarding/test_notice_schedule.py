@@ -46,3 +46,23 @@ def test_the_task_is_a_visible_beat_row(db):
     task = PeriodicTask.objects.get(task="offboarding.tasks.start_notice_periods")
 
     assert task.enabled and task.crontab is not None
+
+
+def test_notice_date_is_compared_with_the_local_last_working_day(org, settings):
+    from offboarding.services import create_case
+
+    # 23:30 UTC is already the next day in Shanghai: a notice given "today" (local) is valid.
+    settings.TIME_ZONE = "Asia/Shanghai"
+    effective = timezone.now().replace(hour=23, minute=30, second=0, microsecond=0)
+    local_day = timezone.localtime(effective).date()
+
+    case = create_case(
+        actor=org.hr,
+        leaver=org.rep,
+        reason="resigned",
+        notice_date=local_day,
+        effective_at=effective,
+        successors=[org.rep_b],
+    )
+
+    assert case.notice_date == local_day
