@@ -5,7 +5,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 
 from scrm.api.permissions import model_permission
-from scrm.audit.export import csv_rows
+from scrm.audit.export import COLUMNS, csv_rows
 from scrm.audit.filters import AccessEventFilter
 from scrm.audit.models import AccessEvent, SecurityAlert
 
@@ -15,24 +15,8 @@ class AccessEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AccessEvent
-        fields = [
-            "id",
-            "at",
-            "actor",
-            "actor_username",
-            "channel",
-            "action",
-            "model",
-            "object_ids",
-            "fields",
-            "query",
-            "reason",
-            "allowed",
-            "flagged",
-            "ip",
-            "user_agent",
-            "path",
-        ]
+        # The same columns as the CSV export, plus the actor's username.
+        fields = [*COLUMNS[:3], "actor_username", *COLUMNS[3:]]
 
 
 class SecurityAlertSerializer(serializers.ModelSerializer):
