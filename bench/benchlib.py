@@ -139,7 +139,13 @@ def save(name: str, payload: dict, *, label: str) -> Path:
     folder = RESULTS / label
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
-    payload = {"dataset": dataset_summary(), "recorded_at": time.strftime("%F %T"), **payload}
+    payload = {
+        "dataset": dataset_summary(),
+        "recorded_at": time.strftime("%F %T"),
+        # Other work on the machine moves the figures: the 1/5/15-minute load at the end.
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        **payload,
+    }
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False))
     print(f"results: {path.relative_to(ROOT)}")
     return path

@@ -15,6 +15,7 @@ the duplicate pass, which re-sends one API batch to time the idempotent path.
 
 import argparse
 import json
+import os
 import random
 import tempfile
 import time
@@ -124,11 +125,54 @@ def through_import(count: int, pairs, run: str) -> dict:
     }
 
 
+def through_parallel_imports(processes: int, count: int, pairs, run: str) -> dict:
+    """`processes` import_chats commands at once, each with its own file of `count` records."""
+    import subprocess
+    import sys
+
+    files = []
+    for p in range(processes):
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below)
+            "w", suffix=".jsonl", encoding="utf-8", delete=False
+        )
+        for row in records(count, pairs, f"{run}-par{p}", seed=200 + p):
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        handle.close()
+        files.append(handle.name)
+    started = time.perf_counter()
+    running = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "import_chats", name, "--as", "wecom-sync"],
+            cwd=benchlib.ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for name in files
+    ]
+    created = 0
+    for process in running:
+        out, _ = process.communicate()
+        created += int(out.split("created ")[1].split(",")[0])
+    elapsed = time.perf_counter() - started
+    for name in files:
+        os.unlink(name)
+    return {
+        "processes": processes,
+        "messages": created,
+        "seconds": round(elapsed, 2),
+        "per_second": round(created / elapsed),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--api-batches", type=int, default=20)
     parser.add_argument("--import-messages", type=int, default=50_000)
     parser.add_argument("--label", default="latest")
+    parser.add_argument(
+        "--parallel", type=int, default=2, help="also run this many import_chats at once"
+    )
     parser.add_argument(
         "--per-chat-updates",
         action="store_true",
@@ -164,7 +208,21 @@ def main() -> None:
         f"{imported['per_second']:,}/s",
         flush=True,
     )
-    benchlib.save("ingest", {"api": api, "import_chats": imported}, label=args.label)
+    parallel = None
+    if args.parallel > 1:
+        parallel = through_parallel_imports(
+            args.parallel, args.import_messages // args.parallel, pairs, run
+        )
+        print(
+            f"{args.parallel} x import_chats at once: {parallel['messages']:,} messages in "
+            f"{parallel['seconds']} s = {parallel['per_second']:,}/s",
+            flush=True,
+        )
+    benchlib.save(
+        "ingest",
+        {"api": api, "import_chats": imported, "parallel_imports": parallel},
+        label=args.label,
+    )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import benchlib
@@ -40,7 +41,13 @@ def accounts(users: int) -> list[dict]:
             groups__name=role, is_active=True, employment_status="active"
         ).order_by("pk")[:count]
         out += [
-            {"username": m.username, "role": role, "token": str(AccessToken.for_user(m))}
+            {
+                "username": m.username,
+                "id": m.pk,
+                "team": m.team_id,
+                "role": role,
+                "token": str(AccessToken.for_user(m)),
+            }
             for m in members
         ]
     return out[:users] if len(out) >= users else out
@@ -61,6 +68,59 @@ def server_env() -> dict:
     env = {**os.environ, **keys}
     env.update(DEBUG="0", ALLOWED_HOSTS="127.0.0.1,localhost")
     return env
+
+
+def cpu_seconds(pids) -> float:
+    """utime + stime of these processes (and their reaped children), from /proc."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class BackendSampler(threading.Thread):
+    """Polls the CPU time of this database's backends (parallel workers included) once a
+    second, keeping the last value seen per process: backends come and go during a run (a
+    connection is replaced after DB_CONN_MAX_AGE seconds, parallel workers live for one
+    query), so one reading at the end would miss most of them. Up to a second of each
+    short-lived process is lost; other databases on the server are not counted."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.seen: dict[int, float] = {}
+        self.done = threading.Event()
+        self.me = None
+
+    def run(self):
+        import psycopg
+
+        settings = benchlib.connection.settings_dict
+        with psycopg.connect(
+            host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"],
+            dbname=settings["NAME"], password=settings["PASSWORD"] or None, autocommit=True,
+        ) as conn:  # fmt: skip
+            while not self.done.wait(1.0):
+                rows = conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                ).fetchall()
+                for (pid,) in rows:
+                    self.seen[pid] = max(self.seen.get(pid, 0.0), cpu_seconds([pid]))
+
+    def total(self) -> float:
+        self.done.set()
+        self.join(timeout=5)
+        return sum(self.seen.values())
+
+
+def worker_pids(master: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
 
 
 def parse_stats(prefix: str) -> dict:
@@ -84,6 +144,10 @@ def main() -> None:
     parser.add_argument("--duration", default="2m")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--label", default="latest")
+    parser.add_argument(
+        "--wait", default="0.5,1.5", help="think time between a user's requests: min,max seconds"
+    )
+    parser.add_argument("--name", default="load", help="results file name")
     args = parser.parse_args()
     benchlib.require_bench_database()
     venv_bin = os.path.dirname(sys.executable)
@@ -113,6 +177,9 @@ def main() -> None:
     try:
         wait_for_port(PORT)
         prefix = os.path.join(work, "locust")
+        started = time.monotonic()
+        sampler = BackendSampler()
+        sampler.start()
         subprocess.run(
             [
                 f"{venv_bin}/locust",
@@ -133,9 +200,16 @@ def main() -> None:
                 "--stop-timeout",
                 "10",
             ],  # fmt: skip
-            env={**os.environ, "BENCH_TOKENS": tokens},
+            env={**os.environ, "BENCH_TOKENS": tokens, "BENCH_WAIT": args.wait},
             check=False,
         )
+        # Where the CPU went: the gunicorn workers (Django) and this database's backends.
+        cpu = {
+            "wall_seconds": round(time.monotonic() - started, 1),
+            "gunicorn_cpu_seconds": round(cpu_seconds(worker_pids(server.pid)), 1),
+            "postgres_cpu_seconds": round(sampler.total(), 1),
+            "cores": os.cpu_count(),
+        }
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -147,13 +221,16 @@ def main() -> None:
     )
     for name, row in stats.items():
         print(f"  {name:<12} {row}")
+    print(f"  CPU: {cpu}")
     benchlib.save(
-        "load",
+        args.name,
         {
             "users": args.users,
+            "wait": args.wait,
             "duration": args.duration,
             "workers": args.workers,
             "stats": stats,
+            "cpu": cpu,
             "logs": work,
         },
         label=args.label,

@@ -152,6 +152,19 @@ def ingest_section(data: dict) -> list[str]:
                     f"{imported['per_second']:,}",
                     "",
                 ],
+                *(
+                    [
+                        [
+                            f"{parallel['processes']} x import_chats at once",
+                            f"{parallel['messages']:,}",
+                            parallel["seconds"],
+                            f"{parallel['per_second']:,}",
+                            "aggregate",
+                        ]
+                    ]
+                    if (parallel := data.get("parallel_imports"))
+                    else []
+                ),
             ],
         ),
     ]
@@ -170,13 +183,22 @@ def load_section(data: dict) -> list[str]:
         ]
         for name, r in data["stats"].items()
     ]
-    return [
+    lines = [
         "",
         f"**6. Load**: gunicorn {data['workers']} workers, locust {data['users']} users, "
-        f"{data['duration']}",
+        f"{data['duration']}, {data.get('wait', '0.5,1.5').replace(',', '-')} s between a "
+        f"user's requests",
         "",
         *table(["request", "count", "errors", "req/s", "p50", "p95", "p99"], rows),
     ]
+    if cpu := data.get("cpu"):
+        lines += [
+            "",
+            f"CPU over {cpu['wall_seconds']} s on {cpu['cores']} cores: gunicorn workers "
+            f"{cpu['gunicorn_cpu_seconds']} s, "
+            f"PostgreSQL backends {cpu['postgres_cpu_seconds']} s.",
+        ]
+    return lines
 
 
 def audit_section(data: dict) -> list[str]:
@@ -212,7 +234,10 @@ def render(label: str) -> str:
     results = load(label)
     if not results:
         raise SystemExit(f"no results in {RESULTS / label}")
+    loads = sorted({tuple(r["loadavg"]) for r in results.values() if "loadavg" in r})
     lines = [f"### `make bench` run: {label}", "", dataset_line(results), ""]
+    if loads:
+        lines += [f"Load average (1/5/15 min) when each script ended: {loads}.", ""]
     if "generate" in results:
         g = results["generate"]
         lines += [f"Generation: {g['seconds']:.0f} s, database {g['db_size_gib']} GiB.", ""]
@@ -223,8 +248,8 @@ def render(label: str) -> str:
     lines += ["", "**4. Offboarding**: see `bench/offboarding_bench.py` (owned separately)."]
     if "ingest" in results:
         lines += ingest_section(results["ingest"])
-    if "load" in results:
-        lines += load_section(results["load"])
+    for name in sorted(n for n in results if n.startswith("load")):
+        lines += load_section(results[name])
     if "audit_cost" in results:
         lines += audit_section(results["audit_cost"])
     return "\n".join(lines) + "\n"

@@ -4,11 +4,11 @@
         .venv/bin/python bench/search_bench.py [--requests 200] [--label full]
 
 GET /api/v1/chats/search/?q=<keyword> through django.test.Client with a real JWT: the
-visibility scope (customers of the lead's team; legal: every customer), the role's history
-window (team lead 31 days by default; legal none), hidden messages, the token index, masking of
-the page and the access event. Two keywords per length, one common and one rare, with their
-hit rate over the whole table printed beside the latencies (the vocabulary in
-customers/management/dataset/chat_text.py fixes those rates at any scale).
+visibility scope (a rep's own book; the lead's team; legal: every customer), the role's
+history window (rep 7 days, team lead 31 days by default; legal none), hidden messages, the
+token index, masking of the page and the access event. Two keywords per length, one common
+and one rare, with their hit rate over the whole table printed beside the latencies (the
+vocabulary in customers/management/dataset/chat_text.py fixes those rates at any scale).
 
 A case whose first requests are very slow is cut short after --max-seconds and says so
 (n < --requests in the table) rather than holding the machine for an hour.
@@ -18,12 +18,13 @@ import argparse
 import time
 
 import benchlib
+from api_latency import median_rep
 from django.db import connection
 
 from chats.search import keyword_tokens
 
 KEYWORDS = ["好", "价", "合同", "退款", "企业微信", "会话存档"]
-USERS = [("team lead", "lead1"), ("legal (all)", "legal1")]
+USERS = [("rep (median book)", None), ("team lead", "lead1"), ("legal (all)", "legal1")]
 
 
 def hit_rate(keyword: str) -> tuple[int, float]:
@@ -75,7 +76,8 @@ def main() -> None:
         print(f"{keyword}: {hits:,} messages ({share:.2%})", flush=True)
     results = []
     for label, username in USERS:
-        client = benchlib.jwt_client(benchlib.staff(username))
+        user = benchlib.staff(username) if username else median_rep()
+        client = benchlib.jwt_client(user)
         for keyword in keywords:
             result = {"user": label, **measure(client, keyword, args.requests, args.max_seconds)}
             result["hit_share"] = rates[keyword]["share"]

@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from customers.models import Customer, Tag
-from scrm.access.scope import VIEW, scope_q
+from scrm.access.scope import VIEW, scope_for
 from scrm.staff.models import Department
 from scrm.staff.roles import ALL_ROLES
 
@@ -19,31 +19,38 @@ class Channel(models.TextChoices):
     OTHER = "other", "Other"
 
 
+# Up to this many owners a scope is "a book" the planner should start from (see below).
+SMALL_SCOPE_OWNERS = 3
+
+
 def visible_customer_q(user, action: str = VIEW) -> Q:
     """`customer_id` within the user's customer scope, for tables that point at customers.
 
     The same rows as `customer_id IN (SELECT id FROM customers WHERE <scope>)`, in shapes the
-    planner runs cheaply at 10 M messages:
+    planner runs cheaply at 10 M messages (one subquery holding the scope's OR could use no
+    index and fetched every candidate customer row from the heap):
     - a scope over every customer (legal, auditors) is `customer_id IS NOT NULL` (the foreign
       key guarantees the customer exists): no semi-join against the whole customer table;
-    - otherwise each branch of the scope's OR is its own test: the user's shares (a literal id
-      list) directly on `customer_id`, an owner branch as a subquery of that branch alone,
-      which PostgreSQL hashes once from an index-only scan. One subquery holding the whole OR
-      could use no index and fetched every candidate customer row from the heap.
+    - a few owners (a rep): owned UNION ALL shared customers, as one semi-join;
+    - many owners: the owned customers as a hashed subquery, OR the shares.
     """
-    scope = scope_q(user, action)
-    if not scope:  # Q(): every customer
+    scope = scope_for(user, action)
+    if scope.everything:
         return Q(customer_id__isnull=False)
-    branches = scope.children if scope.connector == Q.OR and not scope.negated else [scope]
-    condition = Q(pk__in=[])  # nothing; each branch widens it
-    for branch in branches:
-        lookup, value = branch if isinstance(branch, tuple) else (None, None)
-        if lookup in ("pk__in", "id__in") and isinstance(value, list | tuple):
-            condition |= Q(customer_id__in=value)
-        else:
-            branch_q = branch if isinstance(branch, Q) else Q(branch)
-            condition |= Q(customer_id__in=Customer.objects.filter(branch_q).values("pk"))
-    return condition
+    owned = Customer.objects.filter(owner_id__in=scope.owners).order_by().values("pk")
+    if len(scope.owners) <= SMALL_SCOPE_OWNERS:
+        # A rep's book (a few thousand customers): one semi-join, which the planner runs from
+        # the customers through the (customer_id, sent_at) index: 20 ms for a rep's 7-day
+        # search, where walking the archive's newest messages for theirs took 940 ms.
+        if isinstance(scope.shared, tuple) and not scope.shared:
+            return Q(customer_id__in=owned)
+        shared = Customer.objects.filter(pk__in=scope.shared).order_by().values("pk")
+        return Q(customer_id__in=owned.union(shared, all=True))
+    # A team or a department (tens of thousands to a million customers): the owned customers
+    # as a subquery of that condition alone, which PostgreSQL hashes once from an index-only
+    # scan while it walks the messages; the shares (an id list, or past GRANT_IDS_INLINE a
+    # subquery; empty adds nothing) tested on customer_id directly.
+    return Q(customer_id__in=owned) | Q(customer_id__in=scope.shared)
 
 
 class ConversationQuerySet(models.QuerySet):

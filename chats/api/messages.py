@@ -1,3 +1,4 @@
+from django.db.models.functions import Coalesce
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status, viewsets
@@ -73,12 +74,21 @@ class MessageViewSet(
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def _newest_first_by_sorting(queryset):
+    """The same order, as an expression no index provides: PostgreSQL then fetches the (few,
+    counted) matches through the token index and sorts them, instead of walking the sent_at
+    index backwards hoping to meet them soon, which over a team lead's 31 days read 660,000
+    messages to find 28 (2.4 s, docs/benchmarks.md)."""
+    return queryset.order_by(Coalesce("sent_at", "sent_at").desc(), "-id")
+
+
 class SearchPagination(CappedCountPagination):
     """A one-character keyword matches millions of messages, and a team lead's 31 days are
     spread over the whole archive: count at most 1,000 matches, for at most 100 ms."""
 
     count_cap = 1_000
     count_timeout_ms = 100
+    few_rows = (2_000, _newest_first_by_sorting)
 
 
 class MessageSearchView(generics.ListAPIView):

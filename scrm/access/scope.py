@@ -8,8 +8,10 @@ team or department tree covers, the user's few shares) are loaded first, so the 
 `owner_id IN (...) OR id IN (...)` on the customer row itself (see GRANT_IDS_INLINE).
 """
 
+from dataclasses import dataclass
+
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from scrm.staff import roles
@@ -67,16 +69,47 @@ NOTHING = Q(pk__in=[])
 GRANT_IDS_INLINE = 1000
 
 
-def _owners_q(*conditions: Q, **staff_filter) -> Q:
+@dataclass(frozen=True)
+class Scope:
+    """What `user` may `action`, as the ids it is made of (read when the scope is built).
+
+    everything: every customer. Otherwise the customers owned by `owners`, plus the customers
+    shared with the user: `shared` (ids, or a queryset of ids past GRANT_IDS_INLINE).
+    """
+
+    everything: bool = False
+    owners: tuple[int, ...] = ()
+    shared: tuple[int, ...] | QuerySet = ()
+
+    def customer_q(self) -> Q:
+        """The scope as one condition on Customer rows."""
+        if self.everything:
+            return Q()
+        owned = Q(owner_id__in=self.owners) if self.owners else None
+        shared = Q(pk__in=self.shared) if _present(self.shared) else None
+        if owned is None or shared is None:
+            return owned or shared or NOTHING
+        # Not also `AND owner_id IN (owners + the shared customers' owners)`, although that lets
+        # COUNT(*) run as an index-only scan (4 ms instead of 95 ms for a team lead): the
+        # planner multiplies the two owner_id conditions, expects 1,300 rows instead of 26,700
+        # and sorts them all for a page instead of walking the primary key (300 ms).
+        return owned | shared
+
+
+def _present(shared) -> bool:
+    return bool(shared) if isinstance(shared, tuple) else True
+
+
+def _staff_ids(*conditions: Q, **staff_filter) -> tuple[int, ...]:
     from scrm.staff.models import Staff
 
-    owners = (
+    found = (
         Staff.objects.filter(*conditions, **staff_filter).order_by().values_list("pk", flat=True)
     )
-    return Q(owner_id__in=list(owners))
+    return tuple(found)
 
 
-def _department_tree_owners_q(department_id: int) -> Q:
+def _department_tree_staff(department_id: int) -> tuple[int, ...]:
     """The staff of a department and of every department below it, in one recursive query
     (Department.descendant_ids walks the tree with a query per level)."""
     from scrm.staff.models import Department, Staff
@@ -90,36 +123,34 @@ def _department_tree_owners_q(department_id: int) -> Q:
             f"WHERE s.department_id IN (SELECT id FROM tree)",
             [department_id],
         )
-        return Q(owner_id__in=[row[0] for row in cursor.fetchall()])
+        return tuple(row[0] for row in cursor.fetchall())
 
 
-def _kind_q(user, kind: str) -> Q:
-    if kind == ALL:
-        return Q()
+def _kind_owners(user, kind: str) -> tuple[int, ...]:
+    """The staff whose customers a (non-ALL) scope kind covers."""
     if kind == OWN:
-        return Q(owner_id=user.pk)
+        return (user.pk,)
     if kind == TEAM:
-        return _owners_q(team_id=user.team_id) if user.team_id else NOTHING
+        return _staff_ids(team_id=user.team_id) if user.team_id else ()
     if kind == DEPARTMENT:
-        if not user.department_id:
-            return NOTHING
-        return _department_tree_owners_q(user.department_id)
+        return _department_tree_staff(user.department_id) if user.department_id else ()
     if kind == LEAVERS:
         # Staff who are leaving: in notice, departed, or with an open offboarding case.
         from offboarding.models import OffboardingCase
 
         open_cases = OffboardingCase.objects.filter(status__in=OffboardingCase.OPEN)
-        return _owners_q(
+        return _staff_ids(
             Q(employment_status__in=["notice", "departed"])
             | Q(pk__in=open_cases.values("leaver_id"))
         )
     raise ValueError(f"unknown scope kind {kind!r}")
 
 
-def _grants_q(user, action: str) -> Q:
+def _shares(user, action: str):
+    """The customer ids shared with the user for this action (a subquery when very many)."""
     codenames = GRANT_CODENAMES.get(action)
     if not codenames:
-        return NOTHING
+        return ()
     from customers.models import CustomerUserObjectPermission
 
     grants = (
@@ -129,29 +160,32 @@ def _grants_q(user, action: str) -> Q:
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
         .order_by()
     )
-    ids = list(grants.values_list("content_object_id", flat=True)[: GRANT_IDS_INLINE + 1])
+    ids = tuple(grants.values_list("content_object_id", flat=True)[: GRANT_IDS_INLINE + 1])
     if len(ids) > GRANT_IDS_INLINE:
-        return Q(pk__in=grants.values("content_object_id"))
-    return Q(pk__in=ids)
+        return grants.values("content_object_id")
+    return ids
+
+
+def scope_for(user, action: str = VIEW) -> Scope:
+    """The customers `user` may `action`; nothing for anonymous/inactive users."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    if not (user and user.is_authenticated and user.is_active):
+        return Scope()
+    if user.is_superuser:
+        return Scope(everything=True)
+    if not user.has_perm(ACTION_PERMISSION[action]):
+        return Scope()
+    kinds = {ROLE_SCOPES[r][action] for r in user.role_names if action in ROLE_SCOPES.get(r, {})}
+    if ALL in kinds:
+        return Scope(everything=True)
+    owners = {owner for kind in kinds for owner in _kind_owners(user, kind)}
+    return Scope(owners=tuple(sorted(owners)), shared=_shares(user, action))
 
 
 def scope_q(user, action: str = VIEW) -> Q:
     """One Q selecting the customers `user` may `action`; nothing for anonymous/inactive users."""
-    if action not in ACTIONS:
-        raise ValueError(f"unknown action {action!r}")
-    if not (user and user.is_authenticated and user.is_active):
-        return NOTHING
-    if user.is_superuser:
-        return Q()
-    if not user.has_perm(ACTION_PERMISSION[action]):
-        return NOTHING
-    kinds = {ROLE_SCOPES[r][action] for r in user.role_names if action in ROLE_SCOPES.get(r, {})}
-    if ALL in kinds:
-        return Q()
-    q = _grants_q(user, action)
-    for kind in kinds:
-        q |= _kind_q(user, kind)
-    return q
+    return scope_for(user, action).customer_q()
 
 
 def can(user, action: str, customer) -> bool:

@@ -21,6 +21,7 @@ The contract for clients:
 `?page=last` means the last page of the rows counted.
 """
 
+from collections.abc import Callable
 from contextlib import suppress
 
 from django.core.paginator import EmptyPage, Paginator
@@ -40,10 +41,20 @@ class PageNumberPagination(pagination.PageNumberPagination):
 class CappedCountPaginator(Paginator):
     """A Paginator whose count stops at `cap` rows past the page asked for, or at a deadline."""
 
-    def __init__(self, object_list, per_page, *, cap: int, timeout_ms: int | None, **kwargs):
+    def __init__(
+        self,
+        object_list,
+        per_page,
+        *,
+        cap: int,
+        timeout_ms: int | None,
+        few_rows: tuple[int, Callable] | None = None,
+        **kwargs,
+    ):
         super().__init__(object_list, per_page, **kwargs)
         self.cap = cap
         self.timeout_ms = timeout_ms
+        self.few_rows = few_rows
         self.wanted_page = 1
         self.capped = False
         self.timed_out = False
@@ -77,6 +88,8 @@ class CappedCountPaginator(Paginator):
         with suppress(TypeError, ValueError):  # validate_number reports a bad number
             self.wanted_page = max(int(number), 1)
         self.count  # noqa: B018 (counts, and may time out)
+        if self.few_rows and self.count_exact and self.count <= self.few_rows[0]:
+            self.object_list = self.few_rows[1](self.object_list)
         if not self.timed_out:
             return super().page(number)
         return self._page_without_count(self.validate_number(number))
@@ -96,17 +109,21 @@ class CappedCountPaginator(Paginator):
         connection = connections[queryset.db]
         if not self.timeout_ms or connection.vendor != "postgresql":
             return queryset.count()
+        nested = connection.in_atomic_block
         try:
-            # A savepoint (or transaction) scopes the timeout: set_config(..., true) is undone
-            # when it rolls back, and put back by hand when it commits.
+            # A transaction scopes the timeout: set_config(..., true) lasts until it ends. Inside
+            # an outer transaction this is a savepoint, which undoes the setting only when it
+            # rolls back, so there the previous value is put back by hand.
             with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
-                cursor.execute("SELECT current_setting('statement_timeout')")
-                previous = cursor.fetchone()[0]
+                if nested:
+                    cursor.execute("SELECT current_setting('statement_timeout')")
+                    previous = cursor.fetchone()[0]
                 cursor.execute(
                     "SELECT set_config('statement_timeout', %s, true)", [f"{self.timeout_ms}ms"]
                 )
                 counted = queryset.count()
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+                if nested:
+                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
                 return counted
         except OperationalError as error:
             if getattr(error.__cause__, "sqlstate", None) == QUERY_CANCELED:
@@ -117,10 +134,17 @@ class CappedCountPaginator(Paginator):
 class CappedCountPagination(PageNumberPagination):
     count_cap = 10_000
     count_timeout_ms: int | None = None
+    # (n, reorder): when the count is exact and at most n, the page is read from
+    # reorder(queryset): a view can then ask for a plan suited to few rows (see chats search).
+    few_rows: tuple[int, Callable] | None = None
 
     def django_paginator_class(self, object_list, per_page):
         return CappedCountPaginator(
-            object_list, per_page, cap=self.count_cap, timeout_ms=self.count_timeout_ms
+            object_list,
+            per_page,
+            cap=self.count_cap,
+            timeout_ms=self.count_timeout_ms,
+            few_rows=self.few_rows,
         )
 
     def get_paginated_response(self, data):
