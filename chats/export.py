@@ -24,6 +24,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from chats.models import Message
 from scrm.audit.models import AccessAction
 from scrm.audit.services import record_access
+from scrm.dbrouting import read_replica
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import masked
 
@@ -230,6 +231,9 @@ def export_response(
         # From the notice date a leaver keeps working but takes nothing with them.
         raise PermissionDenied("Staff in their notice period may not export.")
     presentation = presentation_for(user)
+    # The count and the rows from the read replica when there is one (scrm/dbrouting.py); the
+    # scope ids inside the queryset were read from the primary, the access event goes there.
+    queryset = queryset.using(read_replica())
     record_access(
         actor=user,
         action=AccessAction.EXPORT,

@@ -16,6 +16,7 @@ from chats.timeline import recorded_timeline
 from scrm.access.scope import LIST
 from scrm.audit.admin_mixins import RecordedReadsMixin
 from scrm.audit.models import AccessAction, Channel
+from scrm.dbrouting import read_replica
 from scrm.masking.policy import masked
 
 SEARCH_PAGE_SIZE = 50
@@ -164,7 +165,8 @@ class MessageAdmin(ArchiveAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         keyword = request.GET.get("q", "").strip()[:100]
-        filters = MessageFilter(request.GET, queryset=self.get_queryset(request))
+        visible = self.get_queryset(request).using(read_replica())
+        filters = MessageFilter(request.GET, queryset=visible)
         results, count = [], 0
         if keyword and filters.is_valid():
             found = matching(filters.qs.select_related("customer", "staff"), keyword)

@@ -24,6 +24,7 @@ from scrm.api.permissions import model_permission
 from scrm.api.viewsets import ScopedViewSetMixin
 from scrm.audit.models import AccessAction, Channel
 from scrm.audit.services import record_access
+from scrm.dbrouting import read_replica
 
 CAN_READ_CHATS = model_permission("chats.view_message")
 
@@ -102,7 +103,9 @@ class MessageSearchView(generics.ListAPIView):
     def get_queryset(self):
         params = SearchParamsSerializer(data={"q": self.request.query_params.get("q", "")})
         params.is_valid(raise_exception=True)
-        visible = Message.objects.visible_to(self.request.user).select_related("customer")
+        # The scope ids are read from the primary (visible_to); the search itself may lag.
+        visible = Message.objects.visible_to(self.request.user).using(read_replica())
+        visible = visible.select_related("customer")
         return matching(visible, params.validated_data["q"]).order_by("-sent_at", "-id")
 
     @extend_schema(parameters=[OpenApiParameter("q", str, required=True)])
