@@ -15,7 +15,6 @@ the duplicate pass, which re-sends one API batch to time the idempotent path.
 
 import argparse
 import json
-import os
 import random
 import tempfile
 import time
@@ -107,58 +106,19 @@ def through_api(batches: int, pairs, run: str) -> dict:
     }
 
 
-def through_import(count: int, pairs, run: str) -> dict:
-    rows = records(count, pairs, f"{run}-import", seed=99)
+def through_import(count: int, pairs, run: str, workers: int = 1) -> dict:
+    rows = records(count, pairs, f"{run}-import{workers}", seed=99 + workers)
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         handle.flush()
         out = StringIO()
         started = time.perf_counter()
-        call_command("import_chats", handle.name, actor="wecom-sync", stdout=out)
+        call_command("import_chats", handle.name, actor="wecom-sync", workers=workers, stdout=out)
         elapsed = time.perf_counter() - started
     created = int(out.getvalue().split("created ")[1].split(",")[0])
     return {
-        "messages": created,
-        "seconds": round(elapsed, 2),
-        "per_second": round(created / elapsed),
-    }
-
-
-def through_parallel_imports(processes: int, count: int, pairs, run: str) -> dict:
-    """`processes` import_chats commands at once, each with its own file of `count` records."""
-    import subprocess
-    import sys
-
-    files = []
-    for p in range(processes):
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below)
-            "w", suffix=".jsonl", encoding="utf-8", delete=False
-        )
-        for row in records(count, pairs, f"{run}-par{p}", seed=200 + p):
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        handle.close()
-        files.append(handle.name)
-    started = time.perf_counter()
-    running = [
-        subprocess.Popen(
-            [sys.executable, "manage.py", "import_chats", name, "--as", "wecom-sync"],
-            cwd=benchlib.ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        for name in files
-    ]
-    created = 0
-    for process in running:
-        out, _ = process.communicate()
-        created += int(out.split("created ")[1].split(",")[0])
-    elapsed = time.perf_counter() - started
-    for name in files:
-        os.unlink(name)
-    return {
-        "processes": processes,
+        "workers": workers,
         "messages": created,
         "seconds": round(elapsed, 2),
         "per_second": round(created / elapsed),
@@ -171,7 +131,7 @@ def main() -> None:
     parser.add_argument("--import-messages", type=int, default=50_000)
     parser.add_argument("--label", default="latest")
     parser.add_argument(
-        "--parallel", type=int, default=2, help="also run this many import_chats at once"
+        "--workers", type=int, default=2, help="also run import_chats --workers N (0: skip)"
     )
     parser.add_argument(
         "--per-chat-updates",
@@ -209,18 +169,16 @@ def main() -> None:
         flush=True,
     )
     parallel = None
-    if args.parallel > 1:
-        parallel = through_parallel_imports(
-            args.parallel, args.import_messages // args.parallel, pairs, run
-        )
+    if args.workers > 1:
+        parallel = through_import(args.import_messages, pairs, run, workers=args.workers)
         print(
-            f"{args.parallel} x import_chats at once: {parallel['messages']:,} messages in "
+            f"import_chats --workers {args.workers}: {parallel['messages']:,} messages in "
             f"{parallel['seconds']} s = {parallel['per_second']:,}/s",
             flush=True,
         )
     benchlib.save(
         "ingest",
-        {"api": api, "import_chats": imported, "parallel_imports": parallel},
+        {"api": api, "import_chats": imported, "import_chats_workers": parallel},
         label=args.label,
     )
 

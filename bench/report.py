@@ -155,14 +155,14 @@ def ingest_section(data: dict) -> list[str]:
                 *(
                     [
                         [
-                            f"{parallel['processes']} x import_chats at once",
+                            f"import_chats --workers {parallel['workers']}",
                             f"{parallel['messages']:,}",
                             parallel["seconds"],
                             f"{parallel['per_second']:,}",
-                            "aggregate",
+                            "",
                         ]
                     ]
-                    if (parallel := data.get("parallel_imports"))
+                    if (parallel := data.get("import_chats_workers"))
                     else []
                 ),
             ],

@@ -2,7 +2,7 @@
 
 import re
 
-from chats.models import Message, SensitiveWordRule
+from chats.models import SensitiveWordRule
 from scrm.audit.models import SecurityAlert
 
 
@@ -17,8 +17,9 @@ def _compiled_rules() -> list[tuple[SensitiveWordRule, re.Pattern]]:
     return compiled
 
 
-def alerts_for_messages(messages: list[Message]) -> list[SecurityAlert]:
-    """Create one alert per (message, matching rule) for security officers."""
+def alerts_for_messages(rows: list[dict]) -> list[SecurityAlert]:
+    """Create one alert per (message, matching rule) for security officers; `rows` are new
+    messages as ingest stores them (column values, "id" included)."""
     rules = _compiled_rules()
     if not rules:
         return []
@@ -26,14 +27,14 @@ def alerts_for_messages(messages: list[Message]) -> list[SecurityAlert]:
         SecurityAlert(
             kind="sensitive_word",
             severity=rule.severity,
-            actor_id=message.sender_staff_id,
+            actor_id=row["sender_staff_id"],
             model="chats.message",
-            object_id=message.pk,
-            message=f"Message #{message.pk} matches rule #{rule.pk} ({rule.get_kind_display()}).",
+            object_id=row["id"],
+            message=f"Message #{row['id']} matches rule #{rule.pk} ({rule.get_kind_display()}).",
         )
-        for message in messages
-        if message.text
+        for row in rows
+        if row["text"]
         for rule, pattern in rules
-        if pattern.search(message.text)
+        if pattern.search(row["text"])
     ]
     return SecurityAlert.objects.bulk_create(alerts)

@@ -13,31 +13,27 @@ one of its bigrams and then an exact substring recheck on the text. PostgreSQL i
 `chats_message_fts` whose rowid is the message id.
 """
 
+import operator
+import re
 import time
 
 from django.db import connection
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
+# Runs of letters and digits: [^\W_] is exactly str.isalnum() (\w is isalnum plus "_").
+_RUN = re.compile(r"[^\W_]+")
+
 
 def _runs(text: str) -> list[str]:
-    runs, current = [], []
-    for char in text.lower():
-        if char.isalnum():
-            current.append(char)
-        elif current:
-            runs.append("".join(current))
-            current = []
-    if current:
-        runs.append("".join(current))
-    return runs
+    return _RUN.findall(text.lower())
 
 
 def tokens_for(text: str) -> str:
     tokens: dict[str, None] = {}  # ordered and distinct
     for run in _runs(text or ""):
         tokens.update(dict.fromkeys(run))
-        tokens.update(dict.fromkeys(run[i : i + 2] for i in range(len(run) - 1)))
+        tokens.update(dict.fromkeys(map(operator.add, run, run[1:])))
     return " ".join(tokens)
 
 

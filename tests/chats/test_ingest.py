@@ -5,6 +5,7 @@ import json
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from chats.models import Conversation, Message
 from customers.models import Customer
@@ -187,3 +188,48 @@ def test_import_chats_clear_errors(tmp_path, db, sync_account):
         call_command("import_chats", str(tmp_path / "missing.jsonl"))
     with pytest.raises(CommandError, match="no staff account"):
         call_command("import_chats", str(tmp_path / "missing.jsonl"), actor="nobody")
+
+
+def _archive_with_cross_batch_revoke(tmp_path) -> tuple[str, list[str]]:
+    """Nine lines, in batches of two: a revoke in the last batch targets the first message,
+    and one line is malformed."""
+    messages = [text_record("rep", "wm-cust-1", f"第{n}条消息", msgid=f"p-{n}") for n in range(7)]
+    lines = [json.dumps(m, ensure_ascii=False) for m in messages]
+    lines.insert(3, "{not json")
+    lines.append(json.dumps(revoke_record("rep", "wm-cust-1", "p-0")))
+    return write_lines(tmp_path / "archive.jsonl", lines), [m["msgid"] for m in messages]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="parallel import needs PostgreSQL")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_import_chats_with_workers_stores_everything_and_applies_revokes(
+    tmp_path, sync_account, linked, capsys
+):
+    # given: batches of two spread over two worker processes (committed, so they see them)
+    path, msgids = _archive_with_cross_batch_revoke(tmp_path)
+
+    # when
+    call_command("import_chats", path, workers=2, batch_size=2)
+
+    # then: every message once, the malformed line reported by number, the revoke applied
+    out = capsys.readouterr().out
+    assert "created 8, duplicates 0, skipped 1" in out
+    assert "line 4: malformed JSON" in out
+    assert set(msgids) <= set(Message.objects.values_list("external_id", flat=True))
+    assert Message.objects.get(external_id="p-0").revoked_at is not None
+    assert Conversation.objects.filter(external_id="rep|wm-cust-1").count() == 1
+
+    call_command("import_chats", path, workers=2, batch_size=2)
+    assert "created 0, duplicates 8, skipped 1" in capsys.readouterr().out
+
+
+def test_import_chats_rejects_bad_worker_and_batch_options(tmp_path, sync_account):
+    path, _ = _archive_with_cross_batch_revoke(tmp_path)
+    with pytest.raises(CommandError, match="--batch-size must be between 1 and 1000"):
+        call_command("import_chats", path, batch_size=0)
+    with pytest.raises(CommandError, match="--workers must be at least 1"):
+        call_command("import_chats", path, workers=0)
+    if connection.vendor == "sqlite":
+        with pytest.raises(CommandError, match="needs PostgreSQL"):
+            call_command("import_chats", path, workers=2)
+    assert not Message.objects.exists()

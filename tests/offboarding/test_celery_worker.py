@@ -29,7 +29,9 @@ pytestmark = [
     pytest.mark.skipif(
         not settings.CELERY_BROKER_URL, reason="needs a broker: set CELERY_BROKER_URL"
     ),
-    pytest.mark.django_db(transaction=True),
+    # serialized_rollback: an earlier transactional test leaves the database flushed without
+    # its migration data (content types, role groups); this restores it first.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
 
