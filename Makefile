@@ -63,7 +63,15 @@ BENCH_FRESH ?= 1
 BENCH_LOAD_DURATION ?= 2m
 BENCH_URL = $(BENCH_PG)/$(BENCH_DB)
 
-.PHONY: bench
+.PHONY: bench bench-pg-config
+# The PostgreSQL settings of bench/postgresql.conf (ALTER SYSTEM), then a restart of the local
+# cluster: the full-scale figures in docs/benchmarks.md were taken with them.
+bench-pg-config:
+	grep -E '^[a-z_]+ = ' bench/postgresql.conf | while read -r name _ value; do \
+		psql "$(BENCH_PG)/postgres" -qc "ALTER SYSTEM SET $$name = '$$value'" || exit 1; \
+	done
+	pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql)" main restart
+
 bench: $(STAMP)
 	@case "$(BENCH_DB)" in scrm_bench*) ;; *) echo "BENCH_DB must start with scrm_bench"; exit 2;; esac
 	@mkdir -p bench/results/$(BENCH_LABEL)

@@ -43,7 +43,7 @@ class CustomerViewSet(
     queryset = Customer.objects.select_related("owner").prefetch_related("tags")
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
-    # A manager's list can hold a million customers: count at most 10,000 (see the class).
+    # A manager's list can hold a million customers: count at most 1,000 past the page.
     pagination_class = CappedCountPagination
     permission_classes = [model_permission("customers.view_customer")]
     scope_actions = {

@@ -11,15 +11,16 @@ from chats.display import display_text
 from chats.export import CSV, EXPORT_PERMISSION, XLSX, export_response
 from chats.filters import MessageFilter
 from chats.models import Conversation, Message, SensitiveWordRule
-from chats.search import matching
+from chats.search import matching, newest_first
 from chats.timeline import recorded_timeline
-from scrm.access.scope import LIST
+from scrm.access.scope import LIST, sees_everything
 from scrm.audit.admin_mixins import RecordedReadsMixin
 from scrm.audit.models import AccessAction, Channel
 from scrm.dbrouting import read_replica
 from scrm.masking.policy import masked
 
 SEARCH_PAGE_SIZE = 50
+SEARCH_COUNT_CAP = 1000
 # list_display callables get only the object; the viewer decides masking. A ContextVar keeps
 # that per request (ModelAdmin instances are shared between threads).
 _viewer: ContextVar = ContextVar("chats_admin_viewer")
@@ -170,8 +171,10 @@ class MessageAdmin(ArchiveAdmin):
         results, count = [], 0
         if keyword and filters.is_valid():
             found = matching(filters.qs.select_related("customer", "staff"), keyword)
-            count = found.count()
-            results = list(found.order_by("-sent_at", "-id")[:SEARCH_PAGE_SIZE])
+            # Counted up to a bound, as the API does: "1,000+" is as useful as 2,949,921.
+            count = found.order_by()[: SEARCH_COUNT_CAP + 1].count()
+            narrow = not sees_everything(request.user)
+            results = list(newest_first(found, keyword, narrow=narrow)[:SEARCH_PAGE_SIZE])
             self.record(
                 request, AccessAction.SEARCH, [m.pk for m in results], query=request.GET.dict()
             )
@@ -189,7 +192,8 @@ class MessageAdmin(ArchiveAdmin):
             "title": "Search chat messages",
             "q": keyword,
             "rows": rows,
-            "count": count,
+            "count": min(count, SEARCH_COUNT_CAP),
+            "count_capped": count > SEARCH_COUNT_CAP,
             "filter_form": filters.form,
             "page_size": SEARCH_PAGE_SIZE,
         }

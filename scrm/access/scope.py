@@ -166,19 +166,31 @@ def _shares(user, action: str):
     return ids
 
 
-def scope_for(user, action: str = VIEW) -> Scope:
-    """The customers `user` may `action`; nothing for anonymous/inactive users."""
+def _scope_kinds(user, action: str) -> set[str]:
+    """The scope kinds `user` holds for `action` (ALL for superusers); none when inactive."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     if not (user and user.is_authenticated and user.is_active):
-        return Scope()
+        return set()
     if user.is_superuser:
-        return Scope(everything=True)
+        return {ALL}
     if not user.has_perm(ACTION_PERMISSION[action]):
-        return Scope()
-    kinds = {ROLE_SCOPES[r][action] for r in user.role_names if action in ROLE_SCOPES.get(r, {})}
+        return set()
+    return {ROLE_SCOPES[r][action] for r in user.role_names if action in ROLE_SCOPES.get(r, {})}
+
+
+def sees_everything(user, action: str = VIEW) -> bool:
+    """Whether `user` may `action` every customer: known from the roles, no ids loaded."""
+    return ALL in _scope_kinds(user, action)
+
+
+def scope_for(user, action: str = VIEW) -> Scope:
+    """The customers `user` may `action`; nothing for anonymous/inactive users."""
+    kinds = _scope_kinds(user, action)
     if ALL in kinds:
         return Scope(everything=True)
+    if not kinds:
+        return Scope()
     owners = {owner for kind in kinds for owner in _kind_owners(user, kind)}
     return Scope(owners=tuple(sorted(owners)), shared=_shares(user, action))
 

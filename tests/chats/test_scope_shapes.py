@@ -8,8 +8,10 @@ from django.utils import timezone
 
 from chats.ingest import ingest_records
 from chats.models import HistoryWindow, Message
+from chats.search import matching, newest_first
 from customers.models import Customer
 from customers.services import share_customer
+from scrm.access.scope import sees_everything
 from scrm.staff.models import Staff
 from tests.chats.wecom_records import text_record
 
@@ -56,3 +58,20 @@ def test_search_for_a_long_keyword_finds_the_same_messages(org, customers, archi
     assert [row["id"] for row in response.json()["results"]] == []
     found = api_client_for(org.legal).get("/api/v1/chats/search/", {"q": "赔款已到"}).json()
     assert [row["id"] for row in found["results"]] == [archive["other_team"]]
+
+
+def test_both_search_orders_give_the_same_page(org, customers, archive):
+    # given: a keyword in several messages within the team lead's 31 days, of different ages
+    visible = matching(Message.objects.visible_to(org.lead), "理赔")
+
+    # when: the plan for a rare keyword in a narrow scope (sorting) and the default (walking)
+    sorted_page = [m.pk for m in newest_first(visible, "理赔", narrow=True)]
+    walked_page = [m.pk for m in newest_first(visible, "理赔", narrow=False)]
+
+    # then: the same messages, newest first
+    assert sorted_page == walked_page == [archive["rep_today"], archive["rep_10d"]]
+
+
+def test_only_all_customer_roles_see_everything(org):
+    assert sees_everything(org.legal) and sees_everything(org.admin_user)
+    assert not any(sees_everything(u) for u in (org.rep, org.lead, org.manager, org.hr))
