@@ -15,6 +15,7 @@ the duplicate pass, which re-sends one API batch to time the idempotent path.
 
 import argparse
 import json
+import os
 import random
 import tempfile
 import time
@@ -106,6 +107,60 @@ def through_api(batches: int, pairs, run: str) -> dict:
     }
 
 
+def through_gunicorn(clients: int, batches: int, pairs, run: str) -> dict:
+    """The batch API over HTTP: gunicorn with one worker per client, `clients` threads each
+    posting `batches` batches of 1,000 at once, as a sync service with parallel uploads."""
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+    from load_test import PORT, server_env, wait_for_port
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = str(AccessToken.for_user(benchlib.staff("wecom-sync")))
+    work = [
+        [records(1000, pairs, f"{run}-http{c}-{b}", seed=500 + c * 100 + b) for b in range(batches)]
+        for c in range(clients)
+    ]
+    server = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "scrm.wsgi:application",
+         "--workers", str(clients), "--bind", f"127.0.0.1:{PORT}", "--timeout", "120",
+         "--log-level", "warning"],
+        cwd=benchlib.ROOT, env=server_env(),
+    )  # fmt: skip
+
+    def upload(client_batches) -> int:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        created = 0
+        for batch in client_batches:
+            response = session.post(
+                f"http://127.0.0.1:{PORT}/api/v1/chats/messages/batch/",
+                json={"messages": batch, "channel": "wecom"},
+                timeout=120,
+            )
+            response.raise_for_status()
+            created += response.json()["created"]
+        return created
+
+    try:
+        wait_for_port(PORT)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            created = sum(pool.map(upload, work))
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {
+        "clients": clients,
+        "messages": created,
+        "seconds": round(elapsed, 2),
+        "per_second": round(created / elapsed),
+    }
+
+
 def through_import(count: int, pairs, run: str, workers: int = 1) -> dict:
     rows = records(count, pairs, f"{run}-import{workers}", seed=99 + workers)
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8") as handle:
@@ -132,6 +187,12 @@ def main() -> None:
     parser.add_argument("--label", default="latest")
     parser.add_argument(
         "--workers", type=int, default=2, help="also run import_chats --workers N (0: skip)"
+    )
+    parser.add_argument(
+        "--http-clients",
+        type=int,
+        default=2,
+        help="also post API batches over HTTP to gunicorn from N clients at once (0: skip)",
     )
     parser.add_argument(
         "--per-chat-updates",
@@ -168,6 +229,16 @@ def main() -> None:
         f"{imported['per_second']:,}/s",
         flush=True,
     )
+    http = None
+    if args.http_clients:
+        http = through_gunicorn(
+            args.http_clients, args.api_batches // args.http_clients, pairs, run
+        )
+        print(
+            f"batch API over HTTP, {args.http_clients} clients at once: {http['messages']:,} "
+            f"messages in {http['seconds']} s = {http['per_second']:,}/s",
+            flush=True,
+        )
     parallel = None
     if args.workers > 1:
         parallel = through_import(args.import_messages, pairs, run, workers=args.workers)
@@ -178,7 +249,7 @@ def main() -> None:
         )
     benchlib.save(
         "ingest",
-        {"api": api, "import_chats": imported, "import_chats_workers": parallel},
+        {"api": api, "import_chats": imported, "import_chats_workers": parallel, "api_http": http},
         label=args.label,
     )
 

@@ -155,6 +155,19 @@ def ingest_section(data: dict) -> list[str]:
                 *(
                     [
                         [
+                            f"batch API over HTTP, {http['clients']} clients at once",
+                            f"{http['messages']:,}",
+                            http["seconds"],
+                            f"{http['per_second']:,}",
+                            f"gunicorn, {http['clients']} workers",
+                        ]
+                    ]
+                    if (http := data.get("api_http"))
+                    else []
+                ),
+                *(
+                    [
+                        [
                             f"import_chats --workers {parallel['workers']}",
                             f"{parallel['messages']:,}",
                             parallel["seconds"],

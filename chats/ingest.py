@@ -11,7 +11,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from chats.alerts import alerts_for_messages
@@ -21,6 +21,7 @@ from chats.wecom import InvalidRecord, ParsedMessage, parse_record
 from customers.models import Customer
 
 MAX_BATCH = 1000
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL SQLSTATE
 UNNAMED_CUSTOMER = "未命名客户"
 
 
@@ -92,7 +93,7 @@ def _conversations_for(
             customer_id=customer_ids.get(external),
             last_message_at=last,
         )
-        for key, (staff, external, last) in keys.items()
+        for key, (staff, external, last) in sorted(keys.items())
         if key not in found
     ]
     Conversation.objects.bulk_create(new, ignore_conflicts=True)
@@ -235,11 +236,13 @@ def apply_revokes(channel: str, revokes: list[ParsedMessage]) -> None:
 
 
 def _touch_conversations(keys, conversation_ids, staff_ids) -> None:
-    participants = [
+    # In key order, like every row this batch locks: concurrent batches then wait for each
+    # other instead of deadlocking.
+    participants = sorted(
         (conversation_ids[key], staff_ids[staff])
         for key, (staff, _external, _last) in keys.items()
         if staff in staff_ids
-    ]
+    )
     if connection.vendor == "postgresql":
         # Nearly every pair is already there: one statement, without a model instance each.
         table = Conversation.staff.through._meta.db_table
@@ -256,7 +259,7 @@ def _touch_conversations(keys, conversation_ids, staff_ids) -> None:
             ignore_conflicts=True,
         )
     _advance_last_message_at(
-        [(conversation_ids[key], last) for key, (_staff, _external, last) in keys.items()]
+        sorted((conversation_ids[key], last) for key, (_staff, _external, last) in keys.items())
     )
 
 
@@ -265,9 +268,16 @@ def _advance_last_message_at(pairs: list[tuple[int, datetime]]) -> None:
 
     On PostgreSQL one UPDATE for the whole batch: one statement per conversation made a
     1,000-message batch spread over 800 chats cost 800 round trips (see docs/benchmarks.md).
+    The rows are locked in id order first: an UPDATE ... FROM locks them in whatever order its
+    join yields, and two batches sharing conversations then deadlocked (seen with two API
+    clients at once).
     """
     if connection.vendor == "postgresql" and pairs:
         with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM chats_conversation WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                [[pk for pk, _ in pairs]],
+            )
             cursor.execute(
                 "UPDATE chats_conversation AS c SET last_message_at = v.last "
                 "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, last) "
@@ -303,8 +313,12 @@ def ingest_records(*, records: list, actor, channel: str = Channel.WECOM) -> lis
             with transaction.atomic():
                 _store(parsed_items, channel, results)
             break
-        except IntegrityError:
-            # A concurrent ingest stored some of these first; the retry reports them duplicate.
-            if attempt:
+        except (IntegrityError, OperationalError) as error:
+            # A concurrent ingest stored some of these first (the retry reports them
+            # duplicate), or chose this batch as a deadlock victim: the batch rolled back whole.
+            retryable = isinstance(error, IntegrityError) or (
+                getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
+            )
+            if attempt or not retryable:
                 raise
     return [results[i] for i in sorted(results)]

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from chats.ingest import ingest_records
 from chats.models import Conversation, Message
 from customers.models import Customer
 from scrm.audit.models import SecurityAlert
@@ -233,3 +234,52 @@ def test_import_chats_rejects_bad_worker_and_batch_options(tmp_path, sync_accoun
         with pytest.raises(CommandError, match="needs PostgreSQL"):
             call_command("import_chats", path, workers=2)
     assert not Message.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_batches_over_the_same_conversations_all_land(sync_account, org):
+    # given: ten customers the rep chats with, and two clients each uploading batches that
+    # touch all ten conversations, in opposite orders
+    import threading
+
+    from django.db import connections
+
+    org.rep.wecom_userid = "rep"
+    org.rep.save()
+    externals = [
+        CustomerFactory(owner=org.rep, wecom_external_userid=f"wm-c{n}") for n in range(10)
+    ]
+    batches = {
+        client: [
+            [
+                text_record("rep", c.wecom_external_userid, f"{client}-{b}-{n}")
+                for n, c in enumerate(externals if client == "a" else externals[::-1])
+            ]
+            for b in range(6)
+        ]
+        for client in ("a", "b")
+    }
+    failures = []
+
+    def upload(client):
+        try:
+            for batch in batches[client]:
+                results = ingest_records(records=batch, actor=sync_account)
+                assert {r.status for r in results} == {"created"}
+        except Exception as error:  # reported below, with the client
+            failures.append((client, repr(error)))
+        finally:
+            connections.close_all()
+
+    # when
+    threads = [threading.Thread(target=upload, args=(c,)) for c in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # then: no batch failed (a deadlock used to fail one), every message stored once
+    assert failures == []
+    assert Message.objects.count() == 2 * 6 * 10
+    assert Conversation.objects.count() == 10
