@@ -243,6 +243,33 @@ def audit_section(data: dict) -> list[str]:
     ]
 
 
+def purge_section(data: dict) -> list[str]:
+    before, after, dry, real = data["before"], data["after"], data["dry_run"], data["purge"]
+    return [
+        "",
+        f"**Retention purge** (default 180 days, batches of {data['batch_size']:,}; run last, "
+        "it deletes)",
+        "",
+        *table(
+            ["step", "messages", "s", "messages/s", "WAL MiB"],
+            [
+                ["dry run", f"{dry['messages']:,}", dry["seconds"], f"{dry['per_second']:,}", ""],
+                [
+                    "purge",
+                    f"{real['deleted']:,}",
+                    real["seconds"],
+                    f"{real['per_second']:,}",
+                    f"{real['wal_mib']:,}",
+                ],
+            ],
+        ),
+        "",
+        f"Message table: {before['messages']:,} rows, {before['table_mib']:,} MiB with indexes "
+        f"before; {after['messages']:,} rows, {after['table_mib']:,} MiB after (space is reused, "
+        "not returned, until a VACUUM FULL).",
+    ]
+
+
 def render(label: str) -> str:
     results = load(label)
     if not results:
@@ -265,6 +292,8 @@ def render(label: str) -> str:
         lines += load_section(results[name])
     if "audit_cost" in results:
         lines += audit_section(results["audit_cost"])
+    if "purge" in results:
+        lines += purge_section(results["purge"])
     return "\n".join(lines) + "\n"
 
 

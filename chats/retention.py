@@ -12,6 +12,7 @@ selects exactly the expired messages: no candidate is loaded only to be kept.
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -181,13 +182,14 @@ def _add(log: PurgeLog, counts: Counter, held: int, attachments: int, last_id: i
     log.last_message_id = last_id
 
 
-def _dry_run(rules: list[Rule], batch_size: int, now: datetime, actor) -> PurgeLog:
+def _dry_run(rules: list[Rule], batch_size: int, now: datetime, actor, on_batch) -> PurgeLog:
     log = PurgeLog(started_at=now, dry_run=True, actor=actor)
     expired = expired_messages(rules)
     while rows := _next_batch(expired, log.last_message_id, batch_size):
         by_key, held, files = _tally(rows, rules)
         counts = Counter({key: len(ids) for key, ids in by_key.items()})
         _add(log, counts, held, len(files), rows[-1][0])
+        on_batch(log, len(rows))
     log.finished_at = timezone.now()
     return log
 
@@ -200,8 +202,9 @@ def _start_or_resume(actor, now: datetime) -> PurgeLog:
     return log
 
 
-def _purge_one_batch(log: PurgeLog, rules: list[Rule], batch_size: int) -> bool:
-    """Delete the next batch in its own short transaction; False when nothing is left."""
+def _purge_one_batch(log: PurgeLog, rules: list[Rule], batch_size: int) -> int:
+    """Delete the next batch in its own short transaction; how many expired messages it
+    handled (deleted or held), 0 when nothing is left."""
     expired = expired_messages(rules)
     with transaction.atomic():
         # The log row is the lock and the cursor: concurrent runs of the same log take turns
@@ -209,7 +212,7 @@ def _purge_one_batch(log: PurgeLog, rules: list[Rule], batch_size: int) -> bool:
         locked = PurgeLog.objects.select_for_update().get(pk=log.pk)
         rows = _next_batch(expired, locked.last_message_id, batch_size)
         if not rows:
-            return False
+            return 0
         result = _delete_batch(rows, rules)
         _add(locked, result.counts, result.held, len(result.attachments), rows[-1][0])
         # The registered PurgeLog's update is this batch's audit entry, committed with it.
@@ -221,11 +224,20 @@ def _purge_one_batch(log: PurgeLog, rules: list[Rule], batch_size: int) -> bool:
             transaction.on_commit(partial(_delete_files, result.attachments))
     for field in PROGRESS_FIELDS:
         setattr(log, field, getattr(locked, field))
-    return True
+    return len(rows)
+
+
+def _no_progress(log: PurgeLog, handled: int) -> None:
+    pass
 
 
 def purge_expired_messages(
-    *, actor=None, dry_run: bool = False, batch_size: int = 1000, now: datetime | None = None
+    *,
+    actor=None,
+    dry_run: bool = False,
+    batch_size: int = 1000,
+    now: datetime | None = None,
+    on_batch: Callable[[PurgeLog, int], None] = _no_progress,
 ) -> PurgeLog:
     """Delete every message whose retention has ended and that no active legal hold covers.
 
@@ -238,18 +250,20 @@ def purge_expired_messages(
     storage deletion with committed batches (a file another message still uses is kept).
 
     `dry_run` deletes and writes nothing and returns an unsaved PurgeLog with the counts a
-    real run would produce now. Raises ValueError for a batch size below 1.
+    real run would produce now. `on_batch(log, handled)` is called after each batch (committed,
+    for a real run) with the log so far and the number of expired messages the batch handled:
+    progress for a long purge. Raises ValueError for a batch size below 1.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     now = now or timezone.now()
     rules = retention_rules(now)
     if dry_run:
-        return _dry_run(rules, batch_size, now, actor)
+        return _dry_run(rules, batch_size, now, actor, on_batch)
     with audit_actor(actor):
         log = _start_or_resume(actor, now)
-        while _purge_one_batch(log, rules, batch_size):
-            pass
+        while handled := _purge_one_batch(log, rules, batch_size):
+            on_batch(log, handled)
         log.finished_at = timezone.now()
         log.save(update_fields=["finished_at"])
     return log

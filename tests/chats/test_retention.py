@@ -380,6 +380,25 @@ def test_command_reports_what_would_go_and_what_went(org, customers):
     assert Message.objects.count() == 1
 
 
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_purge_reports_progress_after_every_batch(org, customers, dry_run):
+    # given: three expired messages, one of them under legal hold
+    for customer in (customers.of_rep, customers.of_rep_b, customers.of_other_team):
+        message_for(customer, sent_at=timezone.now() - timedelta(days=181))
+    place_legal_hold(actor=org.legal, reason="Litigation", customer=customers.of_other_team)
+    progress = []
+
+    # when: purging two at a time
+    purge(
+        dry_run=dry_run,
+        batch_size=2,
+        on_batch=lambda log, handled: progress.append((handled, log.deleted, log.held)),
+    )
+
+    # then: one report per batch, the counts so far growing to the totals
+    assert progress == [(2, 2, 0), (1, 2, 1)]
+
+
 @pytest.mark.parametrize("args", [["--batch-size", "0"], ["--batch-size", "many"]])
 def test_command_refuses_bad_arguments_in_one_line(db, args):
     with pytest.raises(CommandError) as excinfo:

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from chats.retention import purge_expired_messages
 
@@ -20,7 +21,13 @@ class Command(BaseCommand):
     def handle(self, *args, dry_run: bool, batch_size: int, **options):
         if batch_size < 1:
             raise CommandError("--batch-size must be a positive integer.")
-        log = purge_expired_messages(dry_run=dry_run, batch_size=batch_size)
+        # No total: counting the expired messages first would cost a pass of its own over them.
+        with tqdm(unit=" message", unit_scale=True, disable=None) as bar:
+            log = purge_expired_messages(
+                dry_run=dry_run,
+                batch_size=batch_size,
+                on_batch=lambda _log, handled: bar.update(handled),
+            )
         verb = "Would delete" if dry_run else "Deleted"
         self.stdout.write(
             f"{verb} {log.deleted} message(s) and {log.attachments_deleted} attachment(s); "
