@@ -11,9 +11,9 @@ from chats.display import display_text
 from chats.export import CSV, EXPORT_PERMISSION, XLSX, export_response
 from chats.filters import MessageFilter
 from chats.models import Conversation, Message, SensitiveWordRule
-from chats.search import matching, newest_first
+from chats.search import matching, search
 from chats.timeline import recorded_timeline
-from scrm.access.scope import LIST, sees_everything
+from scrm.access.scope import LIST
 from scrm.audit.admin_mixins import RecordedReadsMixin
 from scrm.audit.models import AccessAction, Channel
 from scrm.dbrouting import read_replica
@@ -170,11 +170,11 @@ class MessageAdmin(ArchiveAdmin):
         filters = MessageFilter(request.GET, queryset=visible)
         results, count = [], 0
         if keyword and filters.is_valid():
-            found = matching(filters.qs.select_related("customer", "staff"), keyword)
+            visible = filters.qs.select_related("customer", "staff")
             # Counted up to a bound, as the API does: "1,000+" is as useful as 2,949,921.
-            count = found.order_by()[: SEARCH_COUNT_CAP + 1].count()
-            narrow = not sees_everything(request.user)
-            results = list(newest_first(found, keyword, narrow=narrow)[:SEARCH_PAGE_SIZE])
+            count = matching(visible, keyword).order_by()[: SEARCH_COUNT_CAP + 1].count()
+            found = search(visible, keyword, user=request.user)
+            results = list(found[:SEARCH_PAGE_SIZE])
             self.record(
                 request, AccessAction.SEARCH, [m.pk for m in results], query=request.GET.dict()
             )

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from chats.filters import MessageFilter
 from chats.ingest import ingest_records
 from chats.models import Conversation, Message, MessageHide
-from chats.search import matching, newest_first
+from chats.search import search
 from chats.serializers import (
     BatchSerializer,
     ConversationSerializer,
@@ -17,7 +17,7 @@ from chats.serializers import (
     TimelineEntrySerializer,
 )
 from chats.timeline import recorded_timeline
-from scrm.access.scope import VIEW, sees_everything
+from scrm.access.scope import VIEW
 from scrm.api.pagination import CappedCountPagination
 from scrm.api.permissions import model_permission
 from scrm.api.viewsets import ScopedViewSetMixin
@@ -97,10 +97,7 @@ class MessageSearchView(generics.ListAPIView):
         # The scope ids are read from the primary (visible_to); the search itself may lag.
         visible = Message.objects.visible_to(self.request.user).using(read_replica())
         visible = visible.select_related("customer")
-        keyword = params.validated_data["q"]
-        return newest_first(
-            matching(visible, keyword), keyword, narrow=not sees_everything(self.request.user)
-        )
+        return search(visible, params.validated_data["q"], user=self.request.user)
 
     @extend_schema(parameters=[OpenApiParameter("q", str, required=True)])
     def get(self, request, *args, **kwargs):

@@ -1,14 +1,15 @@
 """Chat scopes and keyword search in their index-friendly shapes (chats.models.visible_customer_q,
-chats.search._matching_postgresql) answer the same rows as the plain definitions."""
+chats.search.search) answer the same rows as the plain definitions."""
 
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from chats import search as search_module
 from chats.ingest import ingest_records
 from chats.models import HistoryWindow, Message
-from chats.search import matching, newest_first
+from chats.search import search
 from customers.models import Customer
 from customers.services import share_customer
 from scrm.access.scope import sees_everything
@@ -60,16 +61,25 @@ def test_search_for_a_long_keyword_finds_the_same_messages(org, customers, archi
     assert [row["id"] for row in found["results"]] == [archive["other_team"]]
 
 
-def test_both_search_orders_give_the_same_page(org, customers, archive):
-    # given: a keyword in several messages within the team lead's 31 days, of different ages
-    visible = matching(Message.objects.visible_to(org.lead), "理赔")
+@pytest.mark.parametrize("rare", [True, False])
+def test_every_search_plan_gives_the_same_page(org, customers, archive, monkeypatch, rare):
+    # given: a keyword in several messages within the team lead's 31 days, of different ages;
+    # the keyword counted rare (sort plan) or common (walk testing the scope first)
+    frequencies = {} if rare else {"理赔": 0.5, "理": 0.5, "赔": 0.5}
+    monkeypatch.setattr(search_module, "_token_frequencies", lambda: frequencies)
+    visible = Message.objects.visible_to(org.lead)
 
-    # when: the plan for a rare keyword in a narrow scope (sorting) and the default (walking)
-    sorted_page = [m.pk for m in newest_first(visible, "理赔", narrow=True)]
-    walked_page = [m.pk for m in newest_first(visible, "理赔", narrow=False)]
+    # when: the team lead's search, and legal's (every customer: the plain walk) narrowed to
+    # the same customers
+    lead_page = [m.pk for m in search(visible, "理赔", user=org.lead)]
+    legal_visible = Message.objects.visible_to(org.legal).filter(
+        customer__in=Customer.objects.visible_to(org.lead),
+        sent_at__gte=timezone.now() - timedelta(days=31),
+    )
+    legal_page = [m.pk for m in search(legal_visible, "理赔", user=org.legal)]
 
     # then: the same messages, newest first
-    assert sorted_page == walked_page == [archive["rep_today"], archive["rep_10d"]]
+    assert lead_page == legal_page == [archive["rep_today"], archive["rep_10d"]]
 
 
 def test_only_all_customer_roles_see_everything(org):
