@@ -62,24 +62,29 @@ def test_search_for_a_long_keyword_finds_the_same_messages(org, customers, archi
 
 
 @pytest.mark.parametrize("rare", [True, False])
-def test_every_search_plan_gives_the_same_page(org, customers, archive, monkeypatch, rare):
-    # given: a keyword in several messages within the team lead's 31 days, of different ages;
-    # the keyword counted rare (sort plan) or common (walk testing the scope first)
+@pytest.mark.parametrize("who", ["lead", "rep"])
+def test_every_search_plan_gives_the_same_page(org, customers, archive, monkeypatch, rare, who):
+    # given: a keyword in several messages of different ages; counted rare (the sort plan) or
+    # common (a walk: testing the scope first for the lead's team, left to the planner for
+    # the rep's book)
+    user = getattr(org, who)
     frequencies = {} if rare else {"理赔": 0.5, "理": 0.5, "赔": 0.5}
     monkeypatch.setattr(search_module, "_token_frequencies", lambda: frequencies)
-    visible = Message.objects.visible_to(org.lead)
 
-    # when: the team lead's search, and legal's (every customer: the plain walk) narrowed to
-    # the same customers
-    lead_page = [m.pk for m in search(visible, "理赔", user=org.lead)]
-    legal_visible = Message.objects.visible_to(org.legal).filter(
-        customer__in=Customer.objects.visible_to(org.lead),
-        sent_at__gte=timezone.now() - timedelta(days=31),
+    # when: the user's search, and legal's (every customer: the plain walk) narrowed to the
+    # same customers and history window
+    page = [m.pk for m in search(Message.objects.visible_to(user), "理赔", user=user)]
+    same_rows = Message.objects.visible_to(org.legal).filter(
+        customer__in=Customer.objects.visible_to(user),
+        sent_at__gte=timezone.now() - timedelta(days=HistoryWindow.days_for(user)),
     )
-    legal_page = [m.pk for m in search(legal_visible, "理赔", user=org.legal)]
+    legal_page = [m.pk for m in search(same_rows, "理赔", user=org.legal)]
 
     # then: the same messages, newest first
-    assert lead_page == legal_page == [archive["rep_today"], archive["rep_10d"]]
+    expected = (
+        [archive["rep_today"], archive["rep_10d"]] if who == "lead" else [archive["rep_today"]]
+    )
+    assert page == legal_page == expected
 
 
 def test_only_all_customer_roles_see_everything(org):
