@@ -212,7 +212,13 @@ def main() -> None:
         }
     finally:
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # A worker still inside a slow request keeps gunicorn's graceful stop waiting;
+            # the figures are already in locust's CSV.
+            server.kill()
+            server.wait()
     stats = parse_stats(prefix)
     total = stats.get("Aggregated", {})
     print(
