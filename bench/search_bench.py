@@ -1,4 +1,4 @@
-"""Benchmark 3: chat search for 1-, 2- and 4-character Chinese keywords, as a team lead and legal.
+"""Benchmark 3: chat search for 1-, 2- and 4-character Chinese keywords, by role (rep to legal).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/scrm_bench \\
         .venv/bin/python bench/search_bench.py [--requests 200] [--label full]
@@ -24,7 +24,14 @@ from django.db import connection
 from chats.search import keyword_tokens
 
 KEYWORDS = ["好", "价", "合同", "退款", "企业微信", "会话存档"]
-USERS = [("rep (median book)", None), ("team lead", "lead1"), ("legal (all)", "legal1")]
+USERS = [
+    ("rep (median book)", None),
+    ("team lead", "lead1"),
+    # Not asked for by the issue; here because the load test found a plan that took 55 s.
+    ("sales manager, region", "manager1"),
+    ("sales manager, all sales", "manager0"),
+    ("legal (all)", "legal1"),
+]
 
 
 def hit_rate(keyword: str) -> tuple[int, float]:

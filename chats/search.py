@@ -60,21 +60,22 @@ def search(queryset: QuerySet, keyword: str, *, user) -> QuerySet:
     text contains `keyword`, newest first, found through the token index in the plan that
     suits the keyword and the user's scope (PostgreSQL).
 
-    - Every customer (legal, auditors): walk the sent_at index backwards and keep the matches:
-      a page of a common keyword is found within a few thousand rows.
-    - A narrow scope and a rare keyword (its rarest token missing from ANALYZE's most-common
-      list: at most ~0.3 % of the messages): the token index fetches the matches and a sort
-      orders them; walking read hundreds of thousands of messages to fill a page (1.7 s for 46
-      matches of 退款). The sort key is an expression no index provides, which is what makes
-      the planner take that plan.
-    - A team's or a department's scope and a common keyword: the walk again, testing the
-      scope before the keyword. PostgreSQL orders a row's conditions by their estimated cost
-      and put the token test (splitting the message's token string) before the scope's hashed
-      lookup, so a team lead's walk over 80,000 recent messages split every one of them:
-      150 ms, against 55 ms when only the team's 3 % are split. A CASE fixes the order; it
-      also hides the condition from the token index, which this plan does not use. Only
-      for a scope of at most CASE_SCOPE_MAX_CUSTOMERS customers (see there). A rep's book is
-      left to the planner, which starts from the book's customers.
+    - A wide scope (every customer, or more than NARROW_SCOPE_MAX_CUSTOMERS: legal, a sales
+      manager): walk the sent_at index backwards and keep the matches. A page of a common
+      keyword is found within a few thousand rows, of a rare one within ~50-200 ms.
+    - A narrow scope (a rep's book, a team) and a rare keyword (its rarest token missing from
+      ANALYZE's most-common list: at most ~0.3 % of the messages): the token index fetches
+      the matches and a sort orders them; walking read hundreds of thousands of messages to
+      fill a page (1.7 s for 46 matches of 退款). The sort key is an expression no index
+      provides, which is what makes the planner take that plan. For a wide scope the sort
+      costs more than the walk (a region manager: 418 ms against 195 ms at p95).
+    - A team's scope and a common keyword: the walk again, testing the scope before the
+      keyword. PostgreSQL orders a row's conditions by their estimated cost and put the token
+      test (splitting the message's token string) before the scope's hashed lookup, so a team
+      lead's walk over 80,000 recent messages split every one of them: 150 ms, against 55 ms
+      when only the team's 3 % are split. A CASE fixes the order; it also hides the condition
+      from the token index, which this plan does not use. A rep's book is left to the
+      planner, which starts from the book's customers.
     """
     tokens, recheck = keyword_tokens(keyword)
     if not tokens:
@@ -83,24 +84,26 @@ def search(queryset: QuerySet, keyword: str, *, user) -> QuerySet:
         return _matching_sqlite(queryset, keyword, tokens, recheck).order_by("-sent_at", "-id")
     scope = scope_for(user)
     condition = _contains_postgresql(keyword, tokens, recheck)
-    if not scope.everything and _is_rare(tokens):
+    team = not scope.everything and not is_book(scope) and _few_customers(scope)
+    if (team or is_book(scope)) and _is_rare(tokens):
         return queryset.filter(condition).order_by(Coalesce("sent_at", "sent_at").desc(), "-id")
-    if not scope.everything and not is_book(scope) and _hashable(scope):
+    if team:
         # The scope's condition again (the queryset applies it already), to be tested first.
         condition = Case(When(scope_customer_q(scope), then=condition), default=Value(False))
     return queryset.filter(condition).order_by("-sent_at", "-id")
 
 
-# Inside a CASE, PostgreSQL tests `customer_id IN (subquery)` as a subplan: hashed once when the
-# ids fit in its hash memory (work_mem x hash_mem_multiplier: 8 MB by default, some 50 bytes an
-# id), otherwise re-read for every message: a sales manager's 990,000 customers took 201 s.
-CASE_SCOPE_MAX_CUSTOMERS = 50_000
+# A team, not a department: few enough customers for the sort plan to pay, and for their ids to
+# fit PostgreSQL's hash memory inside the CASE (work_mem x hash_mem_multiplier: 8 MB by default,
+# some 50 bytes an id). Beyond it the CASE's subplan re-read the ids for every message: a sales
+# manager's 990,000 customers took 201 s.
+NARROW_SCOPE_MAX_CUSTOMERS = 50_000
 
 
-def _hashable(scope) -> bool:
-    """Whether the scope's owned customers are few enough to be hashed (an index-only count)."""
+def _few_customers(scope) -> bool:
+    """Whether the scope's owners have at most NARROW_SCOPE_MAX_CUSTOMERS (an index-only count)."""
     owned = Customer.objects.filter(owner_id__in=scope.owners).order_by().values("pk")
-    return owned[: CASE_SCOPE_MAX_CUSTOMERS + 1].count() <= CASE_SCOPE_MAX_CUSTOMERS
+    return owned[: NARROW_SCOPE_MAX_CUSTOMERS + 1].count() <= NARROW_SCOPE_MAX_CUSTOMERS
 
 
 def matching(queryset: QuerySet, keyword: str) -> QuerySet:

@@ -62,16 +62,16 @@ def test_search_for_a_long_keyword_finds_the_same_messages(org, customers, archi
 
 
 @pytest.mark.parametrize("rare", [True, False])
-@pytest.mark.parametrize("who", ["lead", "lead of a scope too big to hash", "rep"])
+@pytest.mark.parametrize("who", ["lead", "lead of a wide scope", "rep"])
 def test_every_search_plan_gives_the_same_page(org, customers, archive, monkeypatch, rare, who):
-    # given: a keyword in several messages of different ages; counted rare (the sort plan) or
-    # common (a walk: testing the scope first for the lead's team unless it has too many
-    # customers to hash, left to the planner for the rep's book)
+    # given: a keyword in several messages of different ages, counted rare or common, searched
+    # by a rep (a book), a team lead (a team) and a team lead whose team counts as wide: every
+    # plan chats.search.search chooses from
     user = org.rep if who == "rep" else org.lead
     frequencies = {} if rare else {"理赔": 0.5, "理": 0.5, "赔": 0.5}
     monkeypatch.setattr(search_module, "_token_frequencies", lambda: frequencies)
-    if who == "lead of a scope too big to hash":
-        monkeypatch.setattr(search_module, "CASE_SCOPE_MAX_CUSTOMERS", 0)
+    if who == "lead of a wide scope":
+        monkeypatch.setattr(search_module, "NARROW_SCOPE_MAX_CUSTOMERS", 0)
 
     # when: the user's search, and legal's (every customer: the plain walk) narrowed to the
     # same customers and history window
