@@ -69,8 +69,8 @@ def search(queryset: QuerySet, keyword: str, *, user) -> QuerySet:
       index fetches the matches and a sort orders them; walking read hundreds of thousands of
       messages to fill a page (1.7 s for 46 matches of 退款). The sort key is an expression no
       index provides, which is what makes the planner take that plan. For the whole sales
-      tree the sort cost more than the walk (386 ms against ~150 ms at p95); for a region
-      (a fifth of the customers) less (418 ms against 561 ms).
+      tree the sort cost more than the walk (p95 386 ms against 198-256 ms for 退款); for a
+      region, a fifth of the customers, less (418 ms against 561 ms; docs/benchmarks.md).
     - A team's scope and a common keyword: the walk again, testing the scope before the
       keyword. PostgreSQL orders a row's conditions by their estimated cost and put the token
       test (splitting the message's token string) before the scope's hashed lookup, so a team
