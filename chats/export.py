@@ -6,8 +6,6 @@ Memory stays flat however many rows match: CSV is streamed from a server-side cu
 is then streamed back. The API view and the admin action both call `export_response`.
 """
 
-import csv
-import io
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import datetime, tzinfo
@@ -24,6 +22,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from chats.models import Message
 from scrm.audit.models import AccessAction
 from scrm.audit.services import record_access
+from scrm.csv_stream import csv_pieces as stream_csv
 from scrm.dbrouting import read_replica
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import masked
@@ -33,7 +32,6 @@ RAW_EXPORT_PERMISSION = "customers.export_raw"
 CSV, XLSX = "csv", "xlsx"
 FORMATS = (CSV, XLSX)
 CHUNK_SIZE = 2000
-CSV_PIECE_BYTES = 64 * 1024
 XLSX_SPOOL_BYTES = 8 * 1024 * 1024
 # A worksheet holds at most 1,048,576 rows; a larger export continues on further sheets.
 XLSX_SHEET_ROWS = 1_000_000
@@ -93,8 +91,6 @@ _ROW_LOOKUPS = (
     "revoked_at",
     "digest",
 )
-# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Presentation(NamedTuple):
@@ -146,26 +142,9 @@ def export_rows(queryset: QuerySet) -> Iterator[ExportRow]:
     return map(ExportRow._make, rows)
 
 
-def _csv_safe(value):
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def csv_pieces(rows: Iterator[ExportRow], presentation: Presentation) -> Iterator[str]:
-    """The CSV text in pieces of about 64 KB; a BOM first so Excel reads the UTF-8 (Chinese)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")
-    writer.writerow(COLUMNS)
     tz = timezone.get_current_timezone()
-    for row in rows:
-        writer.writerow([_csv_safe(v) for v in message_row(row, presentation, tz)])
-        if buffer.tell() >= CSV_PIECE_BYTES:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    return stream_csv(COLUMNS, (message_row(row, presentation, tz) for row in rows))
 
 
 def _xlsx_value(sheet, value):

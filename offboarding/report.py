@@ -1,10 +1,10 @@
 """The handover report: what moved where, counts, and what failed or was refused and why."""
 
-import csv
 from collections import Counter
 from collections.abc import Iterator
 
 from offboarding.models import CustomerTransfer, OffboardingCase
+from scrm.csv_stream import csv_pieces
 
 
 def report_summary(case: OffboardingCase) -> dict:
@@ -37,27 +37,20 @@ def report_rows(case: OffboardingCase):
     return case.transfers.select_related("customer", "to_owner", "from_owner").order_by("id")
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def report_csv(case: OffboardingCase) -> Iterator[str]:
     """One row per customer; names masked (the report travels by email and print)."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(
-        ["customer_id", "customer", "from", "to", "status", "reason", "at", "refused_at"]
-    )
-    for t in report_rows(case).iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                t.customer_id,
-                str(t.customer),
-                t.from_owner.username,
-                t.to_owner.username if t.to_owner else "",
-                t.status,
-                t.reason,
-                t.at.isoformat(),
-                t.refused_at.isoformat() if t.refused_at else "",
-            ]
-        )
+    header = ["customer_id", "customer", "from", "to", "status", "reason", "at", "refused_at"]
+    return csv_pieces(header, map(_report_row, report_rows(case).iterator(chunk_size=2000)))
+
+
+def _report_row(t: CustomerTransfer) -> list:
+    return [
+        t.customer_id,
+        str(t.customer),
+        t.from_owner.username,
+        t.to_owner.username if t.to_owner else "",
+        t.status,
+        t.reason,
+        t.at.isoformat(),
+        t.refused_at.isoformat() if t.refused_at else "",
+    ]

@@ -75,7 +75,28 @@ def test_access_events_export_to_csv_with_filters(org, customers):
         "/admin/audit/accessevent/export/", {"action__exact": "view"}
     )
 
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:5] == ["id", "at", "actor", "channel", "action"]
     assert {row[2] for row in rows[1:]} == {"rep", "lead"}
     assert admin_client(org.rep).get("/admin/audit/accessevent/export/").status_code == 403
+
+
+def test_access_events_export_opens_in_excel_and_runs_no_formula(org, customers):
+    # given: a reason someone typed as a spreadsheet formula
+    record_access(
+        actor=org.legal,
+        action=AccessAction.REVEAL,
+        model="customers.customer",
+        object_ids=[customers.of_rep.pk],
+        channel="api",
+        reason='=HYPERLINK("http://evil.example","open")',
+    )
+
+    # when
+    response = admin_client(org.auditor).get("/admin/audit/accessevent/export/")
+    body = b"".join(response.streaming_content).decode("utf-8")
+
+    # then: a BOM for Excel's UTF-8, and the formula kept as text
+    assert body.startswith("\ufeffid,")
+    rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
+    assert [row["reason"] for row in rows] == ['\'=HYPERLINK("http://evil.example","open")']

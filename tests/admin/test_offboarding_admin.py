@@ -68,7 +68,9 @@ def test_hr_runs_a_case_end_to_end_in_the_admin(org, leaving):
     report = hr.get(f"{CASES}{case.pk}/report/")
     assert report.context["summary"]["completed"] == 3
     assert all(c.name not in report.content.decode() for c in leaving)
-    csv_body = b"".join(hr.get(f"{CASES}{case.pk}/report.csv").streaming_content).decode()
+    csv_body = b"".join(hr.get(f"{CASES}{case.pk}/report.csv").streaming_content).decode(
+        "utf-8-sig"
+    )
     assert len(csv_body.strip().splitlines()) == 4 and "rep_b" in csv_body
 
 

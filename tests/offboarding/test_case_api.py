@@ -631,7 +631,7 @@ def test_the_report_says_what_moved_where_in_json_and_csv(org, leaver, book, api
     assert download.status_code == 200
     assert download["Content-Type"] == "text/csv"
     assert f'filename="handover-{case.pk}.csv"' in download["Content-Disposition"]
-    text = b"".join(download.streaming_content).decode()
+    text = b"".join(download.streaming_content).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [int(r["customer_id"]) for r in rows] == [c.pk for c in book.customers]
     assert {(r["from"], r["to"], r["status"]) for r in rows} == {("leaver", "rep_b", "completed")}

@@ -151,7 +151,9 @@ def test_the_report_shows_a_recorded_refusal(org, handed_over, api_client_for):
 
     # when
     report = hr.get(f"{CASES_URL}{case.pk}/report/").json()
-    download = b"".join(hr.get(f"{CASES_URL}{case.pk}/report/csv/").streaming_content).decode()
+    download = b"".join(hr.get(f"{CASES_URL}{case.pk}/report/csv/").streaming_content).decode(
+        "utf-8-sig"
+    )
 
     # then
     assert (report["completed"], report["refused"]) == (5, 1)
