@@ -15,7 +15,6 @@ the duplicate pass, which re-sends one API batch to time the idempotent path.
 
 import argparse
 import json
-import os
 import random
 import tempfile
 import time
@@ -110,12 +109,10 @@ def through_api(batches: int, pairs, run: str) -> dict:
 def through_gunicorn(clients: int, batches: int, pairs, run: str) -> dict:
     """The batch API over HTTP: gunicorn with one worker per client, `clients` threads each
     posting `batches` batches of 1,000 at once, as a sync service with parallel uploads."""
-    import subprocess
-    import sys
     from concurrent.futures import ThreadPoolExecutor
 
     import requests
-    from load_test import PORT, server_env, wait_for_port
+    from load_test import PORT, gunicorn
     from rest_framework_simplejwt.tokens import AccessToken
 
     token = str(AccessToken.for_user(benchlib.staff("wecom-sync")))
@@ -123,12 +120,6 @@ def through_gunicorn(clients: int, batches: int, pairs, run: str) -> dict:
         [records(1000, pairs, f"{run}-http{c}-{b}", seed=500 + c * 100 + b) for b in range(batches)]
         for c in range(clients)
     ]
-    server = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "scrm.wsgi:application",
-         "--workers", str(clients), "--bind", f"127.0.0.1:{PORT}", "--timeout", "120",
-         "--log-level", "warning"],
-        cwd=benchlib.ROOT, env=server_env(),
-    )  # fmt: skip
 
     def upload(client_batches) -> int:
         session = requests.Session()
@@ -144,15 +135,11 @@ def through_gunicorn(clients: int, batches: int, pairs, run: str) -> dict:
             created += response.json()["created"]
         return created
 
-    try:
-        wait_for_port(PORT)
+    with gunicorn(clients):
         started = time.perf_counter()
         with ThreadPoolExecutor(clients) as pool:
             created = sum(pool.map(upload, work))
         elapsed = time.perf_counter() - started
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     return {
         "clients": clients,
         "messages": created,

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 
 import benchlib
 from rest_framework_simplejwt.tokens import AccessToken
@@ -61,6 +62,36 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
                 return
         time.sleep(0.2)
     raise SystemExit(f"gunicorn did not listen on {port} within {timeout} s")
+
+
+@contextmanager
+def gunicorn(workers: int, *, log_path: str | None = None):
+    """gunicorn serving scrm on 127.0.0.1:PORT in production mode, listening when the block
+    starts, stopped when it ends."""
+    log = open(log_path, "w") if log_path else None  # noqa: SIM115 (closed below)
+    server = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "scrm.wsgi:application",
+         "--workers", str(workers), "--bind", f"127.0.0.1:{PORT}", "--timeout", "120",
+         "--log-level", "warning"],
+        cwd=benchlib.ROOT,
+        env=server_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT if log else None,
+    )  # fmt: skip
+    try:
+        wait_for_port(PORT)
+        yield server
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # A worker still inside a slow request keeps gunicorn's graceful stop waiting;
+            # the figures are already taken.
+            server.kill()
+            server.wait()
+        if log:
+            log.close()
 
 
 def server_env() -> dict:
@@ -156,26 +187,7 @@ def main() -> None:
     with open(tokens, "w", encoding="utf-8") as handle:
         json.dump(accounts(args.users), handle)
 
-    server = subprocess.Popen(
-        [
-            f"{venv_bin}/gunicorn",
-            "scrm.wsgi:application",
-            "--workers",
-            str(args.workers),
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--timeout",
-            "120",
-            "--log-level",
-            "warning",
-        ],  # fmt: skip
-        cwd=benchlib.ROOT,
-        env=server_env(),
-        stdout=open(os.path.join(work, "gunicorn.log"), "w"),  # noqa: SIM115
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(PORT)
+    with gunicorn(args.workers, log_path=os.path.join(work, "gunicorn.log")) as server:
         prefix = os.path.join(work, "locust")
         started = time.monotonic()
         sampler = BackendSampler()
@@ -210,15 +222,6 @@ def main() -> None:
             "postgres_cpu_seconds": round(sampler.total(), 1),
             "cores": os.cpu_count(),
         }
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            # A worker still inside a slow request keeps gunicorn's graceful stop waiting;
-            # the figures are already in locust's CSV.
-            server.kill()
-            server.wait()
     stats = parse_stats(prefix)
     total = stats.get("Aggregated", {})
     print(

@@ -86,15 +86,14 @@ def search(queryset: QuerySet, keyword: str, *, user) -> QuerySet:
         return _matching_sqlite(queryset, keyword, tokens, recheck).order_by("-sent_at", "-id")
     scope = scope_for(user)
     condition = _contains_postgresql(keyword, tokens, recheck)
-    newest = ("-sent_at", "-id")
-    if scope.everything or _most_staff(scope):
-        return queryset.filter(condition).order_by(*newest)
-    if _is_rare(tokens):
-        return queryset.filter(condition).order_by(Coalesce("sent_at", "sent_at").desc(), "-id")
-    if not is_book(scope) and _few_customers(scope):
-        # The scope's condition again (the queryset applies it already), to be tested first.
-        condition = Case(When(scope_customer_q(scope), then=condition), default=Value(False))
-    return queryset.filter(condition).order_by(*newest)
+    if not scope.everything and not _most_staff(scope):
+        if _is_rare(tokens):
+            by_sort = Coalesce("sent_at", "sent_at").desc()
+            return queryset.filter(condition).order_by(by_sort, "-id")
+        if not is_book(scope) and _few_customers(scope):
+            # The scope's condition again (the queryset applies it already), to be tested first.
+            condition = Case(When(scope_customer_q(scope), then=condition), default=Value(False))
+    return queryset.filter(condition).order_by("-sent_at", "-id")
 
 
 def _most_staff(scope) -> bool:
