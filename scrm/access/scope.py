@@ -195,6 +195,26 @@ def scope_for(user, action: str = VIEW) -> Scope:
     return Scope(owners=tuple(sorted(owners)), shared=_shares(user, action))
 
 
+BOOK_KINDS = frozenset({OWN, TEAM, DEPARTMENT})
+
+
+def book_owners(user) -> frozenset[int]:
+    """The staff whose customers are the user's book: the owners their own, team or
+    department role scope covers for viewing (not shares, not an "everything" scope).
+
+    The masking matrix shows names of these customers to sales roles (scrm.masking.policy).
+    Cached on the user object, which lives for one request.
+    """
+    cached = getattr(user, "_scrm_book_owners", None)
+    if cached is not None:
+        return cached
+    kinds = _scope_kinds(user, VIEW) & BOOK_KINDS
+    owners = frozenset(owner for kind in kinds for owner in _kind_owners(user, kind))
+    if user is not None and user.is_authenticated:
+        user._scrm_book_owners = owners
+    return owners
+
+
 def scope_q(user, action: str = VIEW) -> Q:
     """One Q selecting the customers `user` may `action`; nothing for anonymous/inactive users."""
     return scope_for(user, action).customer_q()

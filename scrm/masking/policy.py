@@ -17,6 +17,7 @@ from scrm.masking.masks import (
     mask_name,
     mask_wechat_id,
 )
+from scrm.staff import roles
 
 BASIC, CONTACT, IDENTITY, TRANSACTION, BEHAVIOUR = (
     "basic",
@@ -41,6 +42,69 @@ SENSITIVE_FIELDS: dict[str, Sensitive] = {
     "address": Sensitive(CONTACT, mask_address),
     "id_number": Sensitive(IDENTITY, mask_id_number),
 }
+
+
+# --- the role x data-class matrix ----------------------------------------------------------
+# How each role sees each data class by default. Revealing a raw value is always the separate,
+# recorded act of scrm.masking.reveal; this only decides what a plain read shows.
+SHOWN, IN_BOOK, MASKED, HIDDEN = "shown", "in_book", "masked", "hidden"
+# IN_BOOK: shown for the customers of the viewer's book (the owners their own / team /
+# department scope covers, scrm.access.scope.book_owners), masked for every other customer
+# (shares, legal's and auditors' "everything").
+PRESENTATIONS = (SHOWN, IN_BOOK, MASKED, HIDDEN)
+# When a user holds several roles the most open presentation wins.
+_OPENNESS = {HIDDEN: 0, MASKED: 1, IN_BOOK: 2, SHOWN: 3}
+HIDDEN_VALUE = "[hidden]"
+
+_SALES = {BASIC: IN_BOOK, CONTACT: MASKED, IDENTITY: MASKED}
+ROLE_MATRIX: dict[str, dict[str, str]] = {
+    roles.SALES_REP: _SALES,
+    roles.TEAM_LEAD: _SALES,
+    roles.SALES_MANAGER: _SALES,
+    roles.LEGAL: {BASIC: MASKED, CONTACT: MASKED, IDENTITY: MASKED},
+    roles.AUDITOR: {BASIC: MASKED, CONTACT: MASKED, IDENTITY: MASKED},
+    roles.HR: {BASIC: MASKED, CONTACT: HIDDEN, IDENTITY: HIDDEN},
+    roles.SECURITY_OFFICER: {BASIC: MASKED, CONTACT: HIDDEN, IDENTITY: HIDDEN},
+    roles.ADMINISTRATOR: {BASIC: MASKED, CONTACT: MASKED, IDENTITY: MASKED},
+}
+# Superusers and roles not in the matrix: masked.
+DEFAULT_PRESENTATION = MASKED
+
+
+def presentation(user, data_class: str) -> str:
+    """The most open presentation of `data_class` among the user's roles (no object needed)."""
+    if user is None or not user.is_authenticated:
+        return HIDDEN
+    found = [
+        ROLE_MATRIX[role].get(data_class, DEFAULT_PRESENTATION)
+        for role in getattr(user, "role_names", ())
+        if role in ROLE_MATRIX
+    ]
+    if user.is_superuser:
+        found.append(ROLE_MATRIX[roles.ADMINISTRATOR].get(data_class, DEFAULT_PRESENTATION))
+    return max(found, key=_OPENNESS.__getitem__, default=DEFAULT_PRESENTATION)
+
+
+def presentation_for(user, field: str, *, owner_id: int | None) -> str:
+    """SHOWN, MASKED or HIDDEN for one field of one customer (owned by `owner_id`)."""
+    kind = presentation(user, SENSITIVE_FIELDS[field].data_class)
+    if kind == IN_BOOK:
+        from scrm.access.scope import book_owners  # scope imports roles only; no cycle at use
+
+        return SHOWN if owner_id is not None and owner_id in book_owners(user) else MASKED
+    return kind
+
+
+def shown(user, field: str, value: str | None, *, owner_id: int | None) -> str | None:
+    """`value` of a sensitive customer field as `user` may see it on a plain read."""
+    if not value:
+        return value
+    kind = presentation_for(user, field, owner_id=owner_id)
+    if kind == SHOWN:
+        return value
+    if kind == HIDDEN:
+        return HIDDEN_VALUE
+    return masked(field, value)
 
 
 def masked(field: str, value: str | None) -> str | None:
