@@ -10,7 +10,7 @@ from customers.dashboard import dashboard_figures
 from customers.models import Customer, FollowUp, OwnershipTransfer, Tag, Transaction, mobile_index
 from customers.services import create_customer, transfer_customers, update_customer
 from scrm.access.scope import CHANGE, LIST, VIEW, can
-from scrm.audit.admin_mixins import RecordedReadsMixin
+from scrm.audit.admin_mixins import DoorAdminMixin
 from scrm.audit.models import AccessAction, Channel
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import SENSITIVE_FIELDS, masked
@@ -63,8 +63,13 @@ def _masked_column(field: str):
 
 
 @admin.register(Customer)
-class CustomerAdmin(RecordedReadsMixin, admin.ModelAdmin):
+class CustomerAdmin(DoorAdminMixin, admin.ModelAdmin):
     """Customers as the viewer's scope allows; sensitive values masked, reads recorded."""
+
+    view_scopes = {
+        "customers_customer_reveal": VIEW,  # reveal_field checks the reveal scope and records
+        "customers_customer_dashboard": LIST,
+    }
 
     form = CustomerAdminForm
     list_display = [
@@ -246,4 +251,5 @@ class CustomerAdmin(RecordedReadsMixin, admin.ModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
+    door_public = "tag names: shared vocabulary, no customer data"
     search_fields = ["name"]

@@ -22,10 +22,10 @@ from customers.services import (
     transfer_customers,
     update_customer,
 )
-from scrm.access.scope import SHARE, VIEW
+from scrm.access.scope import SHARE, TRANSFER, VIEW
 from scrm.api.pagination import CappedCountPagination
 from scrm.api.permissions import model_permission
-from scrm.api.viewsets import ScopedViewSetMixin
+from scrm.api.viewsets import ScopedViewSetMixin, WriteOnly
 from scrm.audit.models import AccessAction, Channel
 from scrm.masking.reveal import reveal_field
 
@@ -51,6 +51,8 @@ class CustomerViewSet(
         "reveal": VIEW,
         "shares": VIEW,
         "revoke": SHARE,
+        "create": WriteOnly("creates a customer; answers the record just written, masked"),
+        "transfer": TRANSFER,
     }
 
     def get_permissions(self):

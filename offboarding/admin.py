@@ -22,6 +22,9 @@ from offboarding.services import (
     run_now,
     schedule_case,
 )
+from scrm.access.door import WriteOnly
+from scrm.access.scope import CHANGE, VIEW
+from scrm.audit.admin_mixins import DoorAdminMixin
 from scrm.audit.models import AccessAction, Channel
 from scrm.audit.services import record_access
 
@@ -33,7 +36,7 @@ def _errors(exc: ValidationError) -> str:
 
 
 @admin.register(OffboardingCase)
-class OffboardingCaseAdmin(admin.ModelAdmin):
+class OffboardingCaseAdmin(DoorAdminMixin, admin.ModelAdmin):
     list_display = ["id", "leaver", "status", "plan", "notice_date", "effective_at", "progress"]
     list_filter = ["status", "plan"]
     list_select_related = ["leaver"]
@@ -41,6 +44,16 @@ class OffboardingCaseAdmin(admin.ModelAdmin):
     form = CaseCreateForm
     change_form_template = "admin/offboarding/offboardingcase/change_form.html"
     change_list_template = "admin/offboarding/offboardingcase/change_list.html"
+    view_scopes = {
+        "offboarding_case_preview": VIEW,
+        "offboarding_case_approve": CHANGE,
+        "offboarding_case_schedule": CHANGE,
+        "offboarding_case_run": CHANGE,
+        "offboarding_case_cancel": CHANGE,
+        "offboarding_case_report": VIEW,
+        "offboarding_case_report_csv": VIEW,
+        "offboarding_case_import": WriteOnly("opens cases from a CSV; shows line errors"),
+    }
     readonly_fields = [
         "leaver",
         "reason",
@@ -244,7 +257,7 @@ class OffboardingCaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomerTransfer)
-class CustomerTransferAdmin(admin.ModelAdmin):
+class CustomerTransferAdmin(DoorAdminMixin, admin.ModelAdmin):
     list_display = ["id", "case", "customer", "from_owner", "to_owner", "status", "reason", "at"]
     list_filter = ["status"]
     list_select_related = ["case__leaver", "customer", "from_owner", "to_owner"]
@@ -255,20 +268,17 @@ class CustomerTransferAdmin(admin.ModelAdmin):
         cases = OffboardingCase.objects.visible_to(request.user)
         return super().get_queryset(request).filter(case__in=cases)
 
-    def changelist_view(self, request, extra_context=None):
-        response = super().changelist_view(request, extra_context)
-        changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None:  # one event per page with the customers it listed
-            record_access(
-                actor=request.user,
-                action=AccessAction.LIST,
-                model=Customer,
-                object_ids=[t.customer_id for t in changelist.result_list],
-                channel=Channel.ADMIN,
-                request=request,
-                query={"view": "transfers", **request.GET.dict()},
-            )
-        return response
+    def record_changelist(self, request, changelist) -> None:
+        # One event per page with the customers it listed.
+        record_access(
+            actor=request.user,
+            action=AccessAction.LIST,
+            model=Customer,
+            object_ids=[t.customer_id for t in changelist.result_list],
+            channel=Channel.ADMIN,
+            request=request,
+            query={"view": "transfers", **request.GET.dict()},
+        )
 
     def has_add_permission(self, request) -> bool:
         return False

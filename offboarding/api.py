@@ -30,12 +30,15 @@ from offboarding.services import (
     run_now,
     schedule_case,
 )
+from scrm.access.scope import CHANGE, LIST, VIEW
 from scrm.api.permissions import model_permission
+from scrm.api.viewsets import DeclaredScopeMixin, WriteOnly
 from scrm.audit.models import AccessAction, Channel
 from scrm.audit.services import record_access
 
 
 class CaseViewSet(
+    DeclaredScopeMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -49,6 +52,20 @@ class CaseViewSet(
     serializer_class = CaseSerializer
     permission_classes = [model_permission("offboarding.view_offboardingcase")]
     filterset_fields = ["status", "leaver"]
+    # Cases are scoped by OffboardingCase.objects.visible_to; the customer pages record reads.
+    scope_actions = {
+        "list": LIST,
+        "retrieve": VIEW,
+        "create": WriteOnly("opens a case; answers the case just written"),
+        "preview": VIEW,
+        "approve": CHANGE,
+        "schedule": CHANGE,
+        "run": CHANGE,
+        "cancel": CHANGE,
+        "report": VIEW,
+        "report_csv": VIEW,
+        "import_csv": WriteOnly("opens cases from a CSV; answers their ids and line errors"),
+    }
 
     def get_queryset(self):
         return super().get_queryset().visible_to(self.request.user)
@@ -160,11 +177,12 @@ class CaseViewSet(
         )
 
 
-class TransferViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class TransferViewSet(DeclaredScopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = CustomerTransfer.objects.select_related("customer")
     serializer_class = TransferSerializer
     permission_classes = [model_permission("offboarding.view_customertransfer")]
     filterset_fields = ["case", "status"]
+    scope_actions = {"list": LIST, "refuse": CHANGE}
 
     def get_queryset(self):
         cases = OffboardingCase.objects.visible_to(self.request.user)

@@ -13,8 +13,8 @@ from chats.filters import MessageFilter
 from chats.models import Conversation, Message, SensitiveWordRule
 from chats.search import matching, search
 from chats.timeline import recorded_timeline
-from scrm.access.scope import LIST
-from scrm.audit.admin_mixins import RecordedReadsMixin
+from scrm.access.scope import LIST, VIEW
+from scrm.audit.admin_mixins import DoorAdminMixin
 from scrm.audit.models import AccessAction, Channel
 from scrm.dbrouting import read_replica
 from scrm.masking.policy import masked
@@ -26,7 +26,7 @@ SEARCH_COUNT_CAP = 1000
 _viewer: ContextVar = ContextVar("chats_admin_viewer")
 
 
-class ArchiveAdmin(RecordedReadsMixin, admin.ModelAdmin):
+class ArchiveAdmin(DoorAdminMixin, admin.ModelAdmin):
     """The archive is read in the admin, never edited: it is the record relied on in disputes."""
 
     def has_add_permission(self, request) -> bool:
@@ -98,6 +98,7 @@ class MessageAdmin(ArchiveAdmin):
     readonly_fields = fields
     change_list_template = "admin/chats/message/change_list.html"
     actions = ["export_csv", "export_xlsx"]
+    view_scopes = {"chats_message_search": LIST, "chats_message_timeline": VIEW}
 
     def has_export_permission(self, request) -> bool:
         return request.user.has_perm(EXPORT_PERMISSION)
@@ -233,6 +234,7 @@ class SensitiveWordRuleForm(forms.ModelForm):
 
 @admin.register(SensitiveWordRule)
 class SensitiveWordRuleAdmin(admin.ModelAdmin):
+    door_public = "configuration: the rules, no messages"
     form = SensitiveWordRuleForm
     list_display = ["pattern", "kind", "severity", "active", "created_at"]
     list_filter = ["kind", "severity", "active"]

@@ -10,10 +10,12 @@ from django.db.models import Q
 from chats.holds import MANAGE_PERMISSION, place_legal_hold, release_legal_hold
 from chats.models import Conversation, HistoryWindow, LegalHold, PurgeLog, RetentionPolicy
 from customers.models import Customer
+from scrm.audit.admin_mixins import DoorAdminMixin
 
 
 @admin.register(RetentionPolicy)
 class RetentionPolicyAdmin(admin.ModelAdmin):
+    door_public = "configuration: retention periods"
     list_display = ["name", "days", "department", "channel", "tag"]
     list_filter = ["channel", "department", "tag"]
     list_select_related = ["department", "tag"]
@@ -55,7 +57,7 @@ class ReleaseHoldActionForm(ActionForm):
 
 
 @admin.register(LegalHold)
-class LegalHoldAdmin(admin.ModelAdmin):
+class LegalHoldAdmin(DoorAdminMixin, admin.ModelAdmin):
     """Holds are placed with the add form and released with the action; never edited."""
 
     form = LegalHoldForm
@@ -158,6 +160,8 @@ class LegalHoldAdmin(admin.ModelAdmin):
 class PurgeLogAdmin(admin.ModelAdmin):
     """What each purge deleted; written only by chats.retention, never edited."""
 
+    door_public = "counts per purge and policy, no messages"
+
     list_display = [
         "started_at",
         "finished_at",
@@ -184,6 +188,7 @@ class PurgeLogAdmin(admin.ModelAdmin):
 
 @admin.register(HistoryWindow)
 class HistoryWindowAdmin(admin.ModelAdmin):
+    door_public = "configuration: days of history per role"
     list_display = ["role", "days"]
     list_display_links = ["role"]
     list_editable = ["days"]

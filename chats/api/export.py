@@ -8,7 +8,9 @@ from rest_framework.views import APIView
 from chats.export import CSV, EXPORT_PERMISSION, FORMATS, export_response
 from chats.filters import MessageFilter
 from chats.models import Message
+from scrm.access.scope import LIST
 from scrm.api.permissions import model_permission
+from scrm.api.viewsets import DeclaredScopeMixin
 from scrm.audit.models import Channel
 
 
@@ -20,8 +22,10 @@ class JSONErrorsOnly(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class ChatExportView(APIView):
+class ChatExportView(DeclaredScopeMixin, APIView):
     """Download the visible messages matching the filters, masked unless raw export is allowed."""
+
+    scope_actions = {"get": LIST}  # scoped by visible_to, recorded by export_response
 
     permission_classes = [model_permission(EXPORT_PERMISSION)]
     renderer_classes = [JSONRenderer]

@@ -17,10 +17,10 @@ from chats.serializers import (
     TimelineEntrySerializer,
 )
 from chats.timeline import recorded_timeline
-from scrm.access.scope import VIEW
+from scrm.access.scope import LIST, VIEW
 from scrm.api.pagination import CappedCountPagination
 from scrm.api.permissions import model_permission
-from scrm.api.viewsets import ScopedViewSetMixin
+from scrm.api.viewsets import DeclaredScopeMixin, ScopedViewSetMixin, WriteOnly
 from scrm.audit.models import AccessAction, Channel
 from scrm.audit.services import record_access
 from scrm.dbrouting import read_replica
@@ -44,7 +44,11 @@ class MessageViewSet(
     serializer_class = MessageSerializer
     filterset_class = MessageFilter
     permission_classes = [CAN_READ_CHATS]
-    scope_actions = {**ScopedViewSetMixin.scope_actions, "hide": VIEW}
+    scope_actions = {
+        **ScopedViewSetMixin.scope_actions,
+        "hide": VIEW,
+        "batch": WriteOnly("ingests archive records; answers one status per item"),
+    }
 
     def get_permissions(self):
         if self.action == "batch":
@@ -83,8 +87,10 @@ class SearchPagination(CappedCountPagination):
     count_timeout_ms = 30
 
 
-class MessageSearchView(generics.ListAPIView):
+class MessageSearchView(DeclaredScopeMixin, generics.ListAPIView):
     """Keyword search (any length, Chinese included) over the caller's visible messages."""
+
+    scope_actions = {"get": LIST}  # recorded as a search by get()
 
     serializer_class = MessageSerializer
     filterset_class = MessageFilter
@@ -114,8 +120,10 @@ class MessageSearchView(generics.ListAPIView):
         return response
 
 
-class CustomerTimelineView(generics.GenericAPIView):
+class CustomerTimelineView(DeclaredScopeMixin, generics.GenericAPIView):
     """Everything that happened with one customer, oldest first."""
+
+    scope_actions = {"get": VIEW}  # scoped and recorded by recorded_timeline
 
     permission_classes = [model_permission("customers.view_customer")]
     serializer_class = TimelineEntrySerializer

@@ -1,21 +1,68 @@
-"""The read door of the API: scoped querysets and access events, so a new viewset gets both."""
+"""The read door of the API: declared scopes, scoped querysets and access events.
+
+Every API view of the project stands on `DeclaredScopeMixin` (the system check in
+`scrm.access.door` fails `manage.py check` otherwise): each action it answers names its scope
+action, or `Public(...)` / `WriteOnly(...)`; an undeclared action answers 403. Viewsets over
+protected data add `RecordedReadsViewSetMixin` (every read recorded) and, for models with
+`objects.visible_to(user, action)`, `ScopedViewSetMixin`.
+"""
 
 from django.http import Http404
 from rest_framework import viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.metadata import SimpleMetadata
 
-from scrm.access.scope import CHANGE, LIST, VIEW
+from scrm.access.door import Declared, Public, WriteOnly, kind_of
+from scrm.access.scope import ACTIONS, CHANGE, LIST, VIEW
 from scrm.audit.models import AccessAction, Channel
 from scrm.audit.services import record_access
 
+__all__ = ["Public", "WriteOnly"]  # re-exported: viewsets declare with them
 
-class ScopedViewSetMixin:
-    """Viewsets over a model with `objects.visible_to(user, action)`.
 
-    - every queryset starts from the visibility scope for the current action;
+class DescribeOnlyMetadata(SimpleMetadata):
+    """OPTIONS names the endpoint and its formats, nothing more: DRF's default also runs the
+    PUT check, which fetches the object outside any declared action."""
+
+    def determine_actions(self, request, view):
+        return {}
+
+
+class DeclaredScopeMixin:
+    """Fail closed: every action (a viewset's action, an APIView's method handler) is declared
+    in `scope_actions`; anything else is refused with 403 before it runs."""
+
+    scope_actions: dict[str, Declared] = {}
+    metadata_class = DescribeOnlyMetadata
+
+    def declared_action_name(self) -> str | None:
+        if isinstance(self, viewsets.ViewSetMixin):
+            return getattr(self, "action", None)
+        method = self.request.method.lower()
+        return "get" if method == "head" else method
+
+    def initial(self, request, *args, **kwargs):
+        action = self.declared_action_name()
+        # None: a method this URL does not map (405 follows); metadata: OPTIONS (describes only).
+        if (
+            action not in (None, "metadata", "options")
+            and kind_of(self.scope_actions.get(action)) is None
+        ):
+            raise PermissionDenied("This action declares no scope, so it is refused until it does.")
+        super().initial(request, *args, **kwargs)
+
+    def scope_action(self) -> Declared:
+        return self.scope_actions[self.declared_action_name()]
+
+
+class RecordedReadsViewSetMixin(DeclaredScopeMixin):
+    """Viewsets over protected data: every read leaves its access event.
+
     - a list records one access event with the ids of the page it returned;
-    - a retrieve records a view; an id outside the scope answers 404 (existence is not
-      confirmed) and is recorded as a denied attempt.
+    - a retrieve records a view, and so does the answer of an update (`PATCH {}` returns the
+      whole record: it is a read);
+    - an id outside the queryset answers 404 (existence is not confirmed) and is recorded as a
+      denied attempt.
     """
 
     scope_actions = {
@@ -24,13 +71,6 @@ class ScopedViewSetMixin:
         "update": CHANGE,
         "partial_update": CHANGE,
     }
-    scope_default_action = VIEW
-
-    def scope_action(self) -> str:
-        return self.scope_actions.get(self.action, self.scope_default_action)
-
-    def get_queryset(self):
-        return super().get_queryset().visible_to(self.request.user, self.scope_action())
 
     def record(self, action: str, object_ids, **extra):
         # The model, not get_queryset(): that would build the visibility scope a second time.
@@ -54,8 +94,10 @@ class ScopedViewSetMixin:
             self.record(AccessAction.DENIED, ids, allowed=False, query={"attempt": self.action})
             # Visible but not open to this action (e.g. legal editing): say so, existence is known.
             if (
-                self.scope_action() != VIEW
+                self.scope_action() in ACTIONS
+                and self.scope_action() != VIEW
                 and ids
+                and hasattr(self.queryset, "visible_to")
                 and self.queryset.visible_to(self.request.user, VIEW).filter(pk=ids[0]).exists()
             ):
                 raise PermissionDenied("You may not do this with this record.") from None
@@ -71,6 +113,30 @@ class ScopedViewSetMixin:
         response = super().retrieve(request, *args, **kwargs)
         self.record(AccessAction.VIEW, [response.data["id"]])
         return response
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # The answer of PUT / PATCH is the whole record. Not an `update` override: that would
+        # give read-only viewsets a PUT route.
+        if (
+            getattr(self, "action", None) in ("update", "partial_update")
+            and 200 <= response.status_code < 300
+            and isinstance(getattr(response, "data", None), dict)
+            and "id" in response.data
+        ):
+            self.record(AccessAction.VIEW, [response.data["id"]], query={"view": self.action})
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class ScopedViewSetMixin(RecordedReadsViewSetMixin):
+    """Viewsets over a model with `objects.visible_to(user, action)`: every queryset starts from
+    the visibility scope of the declared action (a Public or WriteOnly action reads nothing)."""
+
+    def get_queryset(self):
+        action = self.scope_action()
+        queryset = super().get_queryset()
+        if action not in ACTIONS:
+            return queryset.none()
+        return queryset.visible_to(self.request.user, action)
 
 
 class ScopedModelViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):

@@ -1,15 +1,20 @@
+from auditlog.admin import LogEntryAdmin
+from auditlog.models import LogEntry
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
 
+from scrm.access.scope import LIST
+from scrm.audit.admin_mixins import DoorAdminMixin
 from scrm.audit.export import csv_rows
-from scrm.audit.models import AccessEvent, SecurityAlert
+from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Audit rows are append-only: nobody, not even a superuser, edits or deletes them here."""
+class ReadOnlyAdmin(DoorAdminMixin, admin.ModelAdmin):
+    """Audit rows are append-only: nobody, not even a superuser, edits or deletes them here.
+    Reading them is recorded like any other read: who read who read what."""
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -39,6 +44,7 @@ class AccessEventAdmin(ReadOnlyAdmin):
     search_fields = ["actor__username", "reason", "path"]
     date_hierarchy = "at"
     change_list_template = "admin/audit/accessevent/change_list.html"
+    view_scopes = {"audit_accessevent_export": LIST}
 
     @admin.display(description="objects")
     def shown(self, event: AccessEvent) -> str:
@@ -53,7 +59,16 @@ class AccessEventAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         changelist = self.get_changelist_instance(request)
-        events = changelist.get_queryset(request).iterator(chunk_size=2000)
+        # The rows as they stand now: the export's own event is not part of it.
+        newest = AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        events = changelist.get_queryset(request).filter(pk__lte=newest)
+        self.record(
+            request,
+            AccessAction.EXPORT,
+            [],
+            query={**request.GET.dict(), "row_count": events.count()},
+        )
+        events = events.iterator(chunk_size=2000)
         response = StreamingHttpResponse(csv_rows(events), content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="access-events.csv"'
         return response
@@ -75,3 +90,12 @@ class SecurityAlertAdmin(ReadOnlyAdmin):
 
     def has_acknowledge_permission(self, request) -> bool:
         return request.user.has_perm("audit.change_securityalert")
+
+
+# The change log (django-auditlog's admin) is a read of the audit trail too: recorded.
+admin.site.unregister(LogEntry)
+
+
+@admin.register(LogEntry)
+class RecordedLogEntryAdmin(DoorAdminMixin, LogEntryAdmin):
+    pass

@@ -2,18 +2,22 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 
+from scrm.access.door import WriteOnly
+from scrm.audit.admin_mixins import DoorAdminMixin
 from scrm.staff.models import Department, Device, Staff, Team
 from scrm.staff.roles import ADMINISTRATOR
 
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
+    door_public = "the department tree: names"
     list_display = ["name", "parent"]
     search_fields = ["name"]
 
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    door_public = "team names and departments"
     list_display = ["name", "department"]
     list_filter = ["department"]
     search_fields = ["name"]
@@ -27,7 +31,7 @@ class DeviceInline(admin.TabularInline):
 
 
 @admin.register(Staff)
-class StaffAdmin(UserAdmin):
+class StaffAdmin(DoorAdminMixin, UserAdmin):
     list_display = [
         "username",
         "first_name",
@@ -41,6 +45,7 @@ class StaffAdmin(UserAdmin):
     list_select_related = ["department", "team"]
     search_fields = ["username", "first_name", "last_name", "wecom_userid"]
     inlines = [DeviceInline]
+    view_scopes = {"auth_user_password_change": WriteOnly("sets a password (administrators)")}
     fieldsets = [
         *UserAdmin.fieldsets,
         ("Organisation", {"fields": ["department", "team", "supervisor", "wecom_userid"]}),

@@ -1,8 +1,9 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
-from rest_framework.decorators import api_view
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from scrm.api.viewsets import DeclaredScopeMixin, Public
 from scrm.staff.models import Staff
 
 
@@ -38,13 +39,22 @@ class MeSerializer(StaffDirectorySerializer):
         return sorted(obj.role_names)
 
 
-class StaffDirectoryViewSet(viewsets.ReadOnlyModelViewSet):
+class StaffDirectoryViewSet(DeclaredScopeMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Staff.objects.filter(is_active=True).select_related("department", "team")
     serializer_class = StaffDirectorySerializer
     filterset_fields = ["department", "team", "employment_status"]
+    scope_actions = {
+        "list": Public("the colleague directory: names and teams to pick a colleague"),
+        "retrieve": Public("the colleague directory: names and teams to pick a colleague"),
+    }
 
 
-@extend_schema(responses=MeSerializer)
-@api_view(["GET"])
-def me(request):
-    return Response(MeSerializer(request.user).data)
+class MeView(DeclaredScopeMixin, APIView):
+    scope_actions = {"get": Public("the caller's own staff record")}
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        return Response(MeSerializer(request.user).data)
+
+
+me = MeView.as_view()
