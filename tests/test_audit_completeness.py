@@ -296,6 +296,14 @@ def nothing(w) -> list[int]:
     return []
 
 
+ALERT = "audit.securityalert"
+
+
+def earlier_events() -> list[int]:
+    """The access events that existed before the read (all but the read's own, the newest)."""
+    return list(AccessEvent.objects.order_by("-id").values_list("id", flat=True)[1:])
+
+
 def messages_url(suffix: str = "") -> Callable[[SimpleNamespace], str]:
     return lambda w: f"/api/v1/chats/messages/{suffix}"
 
@@ -655,6 +663,78 @@ READS: list[Read] = [
         pk("transferred"),
         client="admin",
         offboarding=True,
+    ),
+    # --- insider §3: read door (history, the audit trail itself) ---------------------------
+    Read(
+        "admin customer history",
+        "rep",
+        lambda w: f"/admin/customers/customer/{w.customers.of_rep.pk}/history/",
+        200,
+        VIEW,
+        CUSTOMER,
+        pk("customers.of_rep"),
+        client="admin",
+        query={"view": "history"},
+    ),
+    Read(
+        "admin customer history out of scope",
+        "rep",
+        lambda w: f"/admin/customers/customer/{w.customers.of_unrelated.pk}/history/",
+        302,
+        DENIED,
+        CUSTOMER,
+        pk("customers.of_unrelated"),
+        client="admin",
+        query={"attempt": "history"},
+    ),
+    Read(
+        "api audit events",
+        "auditor",
+        lambda w: "/api/v1/audit/events/",
+        200,
+        LIST,
+        "audit.accessevent",
+        lambda w: earlier_events(),
+    ),
+    Read(
+        "api audit events export",
+        "auditor",
+        lambda w: "/api/v1/audit/events/export/",
+        200,
+        EXPORT,
+        "audit.accessevent",
+        nothing,
+    ),
+    Read("api security alerts", "security", lambda w: "/api/v1/alerts/", 200, LIST, ALERT, nothing),
+    Read(
+        "admin access events",
+        "auditor",
+        lambda w: "/admin/audit/accessevent/",
+        200,
+        LIST,
+        "audit.accessevent",
+        lambda w: earlier_events(),
+        client="admin",
+    ),
+    Read(
+        "admin security alerts",
+        "security",
+        lambda w: "/admin/audit/securityalert/",
+        200,
+        LIST,
+        ALERT,
+        nothing,
+        client="admin",
+    ),
+    Read(
+        "admin change log",
+        "auditor",
+        lambda w: "/admin/auditlog/logentry/",
+        200,
+        LIST,
+        "auditlog.logentry",
+        lambda w: list(LogEntry.objects.values_list("id", flat=True)),
+        client="admin",
     ),
 ]
 

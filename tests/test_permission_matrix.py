@@ -790,6 +790,40 @@ ROWS: list[Row] = [
         admin_only({**CASE_READERS, "hr": 302, "admin_user": 302}, 403),
         body=_refusal_action_body,
     ),
+    # --- insider §3: read door (Django's own admin pages) -----------------------------------
+    *admin(
+        "customer history of rep's customer",
+        "GET",
+        customer_admin_url("of_rep", "history/"),
+        admin_only({**SEES_OF_REP, **NO_CUSTOMERS}, 302),
+    ),
+    *admin(
+        "admin autocomplete (switched off)",
+        "GET",
+        fixed(
+            "/admin/autocomplete/?app_label=customers&model_name=followup"
+            "&field_name=customer&term=138"
+        ),
+        admin_only({}, 404),
+    ),
+    *admin(
+        "customer delete confirmation (off: customers are never deleted)",
+        "GET",
+        customer_admin_url("of_rep", "delete/"),
+        admin_only({}, 403),
+    ),
+    *admin(
+        "access event in the admin",
+        "GET",
+        lambda w: f"/admin/audit/accessevent/{w.event.pk}/change/",
+        AUDIT_ADMIN,
+    ),
+    *admin(
+        "security alert in the admin",
+        "GET",
+        lambda w: f"/admin/audit/securityalert/{w.alert.pk}/change/",
+        AUDIT_ADMIN,
+    ),
 ]
 
 # Which customers each role's list shows (attributes of the `customers` fixture).

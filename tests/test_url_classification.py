@@ -1,0 +1,180 @@
+"""Every URL pattern of the project is classified: a scoped read, a write, or public (with a
+reason). A new URL anywhere (an API route, a viewset action, an admin page, a plain Django view)
+fails `test_every_url_pattern_is_classified` until it is declared.
+
+The classification lives next to the code: API views declare `scope_actions`
+(scrm.api.viewsets.DeclaredScopeMixin), admins over protected data declare `view_scopes`
+(scrm.audit.admin_mixins.DoorAdminMixin) or say why they hold none (`door_public`), and the few
+views of the libraries are listed with their reason in scrm.access.door.
+"""
+
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib import admin
+from django.http import HttpResponse
+from django.urls import include, path, resolve
+from rest_framework.views import APIView
+
+from scrm.access.door import (
+    PUBLIC,
+    PUBLIC_ADMIN_PAGES,
+    PUBLIC_VIEWS,
+    SCOPED_READ,
+    UNPROTECTED_ADMIN_MODELS,
+    WRITE,
+    Public,
+    WriteOnly,
+    classify_urls,
+    walk,
+)
+from scrm.api.viewsets import DeclaredScopeMixin
+from scrm.audit.admin_mixins import DoorAdminMixin
+from tests import test_permission_matrix as matrix
+from tests.insider import throwaway_urls
+
+
+def test_every_url_pattern_is_classified():
+    unclassified = [(route, what) for route, what, kind in classify_urls() if kind is None]
+
+    assert unclassified == []
+
+
+def test_the_walk_reaches_router_admin_and_library_patterns():
+    classes = {what: kind for _, what, kind in classify_urls()}
+
+    assert classes["CustomerViewSet.list"] == SCOPED_READ
+    assert classes["CustomerViewSet.reveal"] == SCOPED_READ
+    assert classes["CustomerViewSet.partial_update"] == WRITE
+    assert classes["CustomerViewSet.transfer"] == WRITE
+    assert classes["MessageViewSet.batch"] == WRITE
+    assert classes["AccessEventViewSet.export"] == SCOPED_READ
+    assert classes["MeView.get"] == PUBLIC
+    assert classes["TokenObtainPairView.*"] == PUBLIC
+    assert classes["admin:customers_customer_history"] == SCOPED_READ
+    assert classes["admin:customers_customer_reveal"] == SCOPED_READ
+    assert classes["admin:auditlog_logentry_changelist"] == SCOPED_READ
+    assert classes["admin:offboarding_case_approve"] == WRITE
+    assert classes["admin:customers_tag_changelist"] == PUBLIC
+    # Switched off: not a URL any more.
+    assert "admin:autocomplete" not in classes and "admin:view_on_site" not in classes
+
+
+def _plain_view(request):
+    return HttpResponse("customers")
+
+
+class _OffTheBase(APIView):
+    def get(self, request):
+        return HttpResponse("customers")
+
+
+class _Declared(DeclaredScopeMixin, APIView):
+    scope_actions = {"get": "list"}
+
+    def get(self, request):
+        return HttpResponse("customers")
+
+    def post(self, request):  # added later, declaration forgotten
+        return HttpResponse("changed")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "what"),
+    [
+        (path("plain/", _plain_view, name="plain"), "plain"),
+        (path("off-the-base/", _OffTheBase.as_view()), "_OffTheBase.*"),
+        (path("declared/", _Declared.as_view()), "_Declared.post"),
+        (path("api/", include(throwaway_urls.router.urls)), "PeekViewSet.peek"),
+    ],
+    ids=["django view", "apiview off the base", "undeclared method", "undeclared action"],
+)
+def test_a_new_url_is_unclassified_until_declared(pattern, what):
+    classes = {w: kind for _, w, kind in classify_urls([pattern])}
+
+    assert classes[what] is None
+
+
+def test_declared_public_and_write_only_need_a_reason():
+    class Lazy(DeclaredScopeMixin, APIView):
+        scope_actions = {"get": Public(""), "post": WriteOnly("")}
+
+        def get(self, request): ...
+
+        def post(self, request): ...
+
+    classes = {w: kind for _, w, kind in classify_urls([path("lazy/", Lazy.as_view())])}
+
+    assert classes == {"Lazy.get": None, "Lazy.post": None}
+
+
+def test_every_listed_public_view_says_why():
+    for listing in (PUBLIC_VIEWS, PUBLIC_ADMIN_PAGES, UNPROTECTED_ADMIN_MODELS):
+        assert all(reason.strip() for reason in listing.values())
+    for model_admin in admin.site._registry.values():
+        if not isinstance(model_admin, DoorAdminMixin):
+            label = model_admin.model._meta.label_lower
+            reason = UNPROTECTED_ADMIN_MODELS.get(label) or getattr(model_admin, "door_public", "")
+            assert reason.strip(), label
+
+
+def test_admins_over_protected_data_stand_on_the_door():
+    protected = {
+        "customers.customer",
+        "chats.conversation",
+        "chats.message",
+        "chats.legalhold",
+        "offboarding.offboardingcase",
+        "offboarding.customertransfer",
+        "staff.staff",
+        "audit.accessevent",
+        "audit.securityalert",
+        "auditlog.logentry",
+    }
+    on_the_door = {
+        model._meta.label_lower
+        for model, model_admin in admin.site._registry.items()
+        if isinstance(model_admin, DoorAdminMixin)
+    }
+
+    assert protected <= on_the_door
+
+
+# --- the permission matrix's coverage, reused -----------------------------------------------
+
+
+def test_routes_the_matrix_leaves_out_are_public():
+    """The matrix exempts a few routes from rows; each must be classified public here."""
+    by_name = {}
+    for route in walk():
+        by_name.setdefault(route.name, route)
+    api = {what.split(".")[0]: kind for _, what, kind in classify_urls()}
+    for name in matrix.UNMATRIXED_API_ROUTES:
+        view = by_name[name].callback.cls
+        assert api[view.__name__] == PUBLIC, name
+    admin_classes = {what: kind for _, what, kind in classify_urls() if what.startswith("admin:")}
+    for name in matrix.UNMATRIXED_ADMIN_ROUTES - {"autocomplete", "view_on_site"}:
+        assert admin_classes[f"admin:{name}"] == PUBLIC, name
+
+
+def test_every_scoped_read_and_write_route_has_matrix_rows(world):
+    """Reuses the matrix's rows: every API route that is not public is exercised by a row."""
+    covered = {resolve(urlsplit(row.url(world)).path).url_name for row in matrix.ROWS}
+    not_public = {
+        route.name
+        for route in walk()
+        if route.name
+        and route.namespace == ""
+        and getattr(route.callback, "cls", None) is not None
+        and any(
+            kind != PUBLIC
+            for _, what, kind in classify_urls([path("x/", route.callback)])
+            if kind is not None
+        )
+    }
+
+    assert not_public - covered == set()
+
+
+world = matrix.world
+customer_world = matrix.customer_world
