@@ -32,13 +32,13 @@ from offboarding.services import (
 )
 from scrm.access.scope import CHANGE, LIST, VIEW
 from scrm.api.permissions import model_permission
-from scrm.api.viewsets import DeclaredScopeMixin, WriteOnly
+from scrm.api.viewsets import DeclaredScopeMixin, RecordedReadsViewSetMixin, WriteOnly
 from scrm.audit.models import AccessAction, Channel
 from scrm.audit.services import record_access
 
 
 class CaseViewSet(
-    DeclaredScopeMixin,
+    RecordedReadsViewSetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -52,7 +52,8 @@ class CaseViewSet(
     serializer_class = CaseSerializer
     permission_classes = [model_permission("offboarding.view_offboardingcase")]
     filterset_fields = ["status", "leaver"]
-    # Cases are scoped by OffboardingCase.objects.visible_to; the customer pages record reads.
+    # Scoped by OffboardingCase.objects.visible_to; lists and details recorded by the base,
+    # the customers the preview and report show by offboarding.reads.
     scope_actions = {
         "list": LIST,
         "retrieve": VIEW,

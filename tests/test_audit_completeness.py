@@ -727,6 +727,16 @@ READS: list[Read] = [
         client="admin",
     ),
     Read(
+        "api offboarding cases",
+        "hr",
+        lambda w: CASES,
+        200,
+        LIST,
+        "offboarding.offboardingcase",
+        lambda w: [w.case_draft.pk, w.case_done.pk],
+        offboarding=True,
+    ),
+    Read(
         "admin change log",
         "auditor",
         lambda w: "/admin/auditlog/logentry/",

@@ -92,16 +92,13 @@ class RecordedReadsViewSetMixin(DeclaredScopeMixin):
             lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
             ids = [int(lookup)] if str(lookup).isdigit() else []
             self.record(AccessAction.DENIED, ids, allowed=False, query={"attempt": self.action})
-            # Visible but not open to this action (e.g. legal editing): say so, existence is known.
-            if (
-                self.scope_action() in ACTIONS
-                and self.scope_action() != VIEW
-                and ids
-                and hasattr(self.queryset, "visible_to")
-                and self.queryset.visible_to(self.request.user, VIEW).filter(pk=ids[0]).exists()
-            ):
+            if ids and self.visible_but_closed(ids[0]):
                 raise PermissionDenied("You may not do this with this record.") from None
             raise
+
+    def visible_but_closed(self, pk: int) -> bool:
+        """Whether the caller sees this record but may not do this action with it."""
+        return False
 
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
@@ -137,6 +134,15 @@ class ScopedViewSetMixin(RecordedReadsViewSetMixin):
         if action not in ACTIONS:
             return queryset.none()
         return queryset.visible_to(self.request.user, action)
+
+    def visible_but_closed(self, pk: int) -> bool:
+        # Visible but not open to this action (e.g. legal editing): say so, existence is known.
+        action = self.scope_action()
+        return (
+            action in ACTIONS
+            and action != VIEW
+            and self.queryset.visible_to(self.request.user, VIEW).filter(pk=pk).exists()
+        )
 
 
 class ScopedModelViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):

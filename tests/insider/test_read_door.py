@@ -20,6 +20,7 @@ from scrm.access.door import admin_pages, check_read_door
 from scrm.audit.models import AccessAction, AccessEvent, Channel
 from scrm.audit.services import raise_alert, record_access
 from tests.insider import throwaway_urls
+from tests.offboarding.cases import open_case
 
 
 def last_event_id() -> int:
@@ -408,3 +409,66 @@ def test_an_admin_with_autocomplete_fields_fails_the_check(monkeypatch):
     monkeypatch.setattr(admin.site._registry[Customer], "autocomplete_fields", ["owner"])
 
     assert "scrm.E004" in {e.id for e in check_read_door()}
+
+
+# --- DRF's own pages -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/api/v1/chats/conversations/", "/api/v1/chats/messages/"])
+def test_the_browsable_api_does_not_list_customers_in_its_filter_forms(
+    url, org, customers, api_client_for
+):
+    """Regression: the HTML page's filter form listed every customer a foreign-key filter names
+    (`张** (#5)` of another department), outside the scope and unrecorded."""
+    client = api_client_for(org.rep)
+
+    page = client.get(url, HTTP_ACCEPT="text/html")
+    suffixed = client.get(f"{url}?format=api")
+
+    assert page["Content-Type"].startswith("application/json")
+    assert suffixed.status_code == 404
+    for response in (page, suffixed):
+        assert str(customers.of_unrelated) not in response.content.decode()
+
+
+def test_options_describes_the_endpoint_without_reading_the_record(org, customers, api_client_for):
+    since = last_event_id()
+
+    response = api_client_for(org.rep).options(f"/api/v1/customers/{customers.of_unrelated.pk}/")
+
+    assert response.status_code == 200
+    assert "actions" not in response.json()
+    assert events_since(since) == []
+
+
+# --- offboarding cases name the leaver, the reason and the successors: reads recorded -------
+
+
+def test_reading_offboarding_cases_is_recorded(org, api_client_for):
+    case = open_case(org, org.rep_leaving)
+    client = api_client_for(org.hr)
+    since = last_event_id()
+
+    listed = client.get("/api/v1/offboarding/cases/")
+    opened = client.get(f"/api/v1/offboarding/cases/{case.pk}/")
+
+    assert (listed.status_code, opened.status_code) == (200, 200)
+    assert [(e.action, e.model, e.object_ids) for e in events_since(since)] == [
+        (AccessAction.LIST, "offboarding.offboardingcase", [case.pk]),
+        (AccessAction.VIEW, "offboarding.offboardingcase", [case.pk]),
+    ]
+
+
+def test_an_out_of_scope_case_is_denied_and_recorded(org, api_client_for):
+    case = open_case(org, org.rep_leaving)
+    since = last_event_id()
+
+    response = api_client_for(org.manager_other).get(f"/api/v1/offboarding/cases/{case.pk}/")
+
+    assert response.status_code == 404
+    [event] = events_since(since)
+    assert (event.action, event.allowed, event.object_ids) == (
+        AccessAction.DENIED,
+        False,
+        [case.pk],
+    )
