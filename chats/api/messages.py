@@ -22,6 +22,7 @@ from scrm.api.pagination import CappedCountPagination
 from scrm.api.permissions import model_permission
 from scrm.api.viewsets import ScopedViewSetMixin
 from scrm.audit.models import AccessAction, Channel
+from scrm.audit.read_budget import refuse_blocked_reads
 from scrm.audit.services import record_access
 from scrm.dbrouting import read_replica
 
@@ -101,6 +102,7 @@ class MessageSearchView(generics.ListAPIView):
 
     @extend_schema(parameters=[OpenApiParameter("q", str, required=True)])
     def get(self, request, *args, **kwargs):
+        refuse_blocked_reads(user=request.user, model=Message, channel=Channel.API, request=request)
         response = super().get(request, *args, **kwargs)
         record_access(
             actor=request.user,
@@ -122,6 +124,7 @@ class CustomerTimelineView(generics.GenericAPIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
+        refuse_blocked_reads(user=request.user, model=Message, channel=Channel.API, request=request)
         timeline = recorded_timeline(
             user=request.user, customer_id=pk, channel=Channel.API, request=request
         )

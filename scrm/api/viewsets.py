@@ -6,6 +6,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 
 from scrm.access.scope import CHANGE, LIST, VIEW
 from scrm.audit.models import AccessAction, Channel
+from scrm.audit.read_budget import refuse_blocked_reads
 from scrm.audit.services import record_access
 
 
@@ -62,6 +63,9 @@ class ScopedViewSetMixin:
             raise
 
     def list(self, request, *args, **kwargs):
+        refuse_blocked_reads(
+            user=request.user, model=self.queryset.model, channel=Channel.API, request=request
+        )
         response = super().list(request, *args, **kwargs)
         shown = [row["id"] for row in response.data.get("results", response.data)]
         self.record(AccessAction.LIST, shown, query=request.query_params.dict())
