@@ -3,14 +3,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from scrm.api.permissions import model_permission
 from scrm.audit.export import COLUMNS, csv_rows
 from scrm.audit.filters import AccessEventFilter
 from scrm.audit.models import AccessEvent, SecurityAlert
-from scrm.audit.read_budget import release_read_block
+from scrm.audit.read_budget import may_release_read_blocks, release_read_block
 
 
 class AccessEventSerializer(serializers.ModelSerializer):
@@ -73,7 +73,9 @@ class SecurityAlertViewSet(viewsets.ReadOnlyModelViewSet):
         alert = self.get_object()
         body = ReleaseSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        if alert.actor is None:
+        if alert.actor is None:  # the verb checks the role; say "not yours" before "no one"
+            if not may_release_read_blocks(request.user):
+                raise PermissionDenied("Only a security officer may release a read block.")
             raise ValidationError({"alert": ["This alert names no staff member."]})
         block = release_read_block(
             actor=request.user, staff=alert.actor, reason=body.validated_data["reason"]

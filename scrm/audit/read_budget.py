@@ -132,6 +132,11 @@ def refuse_blocked_reads(*, user, model: type[Model] | str, channel: str, reques
     raise ReadsBlocked()
 
 
+def may_release_read_blocks(user) -> bool:
+    """Security officers only: not administrators (separation of duties), no superuser bypass."""
+    return bool(user.is_active and roles.SECURITY_OFFICER in user.role_names)
+
+
 @transaction.atomic
 def release_read_block(*, actor, staff, reason: str) -> ReadBlock:
     """A security officer lets a blocked leaver read lists again; the hour restarts now.
@@ -139,7 +144,7 @@ def release_read_block(*, actor, staff, reason: str) -> ReadBlock:
     Raises PermissionDenied unless the actor is an active security officer other than the
     blocked person; ValidationError without a reason or when nothing is blocked.
     """
-    if not (actor.is_active and roles.SECURITY_OFFICER in actor.role_names):
+    if not may_release_read_blocks(actor):
         raise PermissionDenied("Only a security officer may release a read block.")
     if actor.pk == staff.pk:
         raise PermissionDenied("Nobody may release their own read block.")

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import jwt
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -48,7 +49,7 @@ def shares(org, leaver, book):
     on_colleagues = CustomerUserObjectPermission.objects.create(
         content_object=book.colleague_customer,
         user=org.rep_other_team,
-        permission=book.share_given.permission.__class__.objects.get(codename="change_customer"),
+        permission=Permission.objects.get(codename="change_customer"),
         granted_by=leaver,
     )
     expired = share_customer(actor=leaver, customer=book.customers[4], with_staff=org.rep)
@@ -342,6 +343,17 @@ def test_a_release_needs_a_reason(org, budget, notice_book, api_client_for):
 
     assert response.status_code == 400
     assert "reason" in response.json()["errors"]
+
+
+def test_an_alert_about_nobody_releases_nothing(org, api_client_for):
+    alert = SecurityAlert.objects.create(kind="sensitive_word", message="Message #1 matches.")
+    url = f"{ALERTS}{alert.pk}/release-reads/"
+
+    officer = api_client_for(org.security).post(url, {"reason": "x"}, format="json")
+    auditor = api_client_for(org.auditor).post(url, {"reason": "x"}, format="json")
+
+    assert (officer.status_code, officer.json()["code"]) == (400, "invalid")
+    assert auditor.status_code == 403
 
 
 def test_the_admin_changelist_is_blocked_with_a_clear_page_and_security_releases_there(
