@@ -82,5 +82,8 @@ def recorded_timeline(*, user, customer_id: int, channel: str, request=None) -> 
             action=AccessAction.DENIED, allowed=False, query={"attempt": "timeline"}, **audit
         )
         return None
-    record_access(action=AccessAction.VIEW, query={"view": "timeline"}, **audit)
-    return {**customer_timeline(user=user, customer=customer), "customer_obj": customer}
+    timeline = customer_timeline(user=user, customer=customer)
+    # Its entries count against the notice-period read budget (scrm/audit/read_budget.py).
+    rows = len(timeline["entries"])
+    record_access(action=AccessAction.VIEW, query={"view": "timeline"}, row_count=rows, **audit)
+    return {**timeline, "customer_obj": customer}

@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -10,14 +11,15 @@ from django.urls import path, reverse
 from customers.models import Customer
 from offboarding.admin_forms import CaseCreateForm, LeaversCsvForm, ReasonForm, RefusalActionForm
 from offboarding.csv_import import import_leavers
-from offboarding.models import CustomerTransfer, OffboardingCase
+from offboarding.models import CustomerTransfer, OffboardingCase, RevokedShare
 from offboarding.preview import preview_case
 from offboarding.reads import record_customers_shown, record_report_export
-from offboarding.report import report_csv, report_rows, report_summary
+from offboarding.report import report_csv, report_rows, report_summary, revoked_share_rows
 from offboarding.services import (
     approve_case,
     cancel_case,
     create_case,
+    reconfirm_share,
     record_refusal,
     run_now,
     schedule_case,
@@ -216,12 +218,13 @@ class OffboardingCaseAdmin(DoorAdminMixin, admin.ModelAdmin):
     def report_view(self, request, pk: int):
         case = self._case(request, pk)
         rows = list(report_rows(case)[:5000])
+        shares = list(revoked_share_rows(case)[:5000])
         record_customers_shown(
             request=request,
             channel=Channel.ADMIN,
             case=case,
             view="report",
-            customer_ids=[t.customer_id for t in rows],
+            customer_ids=list(dict.fromkeys(r.customer_id for r in [*rows, *shares])),
         )
         return self._page(
             request,
@@ -230,6 +233,7 @@ class OffboardingCaseAdmin(DoorAdminMixin, admin.ModelAdmin):
             case=case,
             summary=report_summary(case),
             rows=rows,
+            shares=shares,
         )
 
     def report_csv_view(self, request, pk: int):
@@ -306,3 +310,93 @@ class CustomerTransferAdmin(DoorAdminMixin, admin.ModelAdmin):
                 self.message_user(request, f"#{transfer.pk}: {_errors(exc)}", messages.ERROR)
         if done:
             self.message_user(request, f"{done} refusal(s) recorded.", messages.SUCCESS)
+
+
+@admin.register(RevokedShare)
+class RevokedShareAdmin(DoorAdminMixin, admin.ModelAdmin):
+    """Shares leavers gave, revoked by their offboarding run. The customer's owner (usually the
+    successor) finds those of their customers here and re-confirms the ones to keep."""
+
+    list_display = [
+        "id",
+        "case",
+        "customer",
+        "colleague",
+        "level",
+        "expires_at",
+        "revoked_at",
+        "reconfirmed_by",
+        "reconfirmed_at",
+    ]
+    list_filter = [("reconfirmed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["case__leaver", "customer", "colleague", "reconfirmed_by"]
+    actions = ["reconfirm_action"]
+
+    def get_queryset(self, request):
+        user = request.user
+        cases = OffboardingCase.objects.visible_to(user)
+        return super().get_queryset(request).filter(Q(customer__owner=user.pk) | Q(case__in=cases))
+
+    # Owners of customers are sales staff without offboarding permissions: the page is open to
+    # whoever may read customers, and get_queryset keeps it to their own customers' shares.
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("customers.view_customer")
+
+    def has_module_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_reconfirm_permission(self, request) -> bool:
+        return request.user.has_perm("customers.share_customer")
+
+    def record_changelist(self, request, changelist) -> None:
+        # One event per page with the customers it listed.
+        record_access(
+            actor=request.user,
+            action=AccessAction.LIST,
+            model=Customer,
+            object_ids=[s.customer_id for s in changelist.result_list],
+            channel=Channel.ADMIN,
+            request=request,
+            query={"view": "revoked_shares", **request.GET.dict()},
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        share = self.get_object(request, object_id)
+        record_access(
+            actor=request.user,
+            action=AccessAction.VIEW if share else AccessAction.DENIED,
+            model=Customer,
+            object_ids=[share.customer_id] if share else [],
+            channel=Channel.ADMIN,
+            request=request,
+            query={"view": "revoked_share", "share": object_id},
+            allowed=share is not None,
+        )
+        # Recorded above against the customer; skip the mixin's event about the share row.
+        return admin.ModelAdmin.change_view(self, request, object_id, form_url, extra_context)
+
+    @admin.action(
+        description="Re-confirm selected shares (the colleague keeps the customer)",
+        permissions=["reconfirm"],
+    )
+    def reconfirm_action(self, request, queryset):
+        done = 0
+        for share in queryset:
+            try:
+                reconfirm_share(actor=request.user, share=share)
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, f"#{share.pk}: {_errors(exc)}", messages.ERROR)
+            except PermissionDenied as exc:
+                self.message_user(request, f"#{share.pk}: {exc}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} share(s) re-confirmed.", messages.SUCCESS)

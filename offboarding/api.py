@@ -1,3 +1,4 @@
+from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -10,15 +11,16 @@ from rest_framework.response import Response
 
 from customers.models import Customer
 from offboarding.csv_import import import_leavers
-from offboarding.models import CustomerTransfer, OffboardingCase
+from offboarding.models import CustomerTransfer, OffboardingCase, RevokedShare
 from offboarding.preview import preview_case
 from offboarding.reads import record_customers_shown, record_report_export
-from offboarding.report import report_csv, report_summary
+from offboarding.report import report_csv, report_summary, revoked_share_rows
 from offboarding.serializers import (
     CaseCreateSerializer,
     CaseSerializer,
     CsvUploadSerializer,
     ReasonSerializer,
+    RevokedShareSerializer,
     TransferSerializer,
     staff_by_ids,
 )
@@ -26,6 +28,7 @@ from offboarding.services import (
     approve_case,
     cancel_case,
     create_case,
+    reconfirm_share,
     record_refusal,
     run_now,
     schedule_case,
@@ -147,11 +150,15 @@ class CaseViewSet(
     def report(self, request, pk=None):
         case = self.get_object()
         transfers = TransferSerializer(case.transfers.select_related("customer")[:1000], many=True)
-        shown = [row["customer"] for row in transfers.data]
+        shares = RevokedShareSerializer(revoked_share_rows(case)[:1000], many=True).data
+        # Each customer the page shows once, transfers first.
+        shown = list(dict.fromkeys(row["customer"] for row in [*transfers.data, *shares]))
         record_customers_shown(
             request=request, channel=Channel.API, case=case, view="report", customer_ids=shown
         )
-        return Response({**report_summary(case), "transfers": transfers.data})
+        return Response(
+            {**report_summary(case), "transfers": transfers.data, "revoked_shares": shares}
+        )
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"], url_path="report/csv")
@@ -211,3 +218,47 @@ class TransferViewSet(DeclaredScopeMixin, mixins.ListModelMixin, viewsets.Generi
         body.is_valid(raise_exception=True)
         transfer = record_refusal(actor=request.user, transfer=transfer, **body.validated_data)
         return Response(TransferSerializer(transfer).data)
+
+
+class RevokedShareViewSet(DeclaredScopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Shares leavers gave that their offboarding revoked. The customer's owner sees those of
+    their customers and may re-confirm them; case readers see those of the cases they see."""
+
+    queryset = RevokedShare.objects.select_related("customer", "colleague", "reconfirmed_by")
+    serializer_class = RevokedShareSerializer
+    permission_classes = [model_permission("customers.view_customer")]
+    filterset_fields = ["case", "customer"]
+    scope_actions = {
+        "list": LIST,
+        "reconfirm": WriteOnly("re-grants one share; answers the new grant, not the customer"),
+    }
+
+    def get_queryset(self):
+        user = self.request.user
+        cases = OffboardingCase.objects.visible_to(user)
+        return super().get_queryset().filter(Q(customer__owner=user.pk) | Q(case__in=cases))
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        record_access(
+            actor=request.user,
+            action=AccessAction.LIST,
+            model=Customer,
+            object_ids=[row["customer"] for row in response.data["results"]],
+            channel=Channel.API,
+            request=request,
+            query={"view": "revoked_shares", **request.query_params.dict()},
+        )
+        return response
+
+    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"])
+    def reconfirm(self, request, pk=None):
+        """The customer's owner keeps the share: the colleague gets it again (same level)."""
+        share = get_object_or_404(self.get_queryset(), pk=pk)
+        grant = reconfirm_share(actor=request.user, share=share)
+        share.refresh_from_db()
+        return Response(
+            {**RevokedShareSerializer(share).data, "share_id": grant.pk},
+            status=status.HTTP_201_CREATED,
+        )

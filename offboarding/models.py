@@ -114,6 +114,7 @@ class CaseStep(models.Model):
         TRANSFER = "transfer", "Transfer customers"
         CONVERSATIONS = "conversations", "Move conversations and follow-ups"
         GRANTS = "grants", "Remove the leaver's grants"
+        SHARES = "shares", "Revoke the shares the leaver gave"
         PRIVATE_DATA = "private_data", "Clear private data"
         NOTIFY = "notify", "Notify successors and supervisor"
         REPORT = "report", "Produce the handover report"
@@ -178,3 +179,39 @@ class CustomerTransfer(models.Model):
 
     def __str__(self) -> str:
         return f"customer #{self.customer_id}: {self.status}"
+
+
+class RevokedShare(models.Model):
+    """A share the leaver had given a colleague, revoked by the run (the `shares` step).
+
+    The grant itself is deleted; this row keeps what it was (customer, colleague, level, expiry)
+    for the hand-over report and lets the customer's owner re-confirm it afterwards
+    (`offboarding.services.reconfirm_share`), which grants it again in the owner's name.
+    """
+
+    case = models.ForeignKey(
+        OffboardingCase, on_delete=models.PROTECT, related_name="revoked_shares"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    colleague = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    level = models.CharField(max_length=30)  # "view" / "change" (share_customer's levels)
+    granted_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(default=timezone.now)
+    reconfirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reconfirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "customer", "colleague", "level"], name="revoked_share_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level} share of customer #{self.customer_id} with {self.colleague_id}"

@@ -2,8 +2,9 @@
 
 from collections import Counter
 from collections.abc import Iterator
+from itertools import chain
 
-from offboarding.models import CustomerTransfer, OffboardingCase
+from offboarding.models import CustomerTransfer, OffboardingCase, RevokedShare
 from scrm.csv_stream import csv_pieces
 
 
@@ -19,6 +20,8 @@ def report_summary(case: OffboardingCase) -> dict:
         "refused": by_status.get(CustomerTransfer.Status.REFUSED, 0),
         "failed": by_status.get(CustomerTransfer.Status.FAILED, 0),
         "by_successor": dict(sorted(by_successor.items(), key=lambda kv: str(kv[0]))),
+        "shares_revoked": case.revoked_shares.count(),
+        "shares_reconfirmed": case.revoked_shares.filter(reconfirmed_at__isnull=False).count(),
         "steps": [
             {
                 "name": s.name,
@@ -37,10 +40,36 @@ def report_rows(case: OffboardingCase):
     return case.transfers.select_related("customer", "to_owner", "from_owner").order_by("id")
 
 
+def revoked_share_rows(case: OffboardingCase):
+    """The shares the leaver gave that the run revoked: customer, colleague, level, fate."""
+    return case.revoked_shares.select_related(
+        "case__leaver", "customer", "colleague", "reconfirmed_by"
+    )
+
+
 def report_csv(case: OffboardingCase) -> Iterator[str]:
-    """One row per customer; names masked (the report travels by email and print)."""
+    """One row per customer, then one per share the run revoked (status `share_revoked` or
+    `share_reconfirmed`, "to" the colleague); names masked (the report travels by email and
+    print)."""
     header = ["customer_id", "customer", "from", "to", "status", "reason", "at", "refused_at"]
-    return csv_pieces(header, map(_report_row, report_rows(case).iterator(chunk_size=2000)))
+    transfers = map(_report_row, report_rows(case).iterator(chunk_size=2000))
+    shares = map(_share_row, revoked_share_rows(case).iterator(chunk_size=2000))
+    return csv_pieces(header, chain(transfers, shares))
+
+
+def _share_row(share: RevokedShare) -> list:
+    reconfirmed = share.reconfirmed_by.username if share.reconfirmed_by else ""
+    return [
+        share.customer_id,
+        str(share.customer),
+        share.case.leaver.username,
+        share.colleague.username,
+        "share_reconfirmed" if reconfirmed else "share_revoked",
+        f"{share.level} share given by the leaver"
+        + (f"; re-confirmed by {reconfirmed}" if reconfirmed else "; revoked by the run"),
+        share.revoked_at.isoformat(),
+        "",
+    ]
 
 
 def _report_row(t: CustomerTransfer) -> list:

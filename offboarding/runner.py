@@ -19,7 +19,14 @@ RUNNABLE = (
 
 def ensure_steps(case: OffboardingCase) -> list[CaseStep]:
     for position, (name, _) in enumerate(STEPS):
-        CaseStep.objects.get_or_create(case=case, name=name, defaults={"position": position})
+        step, created = CaseStep.objects.get_or_create(
+            case=case, name=name, defaults={"position": position}
+        )
+        if not created and step.position != position:
+            # A step added by a later release (e.g. `shares`) joins open cases at its place in
+            # the order; the steps after it move down one. Only the order changes: a step that
+            # is done stays done and is skipped.
+            CaseStep.objects.filter(pk=step.pk).update(position=position)
     return list(case.steps.order_by("position"))
 
 

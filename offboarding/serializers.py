@@ -3,7 +3,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from customers.serializers import StrictSerializer
-from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase
+from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, RevokedShare
 
 
 class StepSerializer(serializers.ModelSerializer):
@@ -120,3 +120,30 @@ class TransferSerializer(serializers.ModelSerializer):
 
 class CsvUploadSerializer(StrictSerializer):
     file = serializers.FileField()
+
+
+class RevokedShareSerializer(serializers.ModelSerializer):
+    """A share the leaver gave, revoked by the run; `reconfirmed_*` once the owner kept it."""
+
+    customer_name = serializers.CharField(source="customer.__str__", read_only=True)  # masked
+    colleague_username = serializers.CharField(source="colleague.username", read_only=True)
+    reconfirmed_by = serializers.CharField(
+        source="reconfirmed_by.username", default=None, read_only=True
+    )
+
+    class Meta:
+        model = RevokedShare
+        fields = [
+            "id",
+            "case",
+            "customer",
+            "customer_name",
+            "colleague",
+            "colleague_username",
+            "level",
+            "granted_at",
+            "expires_at",
+            "revoked_at",
+            "reconfirmed_by",
+            "reconfirmed_at",
+        ]

@@ -14,8 +14,15 @@ from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, PeriodicTask
 
 from chats.models import Conversation
-from customers.models import Customer, FollowUp, OwnershipTransfer
-from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, SuccessorOverride
+from customers.models import Customer, CustomerUserObjectPermission, FollowUp, OwnershipTransfer
+from customers.services import share_customer
+from offboarding.models import (
+    CaseStep,
+    CustomerTransfer,
+    OffboardingCase,
+    RevokedShare,
+    SuccessorOverride,
+)
 from offboarding.planning import team_lead_for, validate_successors
 from offboarding.runner import ensure_steps
 from scrm.masking.detectors import mask_text
@@ -260,3 +267,34 @@ def record_refusal(*, actor, transfer: CustomerTransfer, reason: str) -> Custome
     transfer.to_owner = lead
     transfer.save(update_fields=["status", "refused_at", "reason", "to_owner"])
     return transfer
+
+
+@transaction.atomic
+def reconfirm_share(*, actor, share: RevokedShare) -> CustomerUserObjectPermission:
+    """The customer's owner keeps a share the leaver had given: the colleague gets the same
+    level (and the same expiry) again, now granted by the owner, who answers for it.
+
+    Only after the run: the owner is whoever holds the customer now (usually the successor the
+    run handed it to); before the transfer nobody but the leaver owned it, and the revocation
+    fails closed, so a colleague loses access until the owner decides.
+    Raises PermissionDenied unless the actor owns the customer; ValidationError if the share was
+    re-confirmed already, has expired since, or `share_customer` refuses (colleague inactive).
+    """
+    share = RevokedShare.objects.select_for_update().get(pk=share.pk)
+    customer = Customer.objects.get(pk=share.customer_id)
+    if customer.owner_id != actor.pk:
+        raise PermissionDenied("Only the customer's owner may re-confirm a share the leaver gave.")
+    if share.reconfirmed_at is not None:
+        raise ValidationError({"share": "This share has already been re-confirmed."})
+    if share.expires_at is not None and share.expires_at <= timezone.now():
+        raise ValidationError({"share": "This share has expired; share the customer anew."})
+    grant = share_customer(
+        actor=actor,
+        customer=customer,
+        with_staff=share.colleague,
+        level=share.level,
+        expires_at=share.expires_at,
+    )
+    share.reconfirmed_by, share.reconfirmed_at = actor, timezone.now()
+    share.save(update_fields=["reconfirmed_by", "reconfirmed_at"])
+    return grant

@@ -14,12 +14,14 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from chats.models import Conversation, Message
 from customers.models import Customer, CustomerUserObjectPermission, FollowUp, OwnershipTransfer
-from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase
+from customers.services import SHARE_LEVELS
+from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, RevokedShare
 from offboarding.planning import assign, team_lead_for
 from scrm.staff.models import Device, Draft, Notification, PersonalNote, SavedSearch
 
@@ -215,6 +217,52 @@ def grants(case: OffboardingCase, step: CaseStep) -> None:
     step.detail = {"grants_removed": step.total}
 
 
+def shares(case: OffboardingCase, step: CaseStep) -> None:
+    """Shares the leaver gave (on their own customers or anyone's) are revoked.
+
+    Nobody answers for them once the leaver is gone: the colleague would keep the customer
+    through a grant no one remembers. Each live share is recorded (`RevokedShare`) in the same
+    transaction that deletes it, so an interrupted run resumes without losing or repeating one;
+    the customer's owner may re-confirm it afterwards (`services.reconfirm_share`). Expired
+    shares and shares with whoever owns the customer now are removed without a record.
+    """
+    levels = {codename: level for level, codename in SHARE_LEVELS.items()}
+    now = timezone.now()
+    with transaction.atomic():
+        given = CustomerUserObjectPermission.objects.filter(granted_by_id=case.leaver_id)
+        ids = list(given.select_for_update().values_list("pk", flat=True))
+        rows = (
+            CustomerUserObjectPermission.objects.filter(pk__in=ids)
+            .exclude(expires_at__lte=now)
+            .exclude(user_id=F("content_object__owner_id"))
+            .values_list(
+                "content_object_id", "user_id", "permission__codename", "granted_at", "expires_at"
+            )
+        )
+        records = [
+            RevokedShare(
+                case_id=case.pk,
+                customer_id=customer_id,
+                colleague_id=user_id,
+                level=levels.get(codename, codename),
+                granted_at=granted_at,
+                expires_at=expires_at,
+                revoked_at=now,
+            )
+            for customer_id, user_id, codename, granted_at, expires_at in rows
+        ]
+        RevokedShare.objects.bulk_create(records, ignore_conflicts=True)
+        removed, _ = CustomerUserObjectPermission.objects.filter(pk__in=ids).delete()
+    step.detail = {
+        # Counted from the records, not added up: a crash after the commit loses no count.
+        "shares_revoked": RevokedShare.objects.filter(case_id=case.pk).count(),
+        "expired_or_owner_removed": removed
+        - len(records)
+        + step.detail.get("expired_or_owner_removed", 0),
+    }
+    step.total = step.done = step.detail["shares_revoked"] + step.detail["expired_or_owner_removed"]
+
+
 def private_data(case: OffboardingCase, step: CaseStep) -> None:
     leaver_id = case.leaver_id
     with transaction.atomic():
@@ -274,6 +322,7 @@ STEPS = [
     (CaseStep.Name.TRANSFER, transfer),
     (CaseStep.Name.CONVERSATIONS, conversations),
     (CaseStep.Name.GRANTS, grants),
+    (CaseStep.Name.SHARES, shares),
     (CaseStep.Name.PRIVATE_DATA, private_data),
     (CaseStep.Name.NOTIFY, notify),
     (CaseStep.Name.REPORT, report),

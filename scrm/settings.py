@@ -197,6 +197,10 @@ AUDITLOG_INCLUDE_ALL_MODELS = False
 
 # --- scrm policy ----------------------------------------------------------------------------
 SCRM_REVEAL_LIMIT_PER_HOUR = int(os.environ.get("SCRM_REVEAL_LIMIT_PER_HOUR", "20"))
+# Staff in their notice period: records read per hour (lists, searches, timelines, details)
+# before a security alert, and before their list reads are blocked (scrm/audit/read_budget.py).
+SCRM_NOTICE_READS_ALERT_PER_HOUR = int(os.environ.get("SCRM_NOTICE_READS_ALERT_PER_HOUR", "200"))
+SCRM_NOTICE_READS_BLOCK_PER_HOUR = int(os.environ.get("SCRM_NOTICE_READS_BLOCK_PER_HOUR", "500"))
 SCRM_DEMO_PASSWORD = os.environ.get("SCRM_DEMO_PASSWORD", "scrm-demo-2026")
 SCRM_CHAT_RETENTION_DAYS = int(os.environ.get("SCRM_CHAT_RETENTION_DAYS", "180"))
 

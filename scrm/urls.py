@@ -12,7 +12,7 @@ from chats.api.messages import (
     MessageViewSet,
 )
 from customers.api import CustomerViewSet
-from offboarding.api import CaseViewSet, TransferViewSet
+from offboarding.api import CaseViewSet, RevokedShareViewSet, TransferViewSet
 from scrm.audit.api import AccessEventViewSet, SecurityAlertViewSet
 from scrm.staff.api import StaffDirectoryViewSet, me
 
@@ -25,6 +25,9 @@ router.register("chats/conversations", ConversationViewSet, basename="conversati
 router.register("chats/messages", MessageViewSet, basename="message")
 router.register("offboarding/cases", CaseViewSet, basename="offboarding-case")
 router.register("offboarding/transfers", TransferViewSet, basename="offboarding-transfer")
+router.register(
+    "offboarding/revoked-shares", RevokedShareViewSet, basename="offboarding-revoked-share"
+)
 
 api_v1 = [
     path("auth/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),

@@ -24,8 +24,9 @@ from django.test import Client
 from django.utils import timezone
 
 from customers.models import Customer, CustomerUserObjectPermission, OwnershipTransfer
+from customers.services import share_customer
 from offboarding.services import approve_case, create_case, run_now
-from scrm.audit.models import AccessAction, AccessEvent, Channel
+from scrm.audit.models import AccessAction, AccessEvent, Channel, ReadBlock
 from scrm.staff import roles
 from tests.chats.factories import ConversationFactory, MessageFactory
 from tests.factories import CustomerFactory, StaffFactory
@@ -746,7 +747,81 @@ READS: list[Read] = [
         lambda w: list(LogEntry.objects.values_list("id", flat=True)),
         client="admin",
     ),
+    # --- insider §7: what leavers leave behind ----------------------------------------------
+    Read(
+        "api revoked shares",
+        "rep_b",
+        lambda w: "/api/v1/offboarding/revoked-shares/",
+        200,
+        LIST,
+        CUSTOMER,
+        pk("transferred"),
+        query={"view": "revoked_shares"},
+        offboarding=True,
+    ),
+    Read(
+        "admin revoked shares",
+        "rep_b",
+        lambda w: "/admin/offboarding/revokedshare/",
+        200,
+        LIST,
+        CUSTOMER,
+        pk("transferred"),
+        client="admin",
+        query={"view": "revoked_shares"},
+        offboarding=True,
+    ),
+    Read(
+        "api handover report lists the revoked share's customer once",
+        "hr",
+        lambda w: f"{CASES}{w.case_done.pk}/report/",
+        200,
+        LIST,
+        CUSTOMER,
+        pk("transferred"),
+        query={"view": "report"},
+        offboarding=True,
+    ),
+    Read(
+        "api customer list while list reads are blocked",
+        "rep_leaving",
+        lambda w: _blocked(w, "/api/v1/customers/"),
+        403,
+        DENIED,
+        CUSTOMER,
+        nothing,
+        query={"refused": "reads_blocked"},
+    ),
+    Read(
+        "api chat search while list reads are blocked",
+        "rep_leaving",
+        lambda w: _blocked(w, "/api/v1/chats/search/?q=报价"),
+        403,
+        DENIED,
+        MESSAGE,
+        nothing,
+        query={"refused": "reads_blocked"},
+    ),
+    Read(
+        "admin changelist while list reads are blocked",
+        "rep_leaving",
+        lambda w: _blocked(w, "/admin/customers/customer/"),
+        403,
+        DENIED,
+        CUSTOMER,
+        nothing,
+        client="admin",
+        query={"refused": "reads_blocked"},
+    ),
 ]
+
+
+def _blocked(w, url: str) -> str:
+    """rep_leaving's list reads blocked (as after paging past the budget), then `url`."""
+    ReadBlock.objects.get_or_create(
+        staff=w.org.rep_leaving, released_at=None, defaults={"rows": 501}
+    )
+    return url
 
 
 @pytest.fixture
@@ -780,6 +855,8 @@ def cases(world):
 def offboarding_cases(org) -> dict:
     leaver_done = StaffFactory(username="leaver_done", roles=[roles.SALES_REP], team=org.team1)
     transferred = CustomerFactory(owner=leaver_done)
+    # insider §7: a share the leaver gave, revoked by the run
+    share_customer(actor=leaver_done, customer=transferred, with_staff=org.rep_other_team)
     effective_at = timezone.now() + timedelta(days=30)
 
     def case_of(leaver):

@@ -45,7 +45,8 @@ from rest_framework.test import APIClient
 from customers.models import Customer
 from customers.services import share_customer
 from offboarding.services import approve_case, create_case, run_now
-from scrm.audit.models import AccessAction, Channel
+from scrm.audit.models import AccessAction, Channel, ReadBlock, SecurityAlert
+from scrm.audit.read_budget import BLOCK_KIND
 from scrm.audit.services import raise_alert, record_access
 from scrm.staff import roles
 from scrm.urls import api_v1
@@ -221,6 +222,26 @@ CASE_BUTTON = {**{role: 302 for role in CASE_READERS}, **CASE_HIDDEN}
 
 
 AUDIT_READERS = {"auditor": 200, "security": 200, "admin_user": 200}
+# --- insider §7 ---
+REVOKED_SHARES = "/api/v1/offboarding/revoked-shares/"
+SHARERS_302 = {
+    role: 302
+    for role in ("rep", "rep_b", "rep_other_team", "lead", "manager", "manager_other", "admin_user")
+}
+
+
+def _read_block_alert(w) -> int:
+    """rep_leaving's list reads blocked, and the alert saying so (made on first use: the rows
+    run in rolled-back savepoints)."""
+    ReadBlock.objects.get_or_create(
+        staff=w.org.rep_leaving, released_at=None, defaults={"rows": 501}
+    )
+    alert, _ = SecurityAlert.objects.get_or_create(
+        kind=BLOCK_KIND, actor=w.org.rep_leaving, defaults={"message": "reads blocked"}
+    )
+    return alert.pk
+
+
 AUDIT_ADMIN = admin_only(AUDIT_READERS, 403)
 ADMINS_ONLY = admin_only({"admin_user": 200}, 403)
 
@@ -824,6 +845,61 @@ ROWS: list[Row] = [
         lambda w: f"/admin/audit/securityalert/{w.alert.pk}/change/",
         AUDIT_ADMIN,
     ),
+    # --- insider §7: what leavers leave behind ----------------------------------------------
+    *expand(
+        "staff directory filtered by employment status",
+        "GET",
+        fixed("/api/v1/staff/?employment_status=notice"),
+        only({"hr": 200, "admin_user": 200}, 403),
+    ),
+    *expand("revoked shares", "GET", fixed(REVOKED_SHARES), only(NO_CUSTOMERS, 200)),
+    # Only the customer's owner (rep_b, the successor) re-confirms; case readers see the row
+    # (403 from the verb), everyone else does not (404).
+    *expand(
+        "reconfirm a revoked share",
+        "POST",
+        lambda w: f"{REVOKED_SHARES}{w.case_done.revoked_shares.get().pk}/reconfirm/",
+        only(
+            {"rep_b": 201, **{r: 403 for r in ("lead", "manager", "hr", "admin_user")}}
+            | NO_CUSTOMERS,
+            404,
+        ),
+    ),
+    *expand(
+        "release a read block",
+        "POST",
+        lambda w: f"/api/v1/alerts/{_read_block_alert(w)}/release-reads/",
+        only({"security": 200}, 403),
+        body=lambda w: {"reason": "hand-over list agreed with the lead"},
+    ),
+    *admin(
+        "revoked shares page",
+        "GET",
+        fixed("/admin/offboarding/revokedshare/"),
+        admin_only(NO_CUSTOMERS, 200),
+    ),
+    *admin(
+        "reconfirm a revoked share (admin action)",
+        "POST",
+        fixed("/admin/offboarding/revokedshare/"),
+        # Sharers run the action (302, the verb's refusal is a message); others get the page.
+        admin_only({**SHARERS_302, "hr": 200, "legal": 200, "auditor": 200, **NO_CUSTOMERS}, 403),
+        body=lambda w: {
+            "action": "reconfirm_action",
+            "_selected_action": [w.case_done.revoked_shares.get().pk],
+        },
+    ),
+    *admin(
+        "release a read block (admin action)",
+        "POST",
+        fixed("/admin/audit/securityalert/"),
+        admin_only({"security": 302, "admin_user": 302, "auditor": 200}, 403),
+        body=lambda w: {
+            "action": "release_reads",
+            "_selected_action": [_read_block_alert(w)],
+            "reason": "hand-over list agreed with the lead",
+        },
+    ),
 ]
 
 # Which customers each role's list shows (attributes of the `customers` fixture).
@@ -870,7 +946,9 @@ def _offboarding_cases(org) -> dict:
 
     approved = approve_case(actor=org.lead, case=case_of(new_leaver("leaver_approved")))
     done_leaver = new_leaver("leaver_done")
-    CustomerFactory(owner=done_leaver)
+    done_customer = CustomerFactory(owner=done_leaver)
+    # insider §7: a share the leaver gave, revoked by the run (case_done.revoked_shares)
+    share_customer(actor=done_leaver, customer=done_customer, with_staff=org.rep_other_team)
     done = approve_case(actor=org.lead, case=case_of(done_leaver))
     done = run_now(actor=org.hr, case=done)
     assert done.status == "completed", done.error

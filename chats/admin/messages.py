@@ -14,7 +14,7 @@ from chats.models import Conversation, Message, SensitiveWordRule
 from chats.search import matching, search
 from chats.timeline import recorded_timeline
 from scrm.access.scope import LIST, VIEW
-from scrm.audit.admin_mixins import DoorAdminMixin
+from scrm.audit.admin_mixins import DoorAdminMixin, reads_blocked_page
 from scrm.audit.models import AccessAction, Channel
 from scrm.dbrouting import read_replica
 from scrm.masking.policy import masked
@@ -166,6 +166,8 @@ class MessageAdmin(ArchiveAdmin):
     def search_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
+        if (blocked := reads_blocked_page(request, Message)) is not None:
+            return blocked
         keyword = request.GET.get("q", "").strip()[:100]
         visible = self.get_queryset(request).using(read_replica())
         filters = MessageFilter(request.GET, queryset=visible)
@@ -201,6 +203,8 @@ class MessageAdmin(ArchiveAdmin):
         return TemplateResponse(request, "admin/chats/message/search.html", context)
 
     def timeline_view(self, request, customer_id: int):
+        if (blocked := reads_blocked_page(request, Message)) is not None:
+            return blocked
         timeline = recorded_timeline(
             user=request.user, customer_id=customer_id, channel=Channel.ADMIN, request=request
         )

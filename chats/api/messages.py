@@ -22,6 +22,7 @@ from scrm.api.pagination import CappedCountPagination
 from scrm.api.permissions import model_permission
 from scrm.api.viewsets import DeclaredScopeMixin, ScopedViewSetMixin, WriteOnly
 from scrm.audit.models import AccessAction, Channel
+from scrm.audit.read_budget import refuse_blocked_reads
 from scrm.audit.services import record_access
 from scrm.dbrouting import read_replica
 
@@ -107,6 +108,7 @@ class MessageSearchView(DeclaredScopeMixin, generics.ListAPIView):
 
     @extend_schema(parameters=[OpenApiParameter("q", str, required=True)])
     def get(self, request, *args, **kwargs):
+        refuse_blocked_reads(user=request.user, model=Message, channel=Channel.API, request=request)
         response = super().get(request, *args, **kwargs)
         record_access(
             actor=request.user,
@@ -130,6 +132,7 @@ class CustomerTimelineView(DeclaredScopeMixin, generics.GenericAPIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
+        refuse_blocked_reads(user=request.user, model=Message, channel=Channel.API, request=request)
         timeline = recorded_timeline(
             user=request.user, customer_id=pk, channel=Channel.API, request=request
         )

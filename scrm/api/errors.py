@@ -14,12 +14,17 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from scrm.audit.read_budget import ReadsBlocked
 from scrm.masking.reveal import RevealLimitExceeded
 
 
 class RevealThrottled(exceptions.Throttled):
     default_detail = "Reveal limit reached for this hour; security has been notified."
     default_code = "reveal_limit"
+
+
+class ReadsBlockedError(exceptions.PermissionDenied):
+    default_code = "reads_blocked"
 
 
 def _as_drf(exc: Exception) -> Exception:
@@ -30,6 +35,8 @@ def _as_drf(exc: Exception) -> Exception:
         return exceptions.ValidationError(detail)
     if isinstance(exc, Http404):  # get_object_or_404: answer with DRF's code, "not_found"
         return exceptions.NotFound()
+    if isinstance(exc, ReadsBlocked):  # before PermissionDenied: it is one
+        return ReadsBlockedError(str(exc))
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, RequestDataTooBig):

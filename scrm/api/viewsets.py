@@ -15,6 +15,7 @@ from rest_framework.metadata import SimpleMetadata
 from scrm.access.door import Declared, Public, WriteOnly, kind_of
 from scrm.access.scope import ACTIONS, CHANGE, LIST, VIEW
 from scrm.audit.models import AccessAction, Channel
+from scrm.audit.read_budget import refuse_blocked_reads
 from scrm.audit.services import record_access
 
 __all__ = ["Public", "WriteOnly"]  # re-exported: viewsets declare with them
@@ -101,6 +102,9 @@ class RecordedReadsViewSetMixin(DeclaredScopeMixin):
         return False
 
     def list(self, request, *args, **kwargs):
+        refuse_blocked_reads(
+            user=request.user, model=self.queryset.model, channel=Channel.API, request=request
+        )
         response = super().list(request, *args, **kwargs)
         shown = [row["id"] for row in response.data.get("results", response.data)]
         self.record(AccessAction.LIST, shown, query=request.query_params.dict())

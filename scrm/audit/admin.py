@@ -1,7 +1,9 @@
 from auditlog.admin import LogEntryAdmin
 from auditlog.models import LogEntry
-from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
@@ -10,6 +12,7 @@ from scrm.access.scope import LIST
 from scrm.audit.admin_mixins import DoorAdminMixin
 from scrm.audit.export import csv_rows
 from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
+from scrm.audit.read_budget import release_read_block
 
 
 class ReadOnlyAdmin(DoorAdminMixin, admin.ModelAdmin):
@@ -74,12 +77,36 @@ class AccessEventAdmin(ReadOnlyAdmin):
         return response
 
 
+class ReleaseActionForm(ActionForm):
+    reason = forms.CharField(max_length=500, required=False, label="Reason (to release reads)")
+
+
 @admin.register(SecurityAlert)
 class SecurityAlertAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "kind", "severity", "actor", "message", "acknowledged_at"]
     list_filter = ["kind", "severity", ("acknowledged_at", admin.EmptyFieldListFilter)]
     list_select_related = ["actor"]
-    actions = ["acknowledge"]
+    actions = ["acknowledge", "release_reads"]
+    action_form = ReleaseActionForm
+
+    @admin.action(
+        description="Release the list-read block of the selected alerts' staff",
+        permissions=["acknowledge"],
+    )
+    def release_reads(self, request, queryset):
+        # The verb decides who may (security officers, never for themselves).
+        reason = request.POST.get("reason", "")
+        for staff in {a.actor for a in queryset.select_related("actor") if a.actor_id}:
+            try:
+                release_read_block(actor=request.user, staff=staff, reason=reason)
+            except (ValidationError, PermissionDenied) as exc:
+                text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+                self.message_user(request, f"{staff.username}: {text}", messages.ERROR)
+            else:
+                queryset.filter(actor=staff, acknowledged_at__isnull=True).update(
+                    acknowledged_at=timezone.now(), acknowledged_by=request.user
+                )
+                self.message_user(request, f"{staff.username} may read lists again.")
 
     @admin.action(description="Acknowledge selected alerts", permissions=["acknowledge"])
     def acknowledge(self, request, queryset):

@@ -1,12 +1,27 @@
+from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
 from django.urls import URLPattern
 from django.views.generic import RedirectView
 
 from scrm.access.door import Declared, WriteOnly, kind_of
 from scrm.access.scope import LIST, VIEW
 from scrm.audit.models import AccessAction, Channel
+from scrm.audit.read_budget import ReadsBlocked, refuse_blocked_reads
 from scrm.audit.services import record_access
+
+
+def reads_blocked_page(request, model) -> TemplateResponse | None:
+    """The admin's answer to a list read while the viewer's list reads are blocked (403 with a
+    page saying why), or None when the read may go ahead."""
+    try:
+        refuse_blocked_reads(user=request.user, model=model, channel=Channel.ADMIN, request=request)
+    except ReadsBlocked as exc:
+        context = {**admin.site.each_context(request), "title": "List reads blocked"}
+        context["message"] = str(exc)
+        return TemplateResponse(request, "admin/reads_blocked.html", context, status=403)
+    return None
 
 
 class RecordedReadsMixin:
@@ -32,6 +47,8 @@ class RecordedReadsMixin:
         return {}
 
     def changelist_view(self, request, extra_context=None):
+        if (blocked := reads_blocked_page(request, self.model)) is not None:
+            return blocked
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:

@@ -3,13 +3,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
 
 from scrm.access.scope import LIST
 from scrm.api.permissions import model_permission
-from scrm.api.viewsets import RecordedReadsViewSetMixin
+from scrm.api.viewsets import RecordedReadsViewSetMixin, WriteOnly
 from scrm.audit.export import COLUMNS, csv_rows
 from scrm.audit.filters import AccessEventFilter
 from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
+from scrm.audit.read_budget import may_release_read_blocks, release_read_block
 
 
 class AccessEventSerializer(serializers.ModelSerializer):
@@ -64,8 +67,38 @@ class AccessEventViewSet(RecordedReadsViewSetMixin, viewsets.ReadOnlyModelViewSe
         return response
 
 
+class ReleaseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
 class SecurityAlertViewSet(RecordedReadsViewSetMixin, viewsets.ReadOnlyModelViewSet):
     queryset = SecurityAlert.objects.all()
     serializer_class = SecurityAlertSerializer
     filterset_fields = ["kind", "severity", "actor"]
     permission_classes = [model_permission("audit.view_securityalert")]
+    scope_actions = {
+        **RecordedReadsViewSetMixin.scope_actions,
+        "release_reads": WriteOnly("releases a read block; answers the block, no alert rows"),
+    }
+
+    @extend_schema(request=ReleaseSerializer, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"], url_path="release-reads")
+    def release_reads(self, request, pk=None):
+        """Release the list-read block of the staff member this alert is about (security
+        officers only; not one's own); acknowledges the alert."""
+        alert = self.get_object()
+        body = ReleaseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if alert.actor is None:  # the verb checks the role; say "not yours" before "no one"
+            if not may_release_read_blocks(request.user):
+                raise PermissionDenied("Only a security officer may release a read block.")
+            raise ValidationError({"alert": ["This alert names no staff member."]})
+        block = release_read_block(
+            actor=request.user, staff=alert.actor, reason=body.validated_data["reason"]
+        )
+        SecurityAlert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
+            acknowledged_at=block.released_at, acknowledged_by=request.user
+        )
+        return Response(
+            {"staff": alert.actor_id, "released_at": block.released_at, "block": block.pk}
+        )

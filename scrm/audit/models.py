@@ -31,6 +31,9 @@ class AccessEvent(models.Model):
     action = models.CharField(max_length=10, choices=AccessAction.choices)
     model = models.CharField(max_length=64)  # "customers.customer"
     object_ids = models.JSONField(default=list, blank=True)
+    # How many rows the read showed (len(object_ids), or the entries of a timeline): summed per
+    # actor over the last hour without parsing JSON, the same on PostgreSQL and SQLite.
+    row_count = models.PositiveIntegerField(default=0)
     fields = models.JSONField(default=list, blank=True)
     query = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)
@@ -77,3 +80,31 @@ class SecurityAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message[:60]}"
+
+
+class ReadBlock(models.Model):
+    """List reads of a staff member in their notice period, refused after they read more rows
+    in an hour than SCRM_NOTICE_READS_BLOCK_PER_HOUR, until a security officer releases them
+    (`scrm.audit.read_budget.release_read_block`)."""
+
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    rows = models.PositiveIntegerField(help_text="Rows read in the hour when the block came.")
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    release_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["staff"],
+                condition=models.Q(released_at__isnull=True),
+                name="one_open_read_block",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"reads of {self.staff_id} blocked at {self.created_at:%Y-%m-%d %H:%M}"

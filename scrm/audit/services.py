@@ -3,6 +3,7 @@ from collections.abc import Sequence
 from django.db.models import Model
 
 from scrm.audit.models import AccessAction, AccessEvent, Channel, SecurityAlert
+from scrm.audit.read_budget import watch_notice_reads
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import mask_query
 
@@ -34,15 +35,17 @@ def record_access(
     query: dict | None = None,
     reason: str = "",
     allowed: bool = True,
+    row_count: int | None = None,
 ) -> AccessEvent:
     """Write one access event for one read (a list is one event with every id it showed).
 
     Query parameters are stored through the masking policy, so a `?mobile=` never lands raw;
     the free-text reason goes through the content detectors (people paste numbers into it).
+    `row_count` (default: the number of ids) feeds the notice-period read budget.
     """
     ip, user_agent, path = _client(request)
     user = actor if actor is not None and actor.is_authenticated else None
-    return AccessEvent.objects.create(
+    event = AccessEvent.objects.create(
         actor=user,
         action=action,
         model=_model_label(model),
@@ -53,10 +56,14 @@ def record_access(
         reason=mask_text(reason),
         allowed=allowed,
         flagged=bool(user and user.employment_status == "notice"),
+        row_count=len(object_ids) if row_count is None else row_count,
         ip=ip,
         user_agent=user_agent,
         path=path,
     )
+    if event.flagged and event.allowed:
+        watch_notice_reads(event)
+    return event
 
 
 def raise_alert(

@@ -1,9 +1,11 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scrm.api.viewsets import DeclaredScopeMixin, Public
+from scrm.staff import roles
 from scrm.staff.models import Staff
 
 
@@ -39,7 +41,24 @@ class MeSerializer(StaffDirectorySerializer):
         return sorted(obj.role_names)
 
 
+class ColleagueSerializer(StaffDirectorySerializer):
+    """The directory as colleagues see it: whether someone is serving their notice is HR's
+    business (a rep who knows it can poach the leaver's customers, or press them)."""
+
+    class Meta(StaffDirectorySerializer.Meta):
+        fields = [f for f in StaffDirectorySerializer.Meta.fields if f != "employment_status"]
+
+
+def sees_employment_status(user) -> bool:
+    if not user.is_authenticated:  # the schema generator asks as an anonymous user
+        return False
+    return user.is_superuser or bool(user.role_names & {roles.HR, roles.ADMINISTRATOR})
+
+
 class StaffDirectoryViewSet(DeclaredScopeMixin, viewsets.ReadOnlyModelViewSet):
+    """Colleagues to pick from. Employment status (and filtering by it) is for HR and
+    administrators only; everyone sees their own at /api/v1/me/."""
+
     queryset = Staff.objects.filter(is_active=True).select_related("department", "team")
     serializer_class = StaffDirectorySerializer
     filterset_fields = ["department", "team", "employment_status"]
@@ -47,6 +66,20 @@ class StaffDirectoryViewSet(DeclaredScopeMixin, viewsets.ReadOnlyModelViewSet):
         "list": Public("the colleague directory: names and teams to pick a colleague"),
         "retrieve": Public("the colleague directory: names and teams to pick a colleague"),
     }
+
+    def get_serializer_class(self):
+        if sees_employment_status(self.request.user):
+            return StaffDirectorySerializer
+        return ColleagueSerializer
+
+    def filter_queryset(self, queryset):
+        # Refused with a clear 403 rather than silently ignored, so the caller is not misled
+        # into reading the unfiltered list as "everyone is in notice".
+        if "employment_status" in self.request.query_params and not sees_employment_status(
+            self.request.user
+        ):
+            raise PermissionDenied("Filtering by employment status is for HR and administrators.")
+        return super().filter_queryset(queryset)
 
 
 class MeView(DeclaredScopeMixin, APIView):

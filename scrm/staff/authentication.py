@@ -1,5 +1,10 @@
-from rest_framework.authentication import BaseAuthentication
+import jwt
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.state import token_backend
 
 from scrm.staff.models import Device
 
@@ -11,8 +16,52 @@ class DeviceWiped(AuthenticationFailed):
     default_code = "device_wiped"
 
 
+def _bearer_token(request) -> str | None:
+    parts = get_authorization_header(request).split()
+    if len(parts) != 2 or parts[0].decode(errors="replace") not in jwt_settings.AUTH_HEADER_TYPES:
+        return None
+    return parts[1].decode(errors="replace")
+
+
+def _signed_user_id(raw: str):
+    """The user id of a token we signed, expired or not; None for anything else.
+
+    PyJWT checks the signature (and audience/issuer) but not the expiry: a phone that was off
+    for days still holds its last access token, long expired, and must still learn to wipe.
+    """
+    try:
+        payload = jwt.decode(
+            raw,
+            token_backend.get_verifying_key(raw),
+            algorithms=[token_backend.algorithm],
+            audience=token_backend.audience,
+            issuer=token_backend.issuer,
+            options={"verify_exp": False, "verify_aud": token_backend.audience is not None},
+        )
+    except jwt.PyJWTError:
+        return None
+    return payload.get(jwt_settings.USER_ID_CLAIM)
+
+
+def _active_account(raw: str) -> bool:
+    """A currently valid access token of an active account (simplejwt's own checks)."""
+    auth = JWTAuthentication()
+    try:
+        return auth.get_user(auth.get_validated_token(raw.encode())).is_active
+    except (InvalidToken, TokenError, AuthenticationFailed):
+        return False
+
+
 class DeviceWipeAuthentication(BaseAuthentication):
-    """First in the chain: a call from a device marked for wipe answers 401 `device_wiped`.
+    """First in the chain: the client of a device marked for wipe answers 401 `device_wiped`.
+
+    Only a caller who proves to be that client learns it: the request must carry a token we
+    signed for the device's own staff member (even expired, even of the now inactive leaver:
+    the phone was signed in when the wipe was ordered), or a valid token of an active account
+    (a colleague signing in on a reassigned phone must erase the old data too). Anyone else —
+    an anonymous caller trying device ids — gets exactly the answer a device that was never
+    wiped gets (the chain goes on, usually 401 `not_authenticated`): the header alone is no
+    oracle for which devices were wiped, i.e. whose phones belonged to leavers.
 
     It runs before JWT authentication on purpose: the leaver's account is already inactive,
     and the client must learn to erase its data rather than just "invalid credentials".
@@ -20,10 +69,20 @@ class DeviceWipeAuthentication(BaseAuthentication):
 
     def authenticate(self, request):
         device_id = request.META.get(DEVICE_HEADER)
-        if (
-            device_id
-            and Device.objects.filter(device_id=device_id, wipe_requested_at__isnull=False).exists()
-        ):
+        if not device_id:
+            return None
+        raw = _bearer_token(request)
+        if raw is None:
+            return None
+        device = (
+            Device.objects.filter(device_id=device_id, wipe_requested_at__isnull=False)
+            .only("staff_id")
+            .first()
+        )
+        if device is None:
+            return None
+        owner = _signed_user_id(raw)
+        if (owner is not None and str(owner) == str(device.staff_id)) or _active_account(raw):
             raise DeviceWiped()
         return None
 

@@ -24,6 +24,7 @@ STEP_NAMES = [
     "transfer",
     "conversations",
     "grants",
+    "shares",  # insider §7: the shares the leaver gave
     "private_data",
     "notify",
     "report",
@@ -632,7 +633,12 @@ def test_the_report_says_what_moved_where_in_json_and_csv(org, leaver, book, api
     assert download["Content-Type"] == "text/csv"
     assert f'filename="handover-{case.pk}.csv"' in download["Content-Disposition"]
     text = b"".join(download.streaming_content).decode("utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(text)))
+    every_row = list(csv.DictReader(io.StringIO(text)))
+    # insider §7: after the transfers, one row per share the leaver gave (revoked by the run)
+    rows = [r for r in every_row if not r["status"].startswith("share_")]
+    assert [(r["customer_id"], r["to"], r["status"]) for r in every_row[len(rows) :]] == [
+        (str(book.customers[2].pk), "rep_other_team", "share_revoked")
+    ]
     assert [int(r["customer_id"]) for r in rows] == [c.pk for c in book.customers]
     assert {(r["from"], r["to"], r["status"]) for r in rows} == {("leaver", "rep_b", "completed")}
     assert rows[0]["customer"] == str(book.customers[0])

@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from offboarding.models import CaseStep, OffboardingCase, SuccessorOverride
+from offboarding.steps import STEPS
 from scrm.staff import roles
 from tests.factories import StaffFactory
 from tests.offboarding.cases import CASES_URL, open_case
@@ -62,7 +63,7 @@ def test_good_rows_become_draft_cases(org, people, api_client_for):
     )
     assert {c.status for c in created} == {"draft"}
     assert {c.created_by for c in created} == {org.hr}
-    assert CaseStep.objects.filter(case__in=created).count() == 14
+    assert CaseStep.objects.filter(case__in=created).count() == 2 * len(STEPS)
 
 
 def test_bad_rows_are_reported_with_line_and_reason_and_leave_nothing_behind(
@@ -111,7 +112,7 @@ def test_bad_rows_are_reported_with_line_and_reason_and_leave_nothing_behind(
     # Nothing half-created: exactly two new cases, each with its seven steps and nothing else.
     assert OffboardingCase.objects.count() == cases_before + 2
     assert not OffboardingCase.objects.filter(leaver=people[1]).exists()
-    assert CaseStep.objects.count() == 7 * (cases_before + 2)
+    assert CaseStep.objects.count() == len(STEPS) * (cases_before + 2)
     assert not SuccessorOverride.objects.exists()
 
 

@@ -126,8 +126,9 @@ def test_a_device_marked_for_wipe_gets_401_device_wiped_on_any_api_call(org, lea
         assert response.status_code == 401, (url, response.content)
         assert response.json()["code"] == "device_wiped", url
         assert response.json()["detail"]
+    # insider §7: without a token it proves nothing, and learns nothing (tests/insider)
     anonymous_phone = APIClient(HTTP_X_DEVICE_ID=DEVICE_ID)
-    assert anonymous_phone.get(ME_URL).json()["code"] == "device_wiped"
+    assert anonymous_phone.get(ME_URL).json()["code"] == "not_authenticated"
 
 
 def test_a_colleagues_device_keeps_working(org, leaver, book):
@@ -259,7 +260,7 @@ def test_nothing_of_the_leaver_is_left_ownerless(org, leaver, book):
 # --- 4. grants ----------------------------------------------------------------------------------
 
 
-def test_the_leavers_own_grants_go_and_the_shares_they_gave_stay_valid(
+def test_the_leavers_own_grants_go_and_so_do_the_shares_they_gave(
     org, leaver, book, api_client_for
 ):
     # given: rep_other_team sees one of the leaver's customers only through the leaver's share
@@ -270,13 +271,16 @@ def test_the_leavers_own_grants_go_and_the_shares_they_gave_stay_valid(
     # when
     case = run_to_completion(org, leaver, successors=[org.rep_b])
 
-    # then
+    # then (insider §7: the shares the leaver gave go too, until the new owner re-confirms)
     assert not CustomerUserObjectPermission.objects.filter(user=leaver).exists()
-    assert CustomerUserObjectPermission.objects.filter(pk=book.share_given.pk).exists()
+    assert not CustomerUserObjectPermission.objects.filter(pk=book.share_given.pk).exists()
     response = colleague.get(f"{CUSTOMERS_URL}{shared.pk}/")
-    assert response.status_code == 200
-    assert response.json()["owner"] == org.rep_b.pk
+    assert response.status_code == 404
     assert case.steps.get(name="grants").detail == {"grants_removed": 1}
+    assert case.steps.get(name="shares").detail == {
+        "shares_revoked": 1,
+        "expired_or_owner_removed": 0,
+    }
 
 
 # --- 5. private data ------------------------------------------------------------------------------
@@ -306,11 +310,17 @@ def test_private_data_is_cleared_and_notes_on_customers_stay(org, leaver, book):
 
 
 def test_the_wipe_answer_survives_the_clearing_of_the_device_registration(org, leaver, book):
+    # given: the phone holds the leaver's access token
+    phone = _bearer(obtain_jwt(APIClient(), leaver.username)["access"])
+    phone.credentials(
+        HTTP_AUTHORIZATION=phone._credentials["HTTP_AUTHORIZATION"], HTTP_X_DEVICE_ID=DEVICE_ID
+    )
+
     # when
     run_to_completion(org, leaver)
 
-    # then
-    response = APIClient(HTTP_X_DEVICE_ID=DEVICE_ID).get(ME_URL)
+    # then: the phone, with the token it still holds, is told to wipe
+    response = phone.get(ME_URL)
     assert response.status_code == 401
     assert response.json()["code"] == "device_wiped"
 

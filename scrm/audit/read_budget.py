@@ -1,0 +1,162 @@
+"""The notice-period read budget: a leaver paging through lists instead of exporting.
+
+Staff in their notice period cannot export, but a rep who pages `/api/v1/customers/?page=N`
+or the message list walks off with the same rows. Every read they make is already an access
+event (flagged, with `row_count`); after each one the rows of the last hour are summed:
+
+- over SCRM_NOTICE_READS_ALERT_PER_HOUR a security alert is raised (one per hour);
+- over SCRM_NOTICE_READS_BLOCK_PER_HOUR a `ReadBlock` opens: every list read (API lists,
+  chat search, timelines, admin changelists) is refused with `reads_blocked` until a security
+  officer releases it (`release_read_block`). Single records (a detail, a reveal) stay open:
+  the leaver still works their customers.
+
+The budget counts every allowed read the person makes (lists, searches, timelines, details),
+so switching from paging to walking detail pages does not reset it. The hour restarts at a
+release, so the rows read before it do not block again at once. Only staff in notice are
+counted and checked: for everyone else the guard costs nothing (no query).
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max, Model, Sum
+from django.utils import timezone
+
+from scrm.audit.models import AccessAction, AccessEvent, ReadBlock, SecurityAlert
+from scrm.masking.detectors import mask_text
+from scrm.staff import roles
+
+ALERT_KIND = "notice_bulk_reads"
+BLOCK_KIND = "notice_reads_blocked"
+NOTICE = "notice"
+
+
+class ReadsBlocked(PermissionDenied):
+    """Raised by `refuse_blocked_reads`; the API answers 403 `reads_blocked`."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Your list reads are blocked: you read more records in an hour than your notice "
+            "period allows. A security officer has been alerted and can release the block."
+        )
+
+
+def _window_start(staff_id: int):
+    """The last hour, or since the latest release if that is nearer."""
+    hour_ago = timezone.now() - timedelta(hours=1)
+    released = ReadBlock.objects.filter(staff_id=staff_id).aggregate(at=Max("released_at"))["at"]
+    return max(hour_ago, released) if released else hour_ago
+
+
+def rows_read(staff_id: int, since) -> int:
+    """Rows this person's flagged, allowed reads showed since `since` (index actor, -at)."""
+    total = AccessEvent.objects.filter(
+        actor_id=staff_id, flagged=True, allowed=True, at__gte=since
+    ).aggregate(rows=Sum("row_count"))["rows"]
+    return total or 0
+
+
+def _alert(staff, kind: str, severity: str, message: str) -> SecurityAlert:
+    # raise_alert's fields, written here: scrm.audit.services imports this module.
+    return SecurityAlert.objects.create(
+        kind=kind,
+        severity=severity,
+        actor=staff,
+        message=message,
+        model=staff._meta.label_lower,
+        object_id=staff.pk,
+    )
+
+
+def watch_notice_reads(event: AccessEvent) -> None:
+    """After a flagged read: alert (once an hour) and block when the budget is spent."""
+    alert_at = settings.SCRM_NOTICE_READS_ALERT_PER_HOUR
+    block_at = settings.SCRM_NOTICE_READS_BLOCK_PER_HOUR
+    since = _window_start(event.actor_id)
+    rows = rows_read(event.actor_id, since)
+    if rows <= min(alert_at, block_at):
+        return
+    staff = event.actor
+    with transaction.atomic():
+        # Serialises the person's concurrent reads so two requests raise one alert, one block.
+        get_user_model().objects.select_for_update().filter(pk=staff.pk).first()
+        if (
+            rows > alert_at
+            and not SecurityAlert.objects.filter(
+                kind=ALERT_KIND, actor_id=staff.pk, created_at__gte=since
+            ).exists()
+        ):
+            _alert(
+                staff,
+                ALERT_KIND,
+                SecurityAlert.Severity.MEDIUM,
+                f"{staff.username} (notice period) read {rows} records in the last hour "
+                f"through lists (alert threshold {alert_at}).",
+            )
+        if (
+            rows > block_at
+            and not ReadBlock.objects.filter(staff_id=staff.pk, released_at__isnull=True).exists()
+        ):
+            ReadBlock.objects.create(staff=staff, rows=rows)
+            _alert(
+                staff,
+                BLOCK_KIND,
+                SecurityAlert.Severity.HIGH,
+                f"{staff.username} (notice period) read {rows} records in the last hour "
+                f"(block threshold {block_at}): list reads are blocked until a security "
+                "officer releases them.",
+            )
+
+
+def refuse_blocked_reads(*, user, model: type[Model] | str, channel: str, request=None) -> None:
+    """Before a list read: raise ReadsBlocked (recorded as a denied attempt) if the user's list
+    reads are blocked. No query for anyone not in their notice period."""
+    if getattr(user, "employment_status", None) != NOTICE:
+        return
+    if not ReadBlock.objects.filter(staff_id=user.pk, released_at__isnull=True).exists():
+        return
+    from scrm.audit.services import record_access  # services imports this module
+
+    record_access(
+        actor=user,
+        action=AccessAction.DENIED,
+        model=model,
+        channel=channel,
+        request=request,
+        allowed=False,
+        query={"attempt": "list", "refused": "reads_blocked"},
+    )
+    raise ReadsBlocked()
+
+
+def may_release_read_blocks(user) -> bool:
+    """Security officers only: not administrators (separation of duties), no superuser bypass."""
+    return bool(user.is_active and roles.SECURITY_OFFICER in user.role_names)
+
+
+@transaction.atomic
+def release_read_block(*, actor, staff, reason: str) -> ReadBlock:
+    """A security officer lets a blocked leaver read lists again; the hour restarts now.
+
+    Raises PermissionDenied unless the actor is an active security officer other than the
+    blocked person; ValidationError without a reason or when nothing is blocked.
+    """
+    if not may_release_read_blocks(actor):
+        raise PermissionDenied("Only a security officer may release a read block.")
+    if actor.pk == staff.pk:
+        raise PermissionDenied("Nobody may release their own read block.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the block is released."})
+    block = (
+        ReadBlock.objects.select_for_update().filter(staff=staff, released_at__isnull=True).first()
+    )
+    if block is None:
+        raise ValidationError({"staff": f"The list reads of {staff.username} are not blocked."})
+    block.released_at, block.released_by = timezone.now(), actor
+    block.release_reason = mask_text(reason)
+    block.save(update_fields=["released_at", "released_by", "release_reason"])
+    return block
