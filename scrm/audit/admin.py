@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from scrm.audit.export import csv_rows
 from scrm.audit.models import AccessEvent, SecurityAlert
+from scrm.masking.detectors import mask_text
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -39,6 +40,16 @@ class AccessEventAdmin(ReadOnlyAdmin):
     search_fields = ["actor__username", "reason", "path"]
     date_hierarchy = "at"
     change_list_template = "admin/audit/accessevent/change_list.html"
+    readonly_fields = ["shown_reason"]
+
+    def get_fields(self, request, obj=None):
+        # The reason shown through the detectors, in the stored field's place.
+        fields = [f for f in super().get_fields(request, obj) if f != "shown_reason"]
+        return ["shown_reason" if f == "reason" else f for f in fields]
+
+    @admin.display(description="reason")
+    def shown_reason(self, event: AccessEvent) -> str:
+        return mask_text(event.reason)
 
     @admin.display(description="objects")
     def shown(self, event: AccessEvent) -> str:
