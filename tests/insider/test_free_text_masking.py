@@ -12,6 +12,7 @@ from auditlog.models import LogEntry
 from django.test import Client
 from django.utils import timezone
 
+from chats.holds import place_legal_hold
 from chats.models import Message
 from offboarding.models import CustomerTransfer, OffboardingCase
 from scrm.audit.models import AccessAction, AccessEvent
@@ -259,6 +260,17 @@ def test_an_access_event_reason_stored_before_is_masked_on_the_way_out(org, api_
         assert_masked(text, ("139-8765-4321", "13987654321"), ("139****4321",))
 
 
+def test_a_legal_hold_reason_is_masked_on_its_admin_page(org, customers):
+    hold = place_legal_hold(
+        actor=org.legal, customer=customers.of_rep, reason="诉讼，对方律师 139-8765-4321"
+    )
+
+    response = admin_client(org.legal).get(f"/admin/chats/legalhold/{hold.pk}/change/")
+
+    assert response.status_code == 200
+    assert_masked(response_text(response), ("139-8765-4321", "13987654321"), ("139****4321",))
+
+
 # --- the change log ---------------------------------------------------------------------
 
 
@@ -269,7 +281,7 @@ def test_a_renamed_customer_shows_the_policy_masks_in_the_change_log(
     old_name = customer.name
     response = api_client_for(org.rep).patch(
         f"/api/v1/customers/{customer.pk}/",
-        {"name": "张三丰", "mobile": "13698765432"},
+        {"name": "诸葛孔明", "mobile": "13698765432"},
         format="json",
     )
     assert response.status_code == 200, response.content
@@ -279,10 +291,12 @@ def test_a_renamed_customer_shows_the_policy_masks_in_the_change_log(
         admin_client(org.auditor).get(f"/admin/auditlog/logentry/{entry.pk}/change/")
     )
 
-    assert entry.changes["name"] == [mask_name(old_name), "张**"]
+    assert old_name != "诸葛孔明"
+    assert entry.changes["name"] == [mask_name(old_name), "诸葛**"]
     assert entry.changes["mobile"][1] == "136****5432"
-    assert "张**" in page and "136****5432" in page
-    assert "张三丰" not in page and "张***丰" not in page and "13698765432" not in page
+    assert "诸葛**" in page and "136****5432" in page
+    # Not the raw name, nor the generic stub that kept the last character (诸***明).
+    assert "诸葛孔明" not in page and "诸***明" not in page and "13698765432" not in page
 
 
 def test_a_created_customer_is_logged_with_each_fields_mask(org, api_client_for):
