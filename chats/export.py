@@ -52,6 +52,7 @@ COLUMNS = [
     "text",
     "revoked",
     "digest",
+    "attachment_name",
 ]
 
 
@@ -72,6 +73,7 @@ class ExportRow(NamedTuple):
     text: str
     revoked_at: datetime | None
     digest: str
+    attachment_name: str
 
 
 # The same fields as lookups: the related names come through joins in the one query, and
@@ -90,6 +92,7 @@ _ROW_LOOKUPS = (
     "text",
     "revoked_at",
     "digest",
+    "attachment_name",
 )
 
 
@@ -129,6 +132,7 @@ def message_row(row: ExportRow, presentation: Presentation, tz: tzinfo) -> list:
         presentation.text(row.text),
         row.revoked_at is not None,
         row.digest,
+        presentation.text(row.attachment_name),
     ]
 
 

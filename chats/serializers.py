@@ -11,6 +11,9 @@ class MessageSerializer(serializers.ModelSerializer):
     """A message as a viewer may see it: content through the detectors unless they may see raw."""
 
     text = serializers.SerializerMethodField()
+    # File names carry what people put in them (身份证正反面_3101..._138....jpg): the same
+    # detectors as the text.
+    attachment_name = serializers.SerializerMethodField()
     sender = serializers.SerializerMethodField()
     customer_name = serializers.SerializerMethodField()
 
@@ -39,6 +42,9 @@ class MessageSerializer(serializers.ModelSerializer):
 
     def get_text(self, message: Message) -> str:
         return display_text(self.context["request"].user, message.text)
+
+    def get_attachment_name(self, message: Message) -> str:
+        return display_text(self.context["request"].user, message.attachment_name)
 
     def get_sender(self, message: Message) -> str:
         return "staff" if message.sender_staff_id else "customer"

@@ -14,6 +14,12 @@ from scrm.audit.services import record_access
 LIMIT = 1000
 
 
+def _file_summary(user, message: Message) -> str:
+    """A message without text: its type, and the file's name through the detectors."""
+    name = display_text(user, message.attachment_name)
+    return f"[{message.msg_type}] {name}" if name else f"[{message.msg_type}]"
+
+
 def customer_timeline(*, user, customer: Customer, limit: int = LIMIT) -> dict:
     """The newest `limit` entries of each kind, merged oldest first; `truncated` if cut."""
     messages = list(
@@ -31,7 +37,7 @@ def customer_timeline(*, user, customer: Customer, limit: int = LIMIT) -> dict:
                 "kind": "message",
                 "at": m.sent_at,
                 "id": m.pk,
-                "summary": display_text(user, m.text) or f"[{m.msg_type}]",
+                "summary": display_text(user, m.text) or _file_summary(user, m),
                 "detail": {
                     "msg_type": m.msg_type,
                     "conversation": m.conversation_id,

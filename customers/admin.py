@@ -49,8 +49,12 @@ class OwnershipInline(ReadOnlyInline):
     model = OwnershipTransfer
     fk_name = "customer"
     verbose_name_plural = "ownership history"
-    fields = ["at", "from_owner", "to_owner", "actor", "reason"]
+    fields = ["at", "from_owner", "to_owner", "actor", "masked_reason"]
     readonly_fields = fields
+
+    @admin.display(description="reason")
+    def masked_reason(self, move: OwnershipTransfer) -> str:
+        return mask_text(move.reason)
 
 
 def _masked_column(field: str):

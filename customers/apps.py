@@ -14,13 +14,14 @@ class CustomersConfig(AppConfig):
             FollowUp,
             Transaction,
         )
-        from scrm.masking.policy import SENSITIVE_FIELDS
+        from scrm.masking.policy import SENSITIVE_FIELDS, register_masked_log
 
-        # Changes are logged by django-auditlog with sensitive values masked inside the log;
-        # blind indexes are derived data and would only add noise.
-        auditlog.register(
+        # Changes are logged by django-auditlog with sensitive values masked inside the log,
+        # each by its own mask (a name as 张**, a mobile as 138****5678); blind indexes are
+        # derived data and would only add noise.
+        register_masked_log(
             Customer,
-            mask_fields=list(SENSITIVE_FIELDS),
+            sensitive=list(SENSITIVE_FIELDS),
             exclude_fields=["mobile_bidx", "id_number_bidx", "updated_at"],
             m2m_fields={"tags"},
         )

@@ -188,7 +188,8 @@ def ownership_periods(customer) -> list[dict]:
                 "to": following.at if following else None,
                 "case": move.case_id,
                 "actor": move.actor_id,
-                "reason": move.reason,
+                # Typed by whoever moved the customer: numbers get pasted in here too.
+                "reason": mask_text(move.reason),
             }
         )
     return periods

@@ -6,6 +6,7 @@ from itertools import chain
 
 from offboarding.models import CustomerTransfer, OffboardingCase, RevokedShare
 from scrm.csv_stream import csv_pieces
+from scrm.masking.detectors import mask_text
 
 
 def report_summary(case: OffboardingCase) -> dict:
@@ -79,7 +80,7 @@ def _report_row(t: CustomerTransfer) -> list:
         t.from_owner.username,
         t.to_owner.username if t.to_owner else "",
         t.status,
-        t.reason,
+        mask_text(t.reason),
         t.at.isoformat(),
         t.refused_at.isoformat() if t.refused_at else "",
     ]

@@ -4,6 +4,18 @@ from rest_framework import serializers
 
 from customers.serializers import StrictSerializer
 from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, RevokedShare
+from scrm.masking.detectors import mask_text
+
+
+class MaskedTextField(serializers.CharField):
+    """Free text read back through the detectors. The services store it masked already; this
+    also covers rows stored before the detectors learnt a format."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return mask_text(super().to_representation(value))
 
 
 class StepSerializer(serializers.ModelSerializer):
@@ -26,6 +38,9 @@ class CaseSerializer(serializers.ModelSerializer):
     leaver_username = serializers.CharField(source="leaver.username", read_only=True)
     successors = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     steps = StepSerializer(many=True, read_only=True)
+    reason = MaskedTextField()
+    handover_notes = MaskedTextField()
+    cancel_summary = MaskedTextField()
 
     class Meta:
         model = OffboardingCase
@@ -101,6 +116,7 @@ class ReasonSerializer(StrictSerializer):
 
 class TransferSerializer(serializers.ModelSerializer):
     customer_name = serializers.CharField(source="customer.__str__", read_only=True)
+    reason = MaskedTextField()
 
     class Meta:
         model = CustomerTransfer

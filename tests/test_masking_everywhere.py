@@ -32,7 +32,7 @@ from chats.display import shows_raw_content
 from chats.export import RAW, XLSX_CONTENT_TYPE, presentation_for
 from chats.ingest import ingest_records
 from chats.models import Message, SensitiveWordRule
-from customers.models import Customer
+from customers.models import Customer, OwnershipTransfer
 from customers.services import share_customer
 from offboarding.services import approve_case, create_case, record_refusal, run_now
 from scrm.audit.models import AccessAction, AccessEvent
@@ -46,6 +46,7 @@ from scrm.masking.masks import (
 )
 from scrm.masking.reveal import reveal_field
 from scrm.staff import roles
+from tests.chats.factories import MessageFactory
 from tests.chats.wecom_records import text_record
 from tests.conftest import ORG_USERS
 from tests.factories import CustomerFactory, FollowUpFactory, StaffFactory
@@ -62,6 +63,25 @@ SECRET_TEXT = (
     f"我的手机号是{CHAT_MOBILE}，身份证{CHAT_ID_NUMBER}，邮箱{CHAT_EMAIL}，"
     f"卡号{CHAT_BANK_CARD}，请把报价发给我"
 )
+# --- insider §4: what people actually type ---
+# Separators, a wrong check digit, a WeChat ID after "vx:", a card in groups of four and
+# full-width digits, in the same message; values that only live in an attachment's file name
+# and an in-service transfer's reason are scanned too (OTHER_SECRETS: no raw right shows them
+# all on one page, so they stay out of test_raw_readers_really_see_raw_content).
+TYPED_MOBILE = "139-8765-4321"
+TYPED_ID_NUMBER = "310101 19900307 1235"  # the check digit is wrong: still an ID number
+TYPED_WECHAT = "zhangsan_88"
+SPACED_CARD = "6225 8812 3456 7898"  # passes Luhn
+FULL_WIDTH_MOBILE = "１８６１２３４５６７８"
+CONTENT_SECRETS |= {TYPED_MOBILE, TYPED_ID_NUMBER, TYPED_WECHAT, SPACED_CARD, FULL_WIDTH_MOBILE}
+SECRET_TEXT += (
+    f"；我电话{TYPED_MOBILE}，微信 vx: {TYPED_WECHAT}，身份证 {TYPED_ID_NUMBER}（校验位错的），"
+    f"卡 {SPACED_CARD}，备用{FULL_WIDTH_MOBILE}"
+)
+FILE_ID_NUMBER, FILE_MOBILE = "320106198512120019", "15987654321"
+FILE_NAME = f"身份证正反面_{FILE_ID_NUMBER}_{FILE_MOBILE}.jpg"
+REASON_MOBILE = "177 1234 5678"
+OTHER_SECRETS = {FILE_ID_NUMBER, FILE_MOBILE, REASON_MOBILE}
 
 UrlBuilder = Callable[[SimpleNamespace], str]
 
@@ -91,7 +111,7 @@ def xlsx_text(content: bytes) -> str:
 
 def raw_values() -> set[str]:
     """Every raw sensitive value in the customers table, decrypted, and the free-text secrets."""
-    values = set(CONTENT_SECRETS)
+    values = set(CONTENT_SECRETS) | OTHER_SECRETS
     for customer in Customer.objects.all():
         values.update(getattr(customer, field) for field in SCANNED_FIELDS)
     values.discard("")
@@ -271,6 +291,13 @@ SURFACES: list[Surface] = [
         fixed("/admin/offboarding/customertransfer/"),
         client="admin",
     ),
+    # --- insider §4: attachment names (the transfer reason is on the detail surfaces) ---
+    chat("chat file message", lambda w: f"/api/v1/chats/messages/{w.file_message.pk}/"),
+    chat(
+        "admin: file message",
+        lambda w: f"/admin/chats/message/{w.file_message.pk}/change/",
+        client="admin",
+    ),
 ]
 
 
@@ -293,6 +320,7 @@ def world(org, customers):
     )
     reveal_event = AccessEvent.objects.filter(action=AccessAction.REVEAL).latest("id")
     chats = chat_archive(org, customers)
+    chats.update(insider_s4_content(org, customers, chats["conversation"]))
     cases = offboarding_cases(org, customers)
     # Searching the archive for a raw number puts it in the audit trail's query (masked there).
     for user in (org.rep, org.legal):
@@ -337,6 +365,27 @@ def chat_archive(org, customers) -> dict:
     assert {r.status for r in results} == {"created"}, [r.as_dict() for r in results]
     message = Message.objects.get(pk=results[1].id)  # of_rep's secrets
     return {"message": message, "conversation": message.conversation}
+
+
+def insider_s4_content(org, customers, conversation) -> dict:
+    """A file named after the ID card it shows, and an in-service transfer of of_rep (stored
+    as its history row: the owner stays, so the other surfaces keep their scope) whose reason
+    quotes a mobile."""
+    file_message = MessageFactory(
+        conversation=conversation,
+        text="",
+        msg_type=Message.Type.FILE,
+        attachment_name=FILE_NAME,
+        search_tokens="",
+    )
+    OwnershipTransfer.objects.create(
+        customer=customers.of_rep,
+        from_owner=org.rep_b,
+        to_owner=org.rep,
+        actor=org.lead,
+        reason=f"客户要求换人，回电 {REASON_MOBILE}",
+    )
+    return {"file_message": file_message}
 
 
 def offboarding_cases(org, customers) -> dict:
@@ -569,3 +618,20 @@ def test_owner_sees_masked_values_until_an_explicit_reveal(rep, api_client_for):
 
     assert detail.json()["mobile"] == "138****5678"
     assert revealed.json() == {"field": "mobile", "value": "13812345678"}
+
+
+# --- insider §4: the typed variants are there, masked (guard against a vacuous scan) ---
+
+
+def test_typed_variants_file_names_and_transfer_reasons_are_shown_masked(world, api_client_for):
+    client = api_client_for(world.org.lead)
+
+    messages = response_text(client.get("/api/v1/chats/messages/"))
+    detail = client.get(f"/api/v1/customers/{world.customers.of_rep.pk}/").json()
+
+    for shown in ("139****4321", "zh***88", "3101**********1235", "6225********7898"):
+        assert shown in messages
+    assert "186****5678" in messages
+    assert "身份证正反面_3201**********0019_159****4321.jpg" in messages
+    reasons = [p.get("reason") or "" for p in detail["ownership_history"]]
+    assert "客户要求换人，回电 177****5678" in reasons

@@ -88,7 +88,7 @@ class MessageAdmin(ArchiveAdmin):
         "staff",
         "sender_staff",
         "shown_text",
-        "attachment_name",
+        "shown_attachment_name",
         "attachment_size",
         "attachment_content_type",
         "attachment_sha256",
@@ -133,6 +133,10 @@ class MessageAdmin(ArchiveAdmin):
     @admin.display(description="text")
     def shown_text(self, message: Message) -> str:
         return display_text(_viewer.get(), message.text)
+
+    @admin.display(description="attachment name")
+    def shown_attachment_name(self, message: Message) -> str:
+        return display_text(_viewer.get(), message.attachment_name)
 
     def _rendered_as_viewer(self, request, view, *args):
         # Render inside the context so the masked columns know who is looking.

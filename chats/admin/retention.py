@@ -11,6 +11,7 @@ from chats.holds import MANAGE_PERMISSION, place_legal_hold, release_legal_hold
 from chats.models import Conversation, HistoryWindow, LegalHold, PurgeLog, RetentionPolicy
 from customers.models import Customer
 from scrm.audit.admin_mixins import DoorAdminMixin
+from scrm.masking.detectors import mask_text
 
 
 @admin.register(RetentionPolicy)
@@ -76,13 +77,22 @@ class LegalHoldAdmin(DoorAdminMixin, admin.ModelAdmin):
     readonly_fields = [
         "customer",
         "conversation",
-        "reason",
+        "shown_reason",
         "placed_by",
         "placed_at",
         "released_by",
         "released_at",
-        "release_reason",
+        "shown_release_reason",
     ]
+
+    # Reasons are typed by people, who paste numbers into them: through the detectors.
+    @admin.display(description="reason")
+    def shown_reason(self, hold: LegalHold) -> str:
+        return mask_text(hold.reason)
+
+    @admin.display(description="release reason")
+    def shown_release_reason(self, hold: LegalHold) -> str:
+        return mask_text(hold.release_reason)
 
     def get_queryset(self, request):
         # Holds are listed through the visibility scope, like the customers they name.

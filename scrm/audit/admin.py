@@ -13,6 +13,7 @@ from scrm.audit.admin_mixins import DoorAdminMixin
 from scrm.audit.export import csv_rows
 from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
 from scrm.audit.read_budget import release_read_block
+from scrm.masking.detectors import mask_text
 
 
 class ReadOnlyAdmin(DoorAdminMixin, admin.ModelAdmin):
@@ -48,6 +49,16 @@ class AccessEventAdmin(ReadOnlyAdmin):
     date_hierarchy = "at"
     change_list_template = "admin/audit/accessevent/change_list.html"
     view_scopes = {"audit_accessevent_export": LIST}
+    readonly_fields = ["shown_reason"]
+
+    def get_fields(self, request, obj=None):
+        # The reason shown through the detectors, in the stored field's place.
+        fields = [f for f in super().get_fields(request, obj) if f != "shown_reason"]
+        return ["shown_reason" if f == "reason" else f for f in fields]
+
+    @admin.display(description="reason")
+    def shown_reason(self, event: AccessEvent) -> str:
+        return mask_text(event.reason)
 
     @admin.display(description="objects")
     def shown(self, event: AccessEvent) -> str:

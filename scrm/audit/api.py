@@ -13,15 +13,21 @@ from scrm.audit.export import COLUMNS, csv_rows
 from scrm.audit.filters import AccessEventFilter
 from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
 from scrm.audit.read_budget import may_release_read_blocks, release_read_block
+from scrm.masking.detectors import mask_text
 
 
 class AccessEventSerializer(serializers.ModelSerializer):
     actor_username = serializers.CharField(source="actor.username", default=None)
+    # Stored through the detectors; again on the way out for rows stored before they improved.
+    reason = serializers.SerializerMethodField()
 
     class Meta:
         model = AccessEvent
         # The same columns as the CSV export, plus the actor's username.
         fields = [*COLUMNS[:3], "actor_username", *COLUMNS[3:]]
+
+    def get_reason(self, event: AccessEvent) -> str:
+        return mask_text(event.reason)
 
 
 class SecurityAlertSerializer(serializers.ModelSerializer):

@@ -4,6 +4,7 @@ from collections.abc import Iterable, Iterator
 
 from scrm.audit.models import AccessEvent
 from scrm.csv_stream import csv_pieces
+from scrm.masking.detectors import mask_text
 
 COLUMNS = [
     "id",
@@ -39,7 +40,7 @@ def _row(event: AccessEvent) -> list:
         " ".join(map(str, event.object_ids)),
         " ".join(event.fields),
         event.query,
-        event.reason,
+        mask_text(event.reason),
         event.allowed,
         event.flagged,
         event.ip or "",

@@ -13,7 +13,8 @@ COMPOUND_SURNAMES = frozenset(
         "褚师"
     ).split()
 )
-_ADDRESS_DISTRICT = re.compile(r"^.*?(?:区|县|旗)")
+# An autonomous region or SAR ends in 区 too: the district is the 区/县/旗 after it.
+_ADDRESS_DISTRICT = re.compile(r"^(?:.*?(?:自治区|特别行政区))?.*?(?:区|县|旗)")
 _ADDRESS_CITY = re.compile(r"^.*?市")
 
 
