@@ -27,8 +27,7 @@ BATCH_SIZE = 1000
 # hold every permission) set it; for everyone else it is read-only.
 ARCHIVE_BINDING_PERMISSION = "chats.ingest_message"
 ARCHIVE_BINDING_READ_ONLY = (
-    "Read-only for your role: only the archive sync and administrators link a customer to "
-    "WeCom."
+    "Read-only for your role: only the archive sync and administrators link a customer to WeCom."
 )
 
 
