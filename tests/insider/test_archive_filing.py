@@ -10,6 +10,7 @@
 
 import base64
 import importlib
+import itertools
 import json
 from pathlib import Path
 
@@ -297,7 +298,13 @@ def test_sales_cannot_set_it_at_create_but_may_send_the_current_value_back(
 ):
     client = api_client_for(org.rep)
 
+    # An id nobody holds (one held elsewhere is refused as well, by the same rule)
     created = client.post(
+        "/api/v1/customers/",
+        {"name": "欧阳测试", "wecom_external_userid": "wm-free-id"},
+        format="json",
+    )
+    taken = client.post(
         "/api/v1/customers/",
         {"name": "欧阳测试", "wecom_external_userid": "wm-of_other_team"},
         format="json",
@@ -308,7 +315,8 @@ def test_sales_cannot_set_it_at_create_but_may_send_the_current_value_back(
         format="json",
     )
 
-    assert created.status_code == 400
+    assert created.status_code == taken.status_code == 400
+    assert created.json() == taken.json()
     assert list(created.json()["errors"]) == ["wecom_external_userid"]
     assert not Customer.objects.filter(name="欧阳测试").exists()
     assert unchanged.status_code == 200
@@ -380,9 +388,12 @@ def _with(record: dict, **changes) -> dict:
     return {**record, **changes}
 
 
+_file_ids = itertools.count(1)
+
+
 def _file(name: str, media: bool = True) -> dict:
     record = {
-        "msgid": f"file-{name}",
+        "msgid": f"file-{next(_file_ids)}",
         "action": "send",
         "from": "rep",
         "tolist": ["wm-of_rep"],
@@ -434,7 +445,7 @@ def test_one_bad_record_is_an_item_error_and_the_rest_is_stored(
     assert response.status_code == 200, response.content
     body = response.json()
     assert [r["status"] for r in body["results"]] == ["created", "error", "created"], body
-    assert body["results"][1]["reason"]
+    assert body["results"][1]["reason"], body
     assert Message.objects.count() == 2
     stored = Message.objects.get(attachment_name="报价单.pdf")
     assert Path(stored.attachment.path).resolve().is_relative_to(tmp_path.resolve())
@@ -528,3 +539,29 @@ def test_valid_rules_are_saved_and_keywords_stay_literal(org, linked, sync):
 
     alerted = set(SecurityAlert.objects.values_list("object_id", flat=True))
     assert alerted == {results[0].id, results[2].id}
+
+
+@pytest.mark.parametrize("rare", [True, False])
+@pytest.mark.parametrize("who", ["lead", "lead of a wide scope", "rep"])
+def test_every_search_plan_finds_the_room_messages_of_the_scope(org, rooms, monkeypatch, rare, who):
+    # given: every plan chats.search.search picks on PostgreSQL (as in test_scope_shapes):
+    # a rare or common keyword, for a book, a team, and a team counted as wide
+    from chats import search as search_module
+
+    user = org.rep if who == "rep" else org.lead
+    common = {
+        *search_module.keyword_tokens(ROOM_A_WORD)[0],
+        *search_module.keyword_tokens(ROOM_B_WORD)[0],
+    }
+    frequencies = {} if rare else dict.fromkeys(common, 0.5)
+    monkeypatch.setattr(search_module, "_token_frequencies", lambda: frequencies)
+    if who == "lead of a wide scope":
+        monkeypatch.setattr(search_module, "NARROW_SCOPE_MAX_CUSTOMERS", 0)
+
+    # when
+    found = search_module.search(Message.objects.visible_to(user), ROOM_B_WORD, user=user)
+    hidden = search_module.search(Message.objects.visible_to(user), ROOM_A_WORD, user=user)
+
+    # then: room B (rep is a member) is found, room A never
+    assert {m.pk for m in found} == rooms["b"]
+    assert not hidden.exists()
