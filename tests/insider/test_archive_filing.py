@@ -12,6 +12,7 @@ import base64
 import importlib
 import itertools
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,11 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 import chats
 import customers as customers_app
+from chats.holds import place_legal_hold
 from chats.ingest import ingest_records
 from chats.models import (
     Conversation,
@@ -32,6 +35,7 @@ from chats.models import (
     scope_customer_q,
     visible_message_q,
 )
+from chats.retention import purge_expired_messages
 from customers.models import Customer
 from scrm.access.scope import scope_for
 from scrm.audit.models import SecurityAlert
@@ -565,3 +569,26 @@ def test_every_search_plan_finds_the_room_messages_of_the_scope(org, rooms, monk
     # then: room B (rep is a member) is found, room A never
     assert {m.pk for m in found} == rooms["b"]
     assert not hidden.exists()
+
+
+def test_a_customer_hold_keeps_the_rooms_they_were_in(org, linked, sync):
+    # given: an old room where of_unrelated was a member but never spoke, and a private chat
+    # nobody holds
+    old = timezone.now() - timedelta(days=400)
+    members = ["rep_other_team", "wm-of_rep", "wm-of_unrelated"]
+    results = ingest_records(
+        records=[
+            room_record("rep_other_team", members, "一年前的群消息", "room-old"),
+            text_record("rep", "wm-of_rep", "一年前的私聊", at=old),
+        ],
+        actor=sync,
+    )
+    Message.objects.filter(pk=results[0].id).update(sent_at=old)
+    place_legal_hold(actor=org.legal, reason="Litigation", customer=linked.of_unrelated)
+
+    # when
+    purge_expired_messages(now=timezone.now())
+
+    # then: the room message is held through the membership; the private chat is purged
+    remaining = set(Message.objects.values_list("pk", flat=True))
+    assert remaining == {results[0].id}
