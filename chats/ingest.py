@@ -58,7 +58,7 @@ def _conversation_key(parsed: ParsedMessage, staff_ids: dict[str, int]) -> tuple
 
 
 def _room_members(
-    fresh: list[tuple[int, ParsedMessage]], keys: dict[str, str], staff_ids: dict[str, int]
+    fresh: list[tuple[int, ParsedMessage]], keys: dict[int, str], staff_ids: dict[str, int]
 ) -> dict[str, tuple[set[str], set[str]]]:
     """room key -> (staff wecom ids, external ids) of everyone named in its messages."""
     members: dict[str, tuple[set[str], set[str]]] = {}

@@ -16,6 +16,17 @@ def file_rooms_under_their_members(apps, schema_editor):
     Customer = apps.get_model("customers", "Customer")
     Staff = apps.get_model(*settings.AUTH_USER_MODEL.split("."))
     StaffThrough = Conversation.staff.through
+    # Ingest used to set room_id on every key without "|": a chat whose only known side was
+    # one staff member or one customer. Those are private chats, not rooms.
+    one_sided = Conversation.objects.filter(
+        models.Q(room_id__in=Staff.objects.exclude(wecom_userid=None).values("wecom_userid"))
+        | models.Q(
+            room_id__in=Customer.objects.exclude(wecom_external_userid=None).values(
+                "wecom_external_userid"
+            )
+        )
+    )
+    one_sided.update(room_id="")
     rooms = Conversation.objects.exclude(room_id="").values("pk")
     messages = Message.objects.filter(conversation_id__in=rooms).order_by()
     customers = Customer.objects.values("pk")

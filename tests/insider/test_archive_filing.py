@@ -255,6 +255,11 @@ def test_rooms_filed_under_a_customer_before_are_refiled_by_the_migration(org, c
     )
     staff_said = MessageFactory(conversation=room, sender_staff=org.rep_other_team)
     private = MessageFactory(conversation=ConversationFactory(customer=customers.of_rep))
+    # ... and a private chat ingest mislabelled as a room (keyed by its one known side)
+    customers.of_rep_b.wecom_external_userid = "wm-one-side"
+    customers.of_rep_b.save()
+    one_sided = ConversationFactory(customer=customers.of_rep_b, room_id="wm-one-side")
+    one_sided_message = MessageFactory(conversation=one_sided)
 
     # when
     _migration(chats, "s6_room_members").file_rooms_under_their_members(global_apps, None)
@@ -270,6 +275,9 @@ def test_rooms_filed_under_a_customer_before_are_refiled_by_the_migration(org, c
         )
     ) == {None}
     assert Message.objects.get(pk=private.pk).customer_id == customers.of_rep.pk
+    one_sided.refresh_from_db()
+    assert (one_sided.room_id, one_sided.customer_id) == ("", customers.of_rep_b.pk)
+    assert Message.objects.get(pk=one_sided_message.pk).customer_id == customers.of_rep_b.pk
 
 
 # --- the archive binding ----------------------------------------------------------------------
