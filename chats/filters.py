@@ -1,6 +1,6 @@
 import django_filters
 
-from chats.models import Message
+from chats.models import Message, customer_messages_q
 
 
 class MessageFilter(django_filters.FilterSet):
@@ -8,7 +8,8 @@ class MessageFilter(django_filters.FilterSet):
 
     start = django_filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")
     end = django_filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="lt")
-    customer = django_filters.NumberFilter(field_name="customer")
+    # A customer's private chats and the group rooms they are a member of.
+    customer = django_filters.NumberFilter(method="filter_customer")
     # The conversation's current staff side (it moves on transfer; Message.staff is history).
     staff = django_filters.NumberFilter(field_name="conversation__owner")
     team = django_filters.NumberFilter(field_name="conversation__owner__team")
@@ -17,3 +18,6 @@ class MessageFilter(django_filters.FilterSet):
     class Meta:
         model = Message
         fields = ["start", "end", "customer", "staff", "team", "type"]
+
+    def filter_customer(self, queryset, name, value):
+        return queryset.filter(customer_messages_q(int(value)))

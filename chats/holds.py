@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chats.models import Conversation, LegalHold
+from chats.models import Conversation, ConversationCustomer, LegalHold
 
 MANAGE_PERMISSION = "chats.manage_legal_hold"
 
@@ -96,17 +96,20 @@ def release_legal_hold(*, actor, hold: LegalHold, reason: str) -> LegalHold:
 def held_messages_q() -> Q:
     """Messages under an active hold: of a held conversation, or involving a held customer.
 
-    A customer hold covers the messages filed under the customer, the ones they sent in a group
-    room filed under another member, and every message of a conversation filed under them:
-    holding too much is recoverable, purging a held message is not.
+    A customer hold covers the messages filed under the customer, the ones they sent anywhere,
+    every message of a conversation filed under them and of every group room they are a member
+    of: holding too much is recoverable, purging a held message is not.
     """
     active = LegalHold.objects.filter(released_at__isnull=True)
     customers = active.filter(customer__isnull=False).values("customer_id")
     conversations = active.filter(conversation__isnull=False).values("conversation_id")
     customer_conversations = Conversation.objects.filter(customer_id__in=customers).values("pk")
+    # The group rooms a held customer is a member of (room messages have no customer).
+    rooms = ConversationCustomer.objects.filter(customer_id__in=customers).values("conversation_id")
     return (
         Q(conversation_id__in=conversations)
         | Q(customer_id__in=customers)
         | Q(sender_customer_id__in=customers)
         | Q(conversation_id__in=customer_conversations)
+        | Q(conversation_id__in=rooms)
     )

@@ -15,7 +15,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from chats.alerts import alerts_for_messages
-from chats.models import Channel, Conversation, Message
+from chats.models import Channel, Conversation, ConversationCustomer, Message
 from chats.search import index_messages, tokens_for
 from chats.wecom import InvalidRecord, ParsedMessage, parse_record
 from customers.models import Customer
@@ -23,6 +23,7 @@ from customers.models import Customer
 MAX_BATCH = 1000
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL SQLSTATE
 UNNAMED_CUSTOMER = "未命名客户"
+KEY_LENGTH = Conversation._meta.get_field("external_id").max_length
 
 
 @dataclass
@@ -43,13 +44,31 @@ class ItemResult:
 
 
 def _conversation_key(parsed: ParsedMessage, staff_ids: dict[str, int]) -> tuple[str, str, str]:
-    """(conversation external id, staff wecom id, customer external id) of a message."""
+    """(conversation external id, staff wecom id, customer external id) of a message.
+
+    A group room is keyed by its room id and has no customer: it is the room's conversation,
+    whoever speaks in it (its members are recorded by _room_members).
+    """
     people = [parsed.sender, *parsed.recipients]
     staff = next((p for p in people if p in staff_ids), "")
-    external = next((p for p in people if p not in staff_ids), "")
     if parsed.room_id:
-        return parsed.room_id, staff, external
+        return parsed.room_id, staff, ""
+    external = next((p for p in people if p not in staff_ids), "")
     return "|".join(sorted({staff, external} - {""})), staff, external
+
+
+def _room_members(
+    fresh: list[tuple[int, ParsedMessage]], keys: dict[int, str], staff_ids: dict[str, int]
+) -> dict[str, tuple[set[str], set[str]]]:
+    """room key -> (staff wecom ids, external ids) of everyone named in its messages."""
+    members: dict[str, tuple[set[str], set[str]]] = {}
+    for index, parsed in fresh:
+        if not parsed.room_id:
+            continue
+        staff, externals = members.setdefault(keys[index], (set(), set()))
+        for person in (parsed.sender, *parsed.recipients):
+            (staff if person in staff_ids else externals).add(person)
+    return members
 
 
 def _customers_for(external_ids: set[str]) -> dict[str, int]:
@@ -78,6 +97,7 @@ def _conversations_for(
     channel: str,
     staff_ids: dict[str, int],
     customer_ids: dict[str, int],
+    room_keys,
 ) -> dict[str, int]:
     found = dict(
         Conversation.objects.filter(channel=channel, external_id__in=keys).values_list(
@@ -88,7 +108,7 @@ def _conversations_for(
         Conversation(
             channel=channel,
             external_id=key,
-            room_id=key if "|" not in key else "",
+            room_id=key if key in room_keys else "",
             owner_id=staff_ids.get(staff),
             customer_id=customer_ids.get(external),
             last_message_at=last,
@@ -145,8 +165,15 @@ def _store(
     )
     keys: dict[str, tuple[str, str, datetime]] = {}
     message_keys = {}
-    for index, parsed in fresh:
+    for index, parsed in list(fresh):
         key, staff, external = _conversation_key(parsed, staff_ids)
+        if len(key) > KEY_LENGTH:
+            # Two ids of the maximum length make a private chat's key too long to store.
+            results[index] = ItemResult(
+                index, parsed.msgid, "error", reason="the participants' ids are too long"
+            )
+            fresh.remove((index, parsed))
+            continue
         message_keys[index] = (key, staff, external)
         previous = keys.get(key)
         last = max(parsed.sent_at, previous[2]) if previous else parsed.sent_at
@@ -155,8 +182,12 @@ def _store(
             external or (previous[1] if previous else ""),
             last,
         )
-    customer_ids = _customers_for({v[1] for v in keys.values() if v[1]})
-    conversation_ids = _conversations_for(keys, channel, staff_ids, customer_ids)
+    if not fresh:
+        return
+    rooms = _room_members(fresh, {i: k[0] for i, k in message_keys.items()}, staff_ids)
+    room_externals = {e for _, externals in rooms.values() for e in externals}
+    customer_ids = _customers_for({v[1] for v in keys.values() if v[1]} | room_externals)
+    conversation_ids = _conversations_for(keys, channel, staff_ids, customer_ids, rooms.keys())
 
     now = timezone.now()
     rows = []
@@ -190,7 +221,8 @@ def _store(
     for (index, parsed), row in zip(fresh, rows, strict=True):
         results[index] = ItemResult(index, parsed.msgid, "created", row["id"])
     apply_revokes(channel, [p for _, p in fresh if p.revokes])
-    _touch_conversations(keys, conversation_ids, staff_ids)
+    _touch_conversations(keys, conversation_ids, staff_ids, rooms)
+    _link_room_customers(rooms, conversation_ids, customer_ids)
     alerts_for_messages(rows)
 
 
@@ -235,32 +267,55 @@ def apply_revokes(channel: str, revokes: list[ParsedMessage]) -> None:
         ).update(revoked_at=revoke.sent_at)
 
 
-def _touch_conversations(keys, conversation_ids, staff_ids) -> None:
+def _insert_pairs(model, columns: tuple[str, str], pairs: list[tuple[int, int]]) -> None:
+    """Insert (a, b) rows of a two-column link table, skipping those already there."""
+    if not pairs:
+        return
+    if connection.vendor == "postgresql":
+        # Nearly every pair is already there: one statement, without a model instance each.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {model._meta.db_table} ({columns[0]}, {columns[1]}) "
+                "SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING",
+                [[a for a, _ in pairs], [b for _, b in pairs]],
+            )
+    else:
+        model.objects.bulk_create(
+            [model(**{columns[0]: a, columns[1]: b}) for a, b in pairs], ignore_conflicts=True
+        )
+
+
+def _touch_conversations(keys, conversation_ids, staff_ids, rooms) -> None:
     # In key order, like every row this batch locks: concurrent batches then wait for each
-    # other instead of deadlocking.
-    participants = sorted(
+    # other instead of deadlocking. A room's staff participants are all its staff members:
+    # they are whose scopes see it (chats.models.scope_room_ids).
+    participants = {
         (conversation_ids[key], staff_ids[staff])
         for key, (staff, _external, _last) in keys.items()
         if staff in staff_ids
-    )
-    if connection.vendor == "postgresql":
-        # Nearly every pair is already there: one statement, without a model instance each.
-        table = Conversation.staff.through._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (conversation_id, staff_id) "
-                "SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING",
-                [[c for c, _ in participants], [s for _, s in participants]],
-            )
-    else:
-        Through = Conversation.staff.through
-        Through.objects.bulk_create(
-            [Through(conversation_id=c, staff_id=s) for c, s in participants],
-            ignore_conflicts=True,
-        )
+    }
+    participants |= {
+        (conversation_ids[key], staff_ids[person])
+        for key, (staff, _externals) in rooms.items()
+        for person in staff
+    }
+    _insert_pairs(Conversation.staff.through, ("conversation_id", "staff_id"), sorted(participants))
     _advance_last_message_at(
         sorted((conversation_ids[key], last) for key, (_staff, _external, last) in keys.items())
     )
+
+
+def _link_room_customers(rooms, conversation_ids, customer_ids) -> None:
+    """Each external member of a room, linked to their customer (their timeline shows it)."""
+    pairs = sorted(
+        {
+            (conversation_ids[key], customer_ids[person])
+            for key, (_staff, externals) in rooms.items()
+            for person in externals
+            if person in customer_ids
+        }
+    )
+    _insert_pairs(ConversationCustomer, ("conversation_id", "customer_id"), pairs)
 
 
 def _advance_last_message_at(pairs: list[tuple[int, datetime]]) -> None:

@@ -1,8 +1,9 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from customers.models import Customer, Tag
@@ -62,21 +63,89 @@ def scope_customer_q(scope: Scope) -> Q:
     return Q(customer_id__in=owned) | Q(customer_id__in=scope.shared)
 
 
+# Up to this many group rooms are inlined as ids into a scope; past it, a subquery.
+ROOM_IDS_INLINE = 1000
+IS_ROOM = ~Q(room_id="")  # the same expression as the partial index "conversation_room"
+
+
+def scope_room_ids(scope: Scope) -> tuple[int, ...] | QuerySet:
+    """The group rooms a scope sees: every room for an "everything" scope, otherwise the rooms
+    one of the scope's owners is a member of (a staff participant, or the room's owner).
+
+    A room is the room's, not a customer's: the customer scope (owned or shared customers)
+    opens no room, so a rep whose customer spoke in a room they were not in never sees it.
+    Loaded as ids (usually none or a few) so the scope stays plain index conditions and, when
+    there are none, the private-chat scope is exactly what it was (see visible_message_q).
+    """
+    rooms = Conversation.objects.filter(IS_ROOM).order_by()
+    if scope.everything:
+        return rooms.values("pk")
+    if not scope.owners:
+        return ()
+    members = Conversation.staff.through.objects.filter(
+        staff_id__in=scope.owners, conversation__in=rooms.values("pk")
+    ).values_list("conversation_id", flat=True)
+    owned = rooms.filter(owner_id__in=scope.owners).values_list("pk", flat=True)
+    either = members.union(owned)  # one query (UNION: distinct ids)
+    ids = tuple(sorted(either[: ROOM_IDS_INLINE + 1]))
+    return either if len(ids) > ROOM_IDS_INLINE else ids
+
+
+def _with_rooms(customer_q: Q, rooms, column: str) -> Q:
+    """The customer branch, OR `column IN rooms` when there are rooms to add."""
+    if isinstance(rooms, tuple) and not rooms:
+        return customer_q
+    return customer_q | Q(**{f"{column}__in": rooms})
+
+
+def visible_message_q(user, action: str = VIEW) -> Q:
+    """Messages of the user's customer scope (private chats, through `Message.customer`) or of
+    the group rooms the scope sees (through `conversation_id`; room messages have no customer).
+
+    The customer branch is scope_customer_q unchanged, so private chats keep the plans tuned at
+    10 M messages; the room branch is an extra OR only when the scope has rooms, as an id list
+    the database checks against the (conversation, sent_at) index.
+    """
+    return scope_message_q(scope_for(user, action))
+
+
+def scope_message_q(scope: Scope) -> Q:
+    """visible_message_q for a scope already built."""
+    return _with_rooms(scope_customer_q(scope), scope_room_ids(scope), "conversation_id")
+
+
+def customer_messages_q(customer_id: int) -> Q:
+    """One customer's messages: their private chats and the group rooms they are a member of."""
+    rooms = tuple(
+        ConversationCustomer.objects.filter(customer_id=customer_id).values_list(
+            "conversation_id", flat=True
+        )
+    )
+    return _with_rooms(Q(customer_id=customer_id), rooms, "conversation_id")
+
+
 class ConversationQuerySet(models.QuerySet):
     def visible_to(self, user, action: str = VIEW) -> "ConversationQuerySet":
-        """Who sees a customer sees its conversations: defined through the customer scope."""
-        return self.filter(visible_customer_q(user, action))
+        """Who sees a customer sees its private conversations; a group room is seen through
+        the scopes of its staff members (scope_room_ids)."""
+        scope = scope_for(user, action)
+        return self.filter(_with_rooms(scope_customer_q(scope), scope_room_ids(scope), "pk"))
 
 
 class Conversation(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     external_id = models.CharField(max_length=128)
-    # One customer for a private chat; a group room keeps its first external member here.
+    # One customer for a private chat. Empty for a group room (room_id set): a room belongs
+    # to no single customer; its external members are `customers` (ConversationCustomer).
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="conversations"
     )
     room_id = models.CharField(max_length=128, blank=True, default="")
+    # The staff participants (for a room: its members, whose scopes see it; scope_room_ids).
     staff = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    customers = models.ManyToManyField(
+        Customer, through="ConversationCustomer", blank=True, related_name="rooms"
+    )
     # The staff side that owns the conversation (moves with the customer on transfer).
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -92,9 +161,33 @@ class Conversation(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["channel", "external_id"], name="conversation_ext_uniq")
         ]
+        # The rooms alone, for "every room" in an everything scope (scope_room_ids): an
+        # index-only scan of the few rooms instead of a walk over every conversation.
+        indexes = [models.Index(fields=["id"], condition=IS_ROOM, name="conversation_room")]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} conversation #{self.pk}"
+
+
+class ConversationCustomer(models.Model):
+    """An external member of a group room, linked to their customer at ingest."""
+
+    # The unique constraint's index starts with the conversation; the customer's own index
+    # serves a customer's rooms (timeline, legal holds).
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "customer"], name="conversation_customer_uniq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"customer #{self.customer_id} in conversation #{self.conversation_id}"
 
 
 class HistoryWindow(models.Model):
@@ -124,7 +217,7 @@ class MessageQuerySet(models.QuerySet):
         # its timeline) does not open its chat archive to a role without chats.view_message.
         if not user.has_perm("chats.view_message"):
             return self.none()
-        queryset = self.filter(visible_customer_q(user, action))
+        queryset = self.filter(visible_message_q(user, action))
         days = HistoryWindow.days_for(user)
         if days is not None:
             queryset = queryset.filter(sent_at__gte=timezone.now() - timedelta(days=days))
@@ -151,7 +244,10 @@ class Message(models.Model):
     )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     external_id = models.CharField(max_length=128)
-    # customer: denormalised from the conversation so the scope is a single-table condition.
+    # customer: denormalised from the conversation so the scope is a single-table condition;
+    # empty for a group room's messages, which are seen through the room (visible_message_q)
+    # and belong to their members' timelines through ConversationCustomer; sender_customer
+    # still names the customer who spoke.
     # staff: who held the conversation when the message was sent. History, like the sender:
     # offboarding moves Conversation.owner, not this (see offboarding.steps.conversations).
     # These four carry no database constraint (db_constraint=False): ingest copies them from
@@ -352,3 +448,22 @@ class SensitiveWordRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.pattern}"
+
+    def clean_fields(self, exclude=None) -> None:
+        # Checked with the engine that runs it (chats.alerts, RE2): a pattern RE2 refuses
+        # (backreferences, lookaround) would otherwise be saved and silently never match.
+        # A field check (not clean()), so a form without the pattern (list_editable) skips it.
+        from chats.alerts import PatternError, compile_rule
+
+        errors = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if self.pattern and "pattern" not in (exclude or ()) and "pattern" not in errors:
+            try:
+                compile_rule(self.kind, self.pattern)
+            except PatternError as exc:
+                errors["pattern"] = [str(exc)]
+        if errors:
+            raise ValidationError(errors)

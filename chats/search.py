@@ -22,7 +22,7 @@ from django.db.models import BooleanField, Case, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
-from chats.models import is_book, scope_customer_q
+from chats.models import is_book, scope_message_q
 from customers.models import Customer
 from scrm.access.scope import scope_for
 from scrm.staff.models import Staff
@@ -92,7 +92,8 @@ def search(queryset: QuerySet, keyword: str, *, user) -> QuerySet:
             return queryset.filter(condition).order_by(by_sort, "-id")
         if not is_book(scope) and _few_customers(scope):
             # The scope's condition again (the queryset applies it already), to be tested first.
-            condition = Case(When(scope_customer_q(scope), then=condition), default=Value(False))
+            # (Rooms included: a room member's room messages are in the queryset too.)
+            condition = Case(When(scope_message_q(scope), then=condition), default=Value(False))
     return queryset.filter(condition).order_by("-sent_at", "-id")
 
 

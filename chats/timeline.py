@@ -5,7 +5,7 @@ from datetime import datetime, time
 from django.utils import timezone
 
 from chats.display import display_text
-from chats.models import Message
+from chats.models import Message, customer_messages_q
 from customers.models import Customer
 from scrm.access.scope import VIEW
 from scrm.audit.models import AccessAction
@@ -24,7 +24,7 @@ def customer_timeline(*, user, customer: Customer, limit: int = LIMIT) -> dict:
     """The newest `limit` entries of each kind, merged oldest first; `truncated` if cut."""
     messages = list(
         Message.objects.visible_to(user)
-        .filter(customer=customer)
+        .filter(customer_messages_q(customer.pk))  # their private chats and their rooms
         .select_related("sender_staff")
         .order_by("-sent_at", "-id")[: limit + 1]
     )

@@ -11,12 +11,25 @@ import binascii
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from chats.models import Message
+from customers.models import Customer
 
 TYPES = {t.value for t in Message.Type} - {Message.Type.SYSTEM}
 MAX_TEXT = 100_000
+# The columns these values are stored in, so a too-long value is this record's error (the
+# database refused it, or SQLite silently kept it) instead of failing the whole batch.
+MAX_PERSON_ID = Customer._meta.get_field("wecom_external_userid").max_length  # WeCom: 64
+MAX_ROOM_ID = Message._meta.get_field("external_id").max_length
+MAX_RECIPIENTS = 5_000  # a WeCom group room has at most 2,000 members
+MAX_FILENAME = Message._meta.get_field("attachment_name").max_length
+MAX_CONTENT_TYPE = Message._meta.get_field("attachment_content_type").max_length
+MAX_SIZE = 2**63 - 1  # a bigint
+# The archive starts with WeCom (2016); a clock a day fast is tolerated, a year 9999 is not
+# (it overflows when shown in local time).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE = timedelta(days=1)
 
 
 class InvalidRecord(ValueError):
@@ -62,6 +75,59 @@ def _require_str(record: dict, key: str, *, max_length: int = 128) -> str:
     return value.strip()
 
 
+def _check_strings(value, where: str = "the record") -> None:
+    """Every string in the record is storable text: no NUL (PostgreSQL refuses it in text) and
+    no lone surrogate (not UTF-8; the digest and the database cannot encode it)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidRecord(f"{where} contains a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidRecord(f"{where} is not valid UTF-8 text") from exc
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key, where)
+            _check_strings(item, f"'{key}'" if isinstance(key, str) else where)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item, where)
+
+
+def _person(value, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRecord(f"'{key}' must hold non-empty ids")
+    if len(value.strip()) > MAX_PERSON_ID:
+        raise InvalidRecord(f"an id in '{key}' is longer than {MAX_PERSON_ID} characters")
+    return value.strip()
+
+
+def _attachment_name(body: dict) -> str:
+    """The file name as sent, refused when it is not a plain name: it is shown, offered for
+    download and (with media) names the stored file, where a path would escape the folder."""
+    name = body.get("filename", "")
+    if name in ("", None):
+        return ""
+    if not isinstance(name, str):
+        raise InvalidRecord("'filename' must be a string")
+    if len(name) > MAX_FILENAME:
+        raise InvalidRecord(f"'filename' is longer than {MAX_FILENAME} characters")
+    if "/" in name or "\\" in name or name.strip() in (".", "..") or not name.isprintable():
+        raise InvalidRecord("'filename' must be a plain file name, without a path")
+    return name
+
+
+def _size(body: dict, media: bytes | None) -> int | None:
+    if media is not None:
+        return len(media)
+    size = body.get("filesize") or body.get("voice_size")
+    if size is None or isinstance(size, bool) or not isinstance(size, int):
+        return None
+    if not 0 <= size <= MAX_SIZE:
+        raise InvalidRecord("'filesize' is out of range")
+    return size
+
+
 def canonical_digest(record: dict) -> str:
     """SHA-256 over the record with sorted keys: the same message always gives the same digest."""
     canonical = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -71,17 +137,26 @@ def canonical_digest(record: dict) -> str:
 def parse_record(record) -> ParsedMessage:
     if not isinstance(record, dict):
         raise InvalidRecord("each message must be a JSON object")
+    try:
+        _check_strings(record)
+    except RecursionError as exc:
+        raise InvalidRecord("the record is nested too deeply") from exc
     msgid = _require_str(record, "msgid")
     action = record.get("action", "send")
     if action != "send":
-        raise InvalidRecord(f"action '{action}' is not a message")
-    sender = _require_str(record, "from")
+        raise InvalidRecord(f"action {str(action)[:40]!r} is not a message")
+    sender = _person(record.get("from"), "from")
     recipients = record.get("tolist", [])
     if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
         raise InvalidRecord("'tolist' must be a list of ids")
+    if len(recipients) > MAX_RECIPIENTS:
+        raise InvalidRecord(f"'tolist' holds more than {MAX_RECIPIENTS} ids")
+    recipients = [_person(r, "tolist") for r in recipients if r]
     room_id = record.get("roomid") or ""
     if not isinstance(room_id, str):
         raise InvalidRecord("'roomid' must be a string")
+    if len(room_id) > MAX_ROOM_ID:
+        raise InvalidRecord(f"'roomid' is longer than {MAX_ROOM_ID} characters")
     msgtime = record.get("msgtime")
     if isinstance(msgtime, bool) or not isinstance(msgtime, int) or msgtime <= 0:
         raise InvalidRecord("'msgtime' must be a positive integer (milliseconds)")
@@ -89,9 +164,11 @@ def parse_record(record) -> ParsedMessage:
         sent_at = datetime.fromtimestamp(msgtime / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError) as exc:
         raise InvalidRecord("'msgtime' is out of range") from exc
+    if not EARLIEST <= sent_at <= datetime.now(tz=UTC) + FUTURE_TOLERANCE:
+        raise InvalidRecord("'msgtime' is out of range")
     msg_type = record.get("msgtype")
     if msg_type not in TYPES:
-        raise InvalidRecord(f"unsupported msgtype {msg_type!r}")
+        raise InvalidRecord(f"unsupported msgtype {str(msg_type)[:40]!r}")
     body = record.get(msg_type, {})
     if not isinstance(body, dict):
         raise InvalidRecord(f"'{msg_type}' must be an object")
@@ -108,23 +185,21 @@ def parse_record(record) -> ParsedMessage:
     if media is not None:
         digest_source["media_sha256"] = hashlib.sha256(media).hexdigest()
     revokes = str(body.get("pre_msgid", "")) if msg_type == "revoke" else ""
-    size = body.get("filesize") or body.get("voice_size")
-    if media is not None:
-        size = len(media)
+    content_type = str(record.get("media_content_type", ""))
+    if len(content_type) > MAX_CONTENT_TYPE:
+        raise InvalidRecord(f"'media_content_type' is longer than {MAX_CONTENT_TYPE} characters")
     return ParsedMessage(
         msgid=msgid,
         sender=sender,
-        recipients=[r for r in recipients if r],
+        recipients=recipients,
         room_id=room_id,
         sent_at=sent_at,
         msg_type=msg_type,
         text=text,
         digest=canonical_digest(digest_source),
         revokes=revokes,
-        attachment_name=str(body.get("filename", ""))[:255],
-        attachment_size=len(media)
-        if media is not None
-        else (size if isinstance(size, int) else None),
-        attachment_content_type=str(record.get("media_content_type", ""))[:100],
+        attachment_name=_attachment_name(body),
+        attachment_size=_size(body, media),
+        attachment_content_type=content_type,
         media=media,
     )

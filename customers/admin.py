@@ -8,7 +8,12 @@ from django.urls import path
 from customers.admin_forms import CustomerAdminForm, ReassignOwnerForm, RevealForm
 from customers.dashboard import dashboard_figures
 from customers.models import Customer, FollowUp, OwnershipTransfer, Tag, Transaction, mobile_index
-from customers.services import create_customer, transfer_customers, update_customer
+from customers.services import (
+    create_customer,
+    may_bind_archive,
+    transfer_customers,
+    update_customer,
+)
 from scrm.access.scope import CHANGE, LIST, VIEW, can
 from scrm.audit.admin_mixins import DoorAdminMixin
 from scrm.audit.models import AccessAction, Channel
@@ -131,7 +136,11 @@ class CustomerAdmin(DoorAdminMixin, admin.ModelAdmin):
         return [*fields, "owner"] if obj is not None else fields
 
     def get_readonly_fields(self, request, obj=None):
-        return ["owner"] if obj is not None else []
+        fields = ["owner"] if obj is not None else []
+        # The archive binding is the sync's and administrators' (customers.services).
+        if not may_bind_archive(request.user):
+            fields.append("wecom_external_userid")
+        return fields
 
     def get_search_results(self, request, queryset, search_term):
         candidate = normalize_mobile(search_term)

@@ -1,7 +1,12 @@
 from rest_framework import serializers
 
 from customers.models import Customer, CustomerUserObjectPermission, FollowUp, Transaction
-from customers.services import SHARE_LEVELS
+from customers.services import (
+    ARCHIVE_BINDING_READ_ONLY,
+    SHARE_LEVELS,
+    archive_binding,
+    may_bind_archive,
+)
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import SENSITIVE_FIELDS, masked
 from scrm.masking.validation import normalize_mobile, validate_id_number, validate_mobile
@@ -72,6 +77,11 @@ class CustomerSerializer(StrictSerializer, serializers.ModelSerializer):
     )
     tags = TagNamesField(required=False, max_length=20)
     owner_name = serializers.CharField(source="owner.username", read_only=True, default=None)
+    # Declared, so DRF adds no uniqueness validator: for roles that may not set it, that
+    # check would say which ids other customers hold (customers.services).
+    wecom_external_userid = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=64
+    )
 
     class Meta:
         model = Customer
@@ -111,6 +121,13 @@ class CustomerSerializer(StrictSerializer, serializers.ModelSerializer):
 
     def validate_mobile(self, value: str) -> str:
         return normalize_mobile(value)
+
+    def validate_wecom_external_userid(self, value: str | None) -> str | None:
+        value = archive_binding(value)
+        current = self.instance.wecom_external_userid if self.instance is not None else None
+        if value != archive_binding(current) and not may_bind_archive(self.context["request"].user):
+            raise serializers.ValidationError(ARCHIVE_BINDING_READ_ONLY)
+        return value
 
     def validate_email(self, value: str) -> str:
         if value:

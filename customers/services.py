@@ -21,6 +21,34 @@ from scrm.access.scope import SHARE, TRANSFER, can, can_assign_to
 SHARE_LEVELS = {"view": "view_customer", "change": "change_customer"}
 BATCH_SIZE = 1000
 
+# `wecom_external_userid` files the chat archive under a customer: whoever changes it detaches
+# a customer's chats (or attaches someone else's), and a uniqueness error on it tells which ids
+# exist elsewhere. Only the archive sync (holders of the ingest right) and administrators (who
+# hold every permission) set it; for everyone else it is read-only.
+ARCHIVE_BINDING_PERMISSION = "chats.ingest_message"
+ARCHIVE_BINDING_READ_ONLY = (
+    "Read-only for your role: only the archive sync and administrators link a customer to WeCom."
+)
+
+
+def may_bind_archive(user) -> bool:
+    """May `user` set or change a customer's WeCom external user id?"""
+    return user.has_perm(ARCHIVE_BINDING_PERMISSION)
+
+
+def archive_binding(value) -> str | None:
+    """The stored form of a WeCom external user id: blank is NULL, so blanks never collide."""
+    return (value or "").strip() or None
+
+
+def _check_archive_binding(actor, fields: dict, current: str | None) -> None:
+    # Before full_clean: its uniqueness check would answer the oracle question.
+    if "wecom_external_userid" not in fields:
+        return
+    value = fields["wecom_external_userid"] = archive_binding(fields["wecom_external_userid"])
+    if value != archive_binding(current) and not may_bind_archive(actor):
+        raise ValidationError({"wecom_external_userid": ARCHIVE_BINDING_READ_ONLY})
+
 
 def _set_tags(customer: Customer, tag_names: list[str] | None) -> None:
     if tag_names is None:
@@ -35,6 +63,7 @@ def create_customer(*, actor, tags: list[str] | None = None, **fields) -> Custom
     without the add permission, ValidationError on invalid values."""
     if not actor.has_perm("customers.add_customer"):
         raise PermissionDenied("You may not create customers.")
+    _check_archive_binding(actor, fields, None)
     fields.setdefault("owner", actor)
     customer = Customer(**fields)
     customer.full_clean(exclude=["owner"])
@@ -47,6 +76,7 @@ def create_customer(*, actor, tags: list[str] | None = None, **fields) -> Custom
 def update_customer(
     *, actor, customer: Customer, tags: list[str] | None = None, **fields
 ) -> Customer:
+    _check_archive_binding(actor, fields, customer.wecom_external_userid)
     for name, value in fields.items():
         setattr(customer, name, value)
     customer.full_clean(exclude=["owner"])

@@ -298,6 +298,20 @@ SURFACES: list[Surface] = [
         lambda w: f"/admin/chats/message/{w.file_message.pk}/change/",
         client="admin",
     ),
+    # --- insider §6: group rooms (their messages also run through every list above) ---------
+    chat("chat message in a group room", lambda w: f"/api/v1/chats/messages/{w.room_message.pk}/"),
+    Surface("group room conversation", lambda w: f"/api/v1/chats/conversations/{w.room.pk}/"),
+    chat("chat search in a group room", fixed("/api/v1/chats/search/?q=群里说")),
+    chat(
+        "admin: message in a group room",
+        lambda w: f"/admin/chats/message/{w.room_message.pk}/change/",
+        client="admin",
+    ),
+    Surface(
+        "admin: group room conversation",
+        lambda w: f"/admin/chats/conversation/{w.room.pk}/change/",
+        client="admin",
+    ),
 ]
 
 
@@ -361,10 +375,26 @@ def chat_archive(org, customers) -> dict:
             customer=customer,
             note=f"客户留了手机{CHAT_MOBILE}、邮箱{CHAT_EMAIL}、身份证{CHAT_ID_NUMBER}{own}",
         )
+    # --- insider §6: a group room (rep_other_team, of_rep, of_other_team) where the secrets
+    # and a customer's raw contacts are typed too; its messages are filed under the room.
+    members = ["rep_other_team", "wm-of_rep", "wm-of_other_team"]
+    for sender, content in (
+        ("wm-of_other_team", SECRET_TEXT + f"，备用{customers.of_other_team.mobile}"),
+        ("wm-of_rep", f"群里说：{customers.of_rep.email}，{CHAT_BANK_CARD}"),
+    ):
+        room = text_record(sender, "", content, roomid="room-masking")
+        room["tolist"] = [m for m in members if m != sender]
+        records.append(room)
     results = ingest_records(records=records, actor=sync)
     assert {r.status for r in results} == {"created"}, [r.as_dict() for r in results]
     message = Message.objects.get(pk=results[1].id)  # of_rep's secrets
-    return {"message": message, "conversation": message.conversation}
+    room_message = Message.objects.get(pk=results[-2].id)
+    return {
+        "message": message,
+        "conversation": message.conversation,
+        "room_message": room_message,
+        "room": room_message.conversation,
+    }
 
 
 def insider_s4_content(org, customers, conversation) -> dict:
@@ -635,3 +665,19 @@ def test_typed_variants_file_names_and_transfer_reasons_are_shown_masked(world, 
     assert "身份证正反面_3201**********0019_159****4321.jpg" in messages
     reasons = [p.get("reason") or "" for p in detail["ownership_history"]]
     assert "客户要求换人，回电 177****5678" in reasons
+
+
+# --- insider §6: group rooms ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["rep_other_team", "manager", "legal"])
+def test_group_room_messages_are_there_to_be_scanned(role, world, api_client_for):
+    """The room surfaces are not vacuous: the room's members' scopes read its messages, with
+    the secrets raw for legal (chats.reveal_message) and masked for the others."""
+    user = getattr(world.org, role)
+
+    response = api_client_for(user).get(f"/api/v1/chats/messages/{world.room_message.pk}/")
+
+    assert response.status_code == 200
+    found = leaked_values(response_text(response), CONTENT_SECRETS)
+    assert found == (CONTENT_SECRETS if shows_raw_content(user) else set())

@@ -42,6 +42,7 @@ from django.urls import URLResolver, resolve
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from chats.models import ConversationCustomer
 from customers.models import Customer
 from customers.services import share_customer
 from offboarding.services import approve_case, create_case, run_now
@@ -244,6 +245,8 @@ def _read_block_alert(w) -> int:
 
 AUDIT_ADMIN = admin_only(AUDIT_READERS, 403)
 ADMINS_ONLY = admin_only({"admin_user": 200}, 403)
+# --- insider §6: who sees a group room of rep_other_team (a member) ---
+SEES_ROOM = {role: 200 for role in ("rep_other_team", "manager", "legal", "auditor", "admin_user")}
 
 ROWS: list[Row] = [
     # --- customers: list (which rows each role sees: test_list_shows_exactly_the_scope) -----
@@ -900,6 +903,53 @@ ROWS: list[Row] = [
             "reason": "hand-over list agreed with the lead",
         },
     ),
+    # --- insider §6: group rooms and the archive binding ---------------------------------------
+    # `world.room`: rep_other_team's group room, in which rep's customer spoke. Seen through its
+    # member's scopes (rep_other_team, the Sales manager) and the "everything" roles; rep, whose
+    # customer spoke there, and the team 1 lead are not members: 404 / admin redirect.
+    *expand(
+        "message in a group room of rep_other_team",
+        "GET",
+        lambda w: f"/api/v1/chats/messages/{w.room_message.pk}/",
+        only({**SEES_ROOM, **NO_CHATS}, 404),
+    ),
+    *expand(
+        "group room of rep_other_team",
+        "GET",
+        lambda w: f"/api/v1/chats/conversations/{w.room.pk}/",
+        only({**SEES_ROOM, **NO_CHATS}, 404),
+    ),
+    *admin(
+        "group room page of rep_other_team",
+        "GET",
+        lambda w: f"/admin/chats/conversation/{w.room.pk}/change/",
+        admin_only({**SEES_ROOM, **NO_CHATS}, 302),
+    ),
+    *admin(
+        "message page in a group room of rep_other_team",
+        "GET",
+        lambda w: f"{MESSAGES_ADMIN}{w.room_message.pk}/change/",
+        admin_only({**SEES_ROOM, **NO_CHATS}, 302),
+    ),
+    *expand(
+        "set the WeCom external id of rep's customer (the archive binding)",
+        "PATCH",
+        customer_url("of_rep"),
+        only(
+            {
+                # sales may change the customer, not this field: a 400 field error
+                "rep": 400,
+                "lead": 400,
+                "manager": 400,
+                "admin_user": 200,
+                "legal": 403,
+                "auditor": 403,
+                "security": 403,
+            },
+            404,
+        ),
+        body=lambda w: {"wecom_external_userid": "wm-matrix-new"},
+    ),
 ]
 
 # Which customers each role's list shows (attributes of the `customers` fixture).
@@ -974,12 +1024,21 @@ def world(customer_world):
         channel=Channel.API,
     )
     alert = raise_alert(kind="sensitive_word", message=f"Message #{message.pk} matches a rule.")
+    # --- insider §6: a group room of rep_other_team in which rep's customer spoke ---
+    room = ConversationFactory(customer=None, owner=org.rep_other_team, room_id="room-matrix")
+    room.staff.add(org.rep_other_team)
+    ConversationCustomer.objects.create(conversation=room, customer=customers.of_rep)
+    room_message = MessageFactory(
+        conversation=room, sender_customer=customers.of_rep, sender_staff=None
+    )
     return SimpleNamespace(
         **vars(customer_world),
         conversation=conversation,
         message=message,
         event=event,
         alert=alert,
+        room=room,
+        room_message=room_message,
         **_offboarding_cases(org),
     )
 
