@@ -792,6 +792,13 @@ ROWS: list[Row] = [
         admin_only({**CASE_READERS, "hr": 302, "admin_user": 302}, 403),
         body=_refusal_action_body,
     ),
+    # --- insider §1: staff lifecycle ---
+    *admin(
+        "reactivate a departed staff member (administrators only)",
+        "GET",
+        lambda w: f"/admin/staff/staff/{w.org.rep.pk}/reactivate/",
+        ADMINS_ONLY,
+    ),
 ]
 
 # Which customers each role's list shows (attributes of the `customers` fixture).
