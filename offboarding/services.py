@@ -155,8 +155,9 @@ def approve_case(*, actor, case: OffboardingCase) -> OffboardingCase:
     """The supervisor recorded on the case (or a sales manager above them) approves a draft.
     Raises PermissionDenied (anyone else: the creator, the leaver, a superuser) or
     ValidationError (not a draft; the plan cannot be carried out)."""
+    # Lock the case row only: the approver is a nullable join, which FOR UPDATE cannot lock.
     case = (
-        OffboardingCase.objects.select_for_update()
+        OffboardingCase.objects.select_for_update(of=("self",))
         .select_related("leaver", "approver")
         .get(pk=case.pk)
     )
