@@ -59,6 +59,17 @@ class OffboardingCase(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Who approves, fixed when the case is opened: the leaver's supervisor as it stood then, so
+    # that changing the supervisor afterwards (the HR-makes-itself-supervisor attack) moves
+    # nothing. A sales manager above them may approve too (services.approve_case).
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The leaver's supervisor when the case was opened.",
+    )
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -79,10 +90,9 @@ class OffboardingCase(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        permissions = [
-            ("run_offboardingcase", "Can schedule and run offboarding cases"),
-            ("approve_offboardingcase", "Can approve any offboarding case"),
-        ]
+        # No "approve any case" permission: approval is the approver's or a sales manager's
+        # above them, never a right a group or a superuser holds (services.approve_case).
+        permissions = [("run_offboardingcase", "Can schedule and run offboarding cases")]
 
     def __str__(self) -> str:
         return f"Offboarding #{self.pk} of {self.leaver.username}"

@@ -7,27 +7,54 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 
 from customers.models import Customer
-from offboarding.models import OffboardingCase
+from offboarding.models import CaseStep, OffboardingCase
+from scrm.access.scope import can_assign_to
 from scrm.staff import roles
 
 Plan = OffboardingCase.Plan
 
 
-def successor_problem(candidate, leaver) -> str | None:
-    """Why `candidate` cannot take over from `leaver`, or None if they can."""
+def successor_problem(candidate, leaver, approver) -> str | None:
+    """Why `candidate` cannot take over from `leaver`, or None if they can.
+
+    Beyond being active and staying, a successor must be someone the case's approver (the
+    leaver's supervisor when the case was opened) could hand customers to in service: the one
+    rule of `can_assign_to`. So a book never leaves sales, and never lands outside the
+    approver's team or department (an auditor, legal, a service account, HR).
+    """
     if candidate.pk == leaver.pk:
         return "The leaver cannot be their own successor."
     if not candidate.is_active or candidate.employment_status != "active":
         return f"{candidate.username} is not an active staff member."
     if OffboardingCase.objects.filter(leaver=candidate, status__in=OffboardingCase.OPEN).exists():
         return f"{candidate.username} is leaving too (open offboarding case)."
+    if approver is None:
+        return "The case has no approver (the leaver's supervisor) to assign customers."
+    if not can_assign_to(approver, candidate):
+        return (
+            f"{candidate.username} is not a sales colleague {approver.username} "
+            "(the approver) could assign customers to."
+        )
     return None
 
 
-def validate_successors(successors, leaver, field: str = "successors") -> None:
-    problems = [p for s in successors if (p := successor_problem(s, leaver))]
+def validate_successors(successors, leaver, approver, field: str = "successors") -> None:
+    problems = [p for s in successors if (p := successor_problem(s, leaver, approver))]
     if problems:
         raise ValidationError({field: problems})
+
+
+def plan_still_to_run(case: OffboardingCase) -> bool:
+    """Whether customers are still to be assigned (the transfer step is not done)."""
+    return not case.steps.filter(name=CaseStep.Name.TRANSFER, status=CaseStep.Status.DONE).exists()
+
+
+def validate_plan(case: OffboardingCase) -> None:
+    """Raise ValidationError (field errors) unless the plan and every override can be carried
+    out now: checked at preview, approval, scheduling and before a run moves anything."""
+    plan_successors(case)
+    overrides = {o.successor_id: o.successor for o in case.overrides.select_related("successor")}
+    validate_successors(overrides.values(), case.leaver, case.approver, "overrides")
 
 
 def team_lead_for(leaver):
@@ -52,7 +79,7 @@ def team_lead_for(leaver):
     raise ValidationError({"leaver": f"{leaver.username} has no active team lead or supervisor."})
 
 
-def team_candidates(leaver) -> list:
+def team_candidates(leaver, approver) -> list:
     Staff = get_user_model()
     if not leaver.team_id:
         raise ValidationError({"plan": "The leaver has no team to share customers within."})
@@ -67,7 +94,7 @@ def team_candidates(leaver) -> list:
         .exclude(pk=leaver.pk)
         .order_by("pk")
         .distinct()
-        if successor_problem(s, leaver) is None
+        if successor_problem(s, leaver, approver) is None
     ]
     if not candidates:
         raise ValidationError({"plan": "Nobody in the leaver's team can take over."})
@@ -81,9 +108,9 @@ def plan_successors(case: OffboardingCase) -> list:
             raise ValidationError({"successors": "Name at least one successor."})
         if case.plan == Plan.SINGLE and len(successors) != 1:
             raise ValidationError({"successors": "The single plan takes exactly one successor."})
-        validate_successors(successors, case.leaver)
+        validate_successors(successors, case.leaver, case.approver)
         return successors
-    return team_candidates(case.leaver)
+    return team_candidates(case.leaver, case.approver)
 
 
 def assign(case: OffboardingCase, customer_ids: list[int]) -> dict[int, object]:
@@ -98,7 +125,7 @@ def assign(case: OffboardingCase, customer_ids: list[int]) -> dict[int, object]:
         for o in case.overrides.filter(customer_id__in=customer_ids).select_related("successor")
     }
     for successor in {o.pk: o for o in overrides.values()}.values():
-        validate_successors([successor], case.leaver, "overrides")
+        validate_successors([successor], case.leaver, case.approver, "overrides")
     result = {}
     if case.plan == Plan.LEAST_LOADED:
         load = Counter(

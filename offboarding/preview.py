@@ -5,7 +5,7 @@ from collections import Counter
 from chats.models import Conversation, Message
 from customers.models import Customer, CustomerUserObjectPermission, FollowUp
 from offboarding.models import OffboardingCase
-from offboarding.planning import assign
+from offboarding.planning import assign, validate_plan
 from scrm.access.scope import LIST
 
 LIST_LIMIT = 500
@@ -15,6 +15,7 @@ def preview_case(*, case: OffboardingCase, user) -> dict:
     """Counts over the leaver's whole book and the masked list of the customers the viewer's
     scope shows (HR's scope covers leavers with an open case). Raises ValidationError when the
     plan cannot be carried out (e.g. no valid successor)."""
+    validate_plan(case)  # a bad plan is a 400 with field errors, never a partial preview
     leaver = case.leaver
     ids = list(
         Customer.objects.filter(owner_id=leaver.pk).order_by("pk").values_list("pk", flat=True)

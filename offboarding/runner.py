@@ -2,10 +2,12 @@
 
 import logging
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from offboarding.models import CaseStep, OffboardingCase
+from offboarding.planning import plan_still_to_run, validate_plan
 from offboarding.steps import STEPS
 
 log = logging.getLogger(__name__)
@@ -30,12 +32,29 @@ def ensure_steps(case: OffboardingCase) -> list[CaseStep]:
     return list(case.steps.order_by("position"))
 
 
+def _plan_problem(case: OffboardingCase) -> str:
+    if not plan_still_to_run(case):
+        return ""
+    try:
+        validate_plan(case)
+    except ValidationError as exc:
+        return "Plan: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+    return ""
+
+
 def run_case(case_id: int) -> OffboardingCase:
     """Run (or resume) every step not yet done. A failing step marks the case failed with the
     error; running it again continues from that step. Returns the case as it ended."""
     with transaction.atomic():
         case = OffboardingCase.objects.select_for_update().select_related("leaver").get(pk=case_id)
         if case.status not in RUNNABLE:
+            return case
+        problem = _plan_problem(case)
+        if problem:
+            # Checked before the freeze step: a plan that would hand the book to someone the
+            # approver could not assign stops the run with nothing done.
+            case.status, case.error = OffboardingCase.Status.FAILED, problem
+            case.save(update_fields=["status", "error"])
             return case
         case.status = OffboardingCase.Status.RUNNING
         case.started_at = case.started_at or timezone.now()

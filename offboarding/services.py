@@ -7,7 +7,6 @@ itself records its progress on CaseStep rows and each customer's fate on Custome
 import json
 from datetime import date, datetime
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -23,9 +22,15 @@ from offboarding.models import (
     RevokedShare,
     SuccessorOverride,
 )
-from offboarding.planning import team_lead_for, validate_successors
+from offboarding.planning import (
+    plan_still_to_run,
+    team_lead_for,
+    validate_plan,
+    validate_successors,
+)
 from offboarding.runner import ensure_steps
 from scrm.masking.detectors import mask_text
+from scrm.staff import roles
 
 Status = OffboardingCase.Status
 
@@ -48,10 +53,20 @@ def create_case(
     overrides: dict | None = None,
     handover_notes: str = "",
 ) -> OffboardingCase:
-    """Open a draft case. Raises PermissionDenied (not HR) or ValidationError (bad plan,
-    successor not active / the leaver / leaving too, leaver already in an open case)."""
+    """Open a draft case. Raises PermissionDenied (not HR) or ValidationError (bad plan, a
+    leaver without an active supervisor, a successor who is not active / the leaver / leaving
+    too / not a sales colleague the supervisor could assign, leaver already in an open case).
+
+    The leaver's supervisor is recorded as the case's approver now: who approves, and whom
+    customers may go to, no longer follow later edits of the supervisor field."""
     _require(actor, "offboarding.add_offboardingcase", "Only HR opens offboarding cases.")
     errors = {}
+    approver = leaver.supervisor
+    if approver is None or not approver.is_active or approver.employment_status != "active":
+        errors["leaver"] = (
+            f"{leaver.username} has no active supervisor to approve the case; "
+            "an administrator sets one in Staff first."
+        )
     if OffboardingCase.objects.filter(leaver=leaver, status__in=OffboardingCase.OPEN).exists():
         errors["leaver"] = f"{leaver.username} already has an open offboarding case."
     if leaver.employment_status == "departed" or not leaver.is_active:
@@ -70,9 +85,9 @@ def create_case(
         raise ValidationError(
             {"successors": "The single plan takes exactly one successor; a split at least one."}
         )
-    validate_successors(successors, leaver)
+    validate_successors(successors, leaver, approver)
     overrides = overrides or {}
-    validate_successors(set(overrides.values()), leaver, "overrides")
+    validate_successors(set(overrides.values()), leaver, approver, "overrides")
     foreign = [c.pk for c in overrides if c.owner_id != leaver.pk]
     if foreign:
         raise ValidationError({"overrides": f"Not the leaver's customers: {foreign}."})
@@ -87,6 +102,7 @@ def create_case(
         plan=plan,
         handover_notes=mask_text(handover_notes),
         created_by=actor,
+        approver=approver,
     )
     case.successors.set(successors)
     SuccessorOverride.objects.bulk_create(
@@ -120,17 +136,52 @@ def _start_notice(case: OffboardingCase) -> None:
         leaver.save(update_fields=["employment_status", "notice_date"])
 
 
+def may_approve(actor, case: OffboardingCase) -> bool:
+    """The separation-of-duties rule for approvals, with no superuser or permission bypass:
+    never the case's creator, never the leaver; the approver recorded when the case was opened,
+    or an active sales manager whose department tree holds the leaver's or that approver's
+    department."""
+    if not (actor.is_authenticated and actor.is_active):
+        return False
+    if actor.pk in (case.created_by_id, case.leaver_id):
+        return False
+    if case.approver_id is not None and actor.pk == case.approver_id:
+        return True
+    if roles.SALES_MANAGER not in actor.role_names or not actor.department_id:
+        return False
+    tree = set(actor.department.descendant_ids())
+    departments = {
+        case.leaver.department_id,
+        case.approver.department_id if case.approver else None,
+    }
+    return bool(tree & (departments - {None}))
+
+
 @transaction.atomic
 def approve_case(*, actor, case: OffboardingCase) -> OffboardingCase:
-    """The leaver's supervisor (or an administrator) approves a draft."""
-    case = OffboardingCase.objects.select_for_update().get(pk=case.pk)
-    is_supervisor = case.leaver.supervisor_id == actor.pk
-    if not (is_supervisor or actor.has_perm("offboarding.approve_offboardingcase")):
-        raise PermissionDenied("Only the leaver's supervisor approves this case.")
+    """The supervisor recorded on the case (or a sales manager above them) approves a draft.
+    Raises PermissionDenied (anyone else: the creator, the leaver, a superuser) or
+    ValidationError (not a draft; the plan cannot be carried out)."""
+    # Lock the case row only: the approver is a nullable join, which FOR UPDATE cannot lock.
+    case = (
+        OffboardingCase.objects.select_for_update(of=("self",))
+        .select_related("leaver", "approver")
+        .get(pk=case.pk)
+    )
+    if actor.pk == case.created_by_id:
+        raise PermissionDenied("Whoever opened a case does not approve it.")
+    if actor.pk == case.leaver_id:
+        raise PermissionDenied("The leaver does not approve their own case.")
+    if not may_approve(actor, case):
+        raise PermissionDenied(
+            "Only the leaver's supervisor at the time the case was opened, or a sales manager "
+            "above them, approves this case."
+        )
     if case.status != Status.DRAFT:
         raise ValidationError(
             {"status": f"Only a draft can be approved (this one is {case.status})."}
         )
+    validate_plan(case)
     case.status, case.approved_by, case.approved_at = Status.APPROVED, actor, timezone.now()
     case.save(update_fields=["status", "approved_by", "approved_at"])
     _start_notice(case)
@@ -138,16 +189,13 @@ def approve_case(*, actor, case: OffboardingCase) -> OffboardingCase:
 
 
 def _ready_to_run(case: OffboardingCase) -> None:
-    allowed = (
-        {Status.APPROVED}
-        if settings.SCRM_OFFBOARDING_REQUIRE_APPROVAL
-        else {Status.DRAFT, Status.APPROVED}
-    )
-    if case.status not in allowed:
+    # Approval is always required: a case nobody but its creator agreed to never runs.
+    if case.status != Status.APPROVED:
         raise ValidationError(
             {"status": f"A {case.status} case cannot be scheduled; it must be approved first."}
         )
     team_lead_for(case.leaver)  # fail now, not at midnight, if refusals would have nowhere to go
+    validate_plan(case)
 
 
 @transaction.atomic
@@ -177,6 +225,8 @@ def run_now(*, actor, case: OffboardingCase) -> OffboardingCase:
     _require(actor, "offboarding.run_offboardingcase", "Only HR runs offboarding cases.")
     if case.status not in (Status.SCHEDULED, Status.FAILED, Status.RUNNING):
         _ready_to_run(case)
+    elif plan_still_to_run(case):
+        validate_plan(case)  # a successor who no longer qualifies stops the run before it starts
         with transaction.atomic():
             OffboardingCase.objects.filter(pk=case.pk).update(status=Status.APPROVED)
             _start_notice(case)

@@ -11,12 +11,10 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from chats.models import Conversation, Message
 from customers.models import Customer, CustomerUserObjectPermission, FollowUp, OwnershipTransfer
@@ -24,6 +22,7 @@ from customers.services import SHARE_LEVELS
 from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, RevokedShare
 from offboarding.planning import assign, team_lead_for
 from scrm.staff.models import Device, Draft, Notification, PersonalNote, SavedSearch
+from scrm.staff.services import end_access
 
 BATCH = 2000
 
@@ -34,32 +33,14 @@ def batch_committed(step: CaseStep) -> None:
 
 
 def freeze(case: OffboardingCase, step: CaseStep) -> None:
-    leaver = case.leaver
-    now = timezone.now()
-    with transaction.atomic():
-        type(leaver).objects.filter(pk=leaver.pk).update(
-            is_active=False, employment_status="departed", departed_at=now
-        )
-        tokens = OutstandingToken.objects.filter(user_id=leaver.pk)
-        BlacklistedToken.objects.bulk_create(
-            [BlacklistedToken(token=t) for t in tokens.exclude(blacklistedtoken__isnull=False)],
-            ignore_conflicts=True,
-        )
-        wiped = Device.objects.filter(staff_id=leaver.pk, wipe_requested_at__isnull=True).update(
-            wipe_requested_at=now
-        )
-    # Sessions hold the user id only inside their encoded data: decode the live ones.
-    sessions = [
-        s.pk
-        for s in Session.objects.filter(expire_date__gt=now)
-        if str(s.get_decoded().get("_auth_user_id")) == str(leaver.pk)
-    ]
-    Session.objects.filter(pk__in=sessions).delete()
+    # The same function a departure set by hand calls: one definition of "all access gone".
+    ended = end_access(staff=case.leaver)
     step.total = step.done = 1
     step.detail = {
-        "tokens_revoked": tokens.count(),
-        "sessions_ended": len(sessions),
-        "devices_marked_for_wipe": wiped + step.detail.get("devices_marked_for_wipe", 0),
+        "tokens_revoked": ended.tokens_revoked,
+        "sessions_ended": ended.sessions_ended,
+        "devices_marked_for_wipe": ended.devices_marked_for_wipe
+        + step.detail.get("devices_marked_for_wipe", 0),
     }
 
 

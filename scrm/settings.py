@@ -216,7 +216,7 @@ LOGGING = {
 SILENCED_SYSTEM_CHECKS = ["guardian.W001"]
 
 # --- Offboarding ----------------------------------------------------------------------------
-SCRM_OFFBOARDING_REQUIRE_APPROVAL = env_bool("SCRM_OFFBOARDING_REQUIRE_APPROVAL", True)
+# A case always needs its approver (offboarding.services.approve_case): no setting skips it.
 # As WeCom does: a customer may change hands at most this many times in this many days.
 SCRM_TRANSFER_LIMIT = int(os.environ.get("SCRM_TRANSFER_LIMIT", "2"))
 SCRM_TRANSFER_LIMIT_DAYS = int(os.environ.get("SCRM_TRANSFER_LIMIT_DAYS", "90"))

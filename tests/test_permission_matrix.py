@@ -544,10 +544,12 @@ ROWS: list[Row] = [
         "offboarding case preview", "GET", case_url("case_draft", "preview/"), only(SEES_CASE, 403)
     ),
     *expand(
+        # The supervisor recorded on the case, or a sales manager above them; never the
+        # superuser (no bypass) nor HR, who opened it (insider §1).
         "approve a draft case (the leaver's supervisor)",
         "POST",
         case_url("case_draft", "approve/"),
-        only({"lead": 200, "admin_user": 200, **CASE_HIDDEN}, 403),
+        only({"lead": 200, "manager": 200, **CASE_HIDDEN}, 403),
     ),
     *expand(
         "schedule an approved case",
@@ -950,6 +952,13 @@ ROWS: list[Row] = [
         ),
         body=lambda w: {"wecom_external_userid": "wm-matrix-new"},
     ),
+    # --- insider §1: staff lifecycle ---
+    *admin(
+        "reactivate a departed staff member (administrators only)",
+        "GET",
+        lambda w: f"/admin/staff/staff/{w.org.rep.pk}/reactivate/",
+        ADMINS_ONLY,
+    ),
 ]
 
 # Which customers each role's list shows (attributes of the `customers` fixture).
@@ -994,6 +1003,9 @@ def _offboarding_cases(org) -> dict:
     def new_leaver(username):
         return StaffFactory(username=username, roles=[roles.SALES_REP], team=org.team1)
 
+    # The leaver of "open an offboarding case" needs a supervisor to approve it (insider §1).
+    org.rep.supervisor = org.lead
+    org.rep.save()
     approved = approve_case(actor=org.lead, case=case_of(new_leaver("leaver_approved")))
     done_leaver = new_leaver("leaver_done")
     done_customer = CustomerFactory(owner=done_leaver)

@@ -230,7 +230,10 @@ SALES_ROLES = frozenset({roles.SALES_REP, roles.TEAM_LEAD, roles.SALES_MANAGER})
 
 
 def can_assign_to(user, staff) -> bool:
-    """May `user` make `staff` the owner of customers? Only a sales colleague they manage."""
+    """May `user` make `staff` the owner of customers? Only a sales colleague they manage.
+
+    The one rule for every hand-over: the in-service transfer checks it for the actor, an
+    offboarding case for its approver (offboarding.planning.successor_problem)."""
     if not staff.role_names & SALES_ROLES:
         return False
     if user.is_superuser or roles.ADMINISTRATOR in user.role_names:

@@ -75,10 +75,12 @@ def test_hr_runs_a_case_end_to_end_in_the_admin(org, leaving):
     assert len(csv_body.strip().splitlines()) == 4 and "rep_b" in csv_body
 
 
-def test_only_the_supervisor_approves(org, leaving):
+@pytest.mark.parametrize("who", ["hr", "admin_user", "manager_other"])
+def test_only_the_supervisor_or_a_manager_above_approves(who, org, leaving):
+    # HR opened the case; the superuser has no bypass; another department's manager is not above
     case = create_through_admin(org)
 
-    admin_client(org.manager).post(f"{CASES}{case.pk}/approve/")
+    admin_client(getattr(org, who)).post(f"{CASES}{case.pk}/approve/")
 
     case.refresh_from_db()
     assert case.status == "draft"

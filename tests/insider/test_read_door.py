@@ -20,7 +20,7 @@ from scrm.access.door import admin_pages, check_read_door
 from scrm.audit.models import AccessAction, AccessEvent, Channel
 from scrm.audit.services import raise_alert, record_access
 from tests.insider import throwaway_urls
-from tests.offboarding.cases import open_case
+from tests.offboarding.cases import open_case, supervised_by_lead
 
 
 def last_event_id() -> int:
@@ -445,7 +445,7 @@ def test_options_describes_the_endpoint_without_reading_the_record(org, customer
 
 
 def test_reading_offboarding_cases_is_recorded(org, api_client_for):
-    case = open_case(org, org.rep_leaving)
+    case = open_case(org, supervised_by_lead(org, org.rep_leaving))
     client = api_client_for(org.hr)
     since = last_event_id()
 
@@ -460,7 +460,7 @@ def test_reading_offboarding_cases_is_recorded(org, api_client_for):
 
 
 def test_an_out_of_scope_case_is_denied_and_recorded(org, api_client_for):
-    case = open_case(org, org.rep_leaving)
+    case = open_case(org, supervised_by_lead(org, org.rep_leaving))
     since = last_event_id()
 
     response = api_client_for(org.manager_other).get(f"/api/v1/offboarding/cases/{case.pk}/")

@@ -12,6 +12,13 @@ CASES_URL = "/api/v1/offboarding/cases/"
 TRANSFERS_URL = "/api/v1/offboarding/transfers/"
 
 
+def supervised_by_lead(org, person):
+    """Give a team1 member the lead as supervisor: a case needs one to approve it."""
+    person.supervisor = org.lead
+    person.save(update_fields=["supervisor"])
+    return person
+
+
 def open_case(
     org,
     leaver,
@@ -38,8 +45,9 @@ def open_case(
 
 
 def approved_case(org, leaver, **kwargs) -> OffboardingCase:
+    """Opened by HR, approved by the supervisor the case recorded (never by its creator)."""
     case = open_case(org, leaver, **kwargs)
-    return approve_case(actor=org.lead, case=case)
+    return approve_case(actor=case.approver, case=case)
 
 
 def run_to_completion(org, leaver, **kwargs) -> OffboardingCase:

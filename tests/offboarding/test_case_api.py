@@ -17,7 +17,13 @@ from offboarding.services import schedule_case
 from scrm.celery import app as celery_app
 from scrm.staff import roles
 from tests.factories import CustomerFactory, StaffFactory
-from tests.offboarding.cases import CASES_URL, TRANSFERS_URL, approved_case, open_case
+from tests.offboarding.cases import (
+    CASES_URL,
+    TRANSFERS_URL,
+    approved_case,
+    open_case,
+    supervised_by_lead,
+)
 
 STEP_NAMES = [
     "freeze",
@@ -175,7 +181,7 @@ def test_the_run_moves_each_customer_where_the_preview_said(org, leaver, book, a
 @pytest.fixture
 def other_leaver(org, leaver):
     """rep_b, with an open case of her own."""
-    open_case(org, org.rep_b, successors=[org.rep])
+    open_case(org, supervised_by_lead(org, org.rep_b), successors=[org.rep])
     return org.rep_b
 
 
@@ -372,25 +378,41 @@ def test_the_leavers_supervisor_approves(org, leaver, api_client_for):
     assert response.json()["approved_at"]
 
 
-@pytest.mark.parametrize("who", ["hr", "manager", "another_lead_of_the_team", "leaver"])
-def test_nobody_but_the_supervisor_approves(who, org, leaver, api_client_for):
-    # given: HR and the manager see the case but are not the leaver's supervisor; nor is a second
-    # lead of the same team; the leaver sees nothing at all
+@pytest.mark.parametrize(
+    "who", ["hr", "another_lead_of_the_team", "leaver", "admin_user", "manager_other"]
+)
+def test_nobody_but_the_supervisor_or_a_manager_above_approves(who, org, leaver, api_client_for):
+    # given: HR opened the case; a second lead of the same team is not the supervisor; the
+    # superuser has no bypass; the leaver may read no cases; another department's manager does
+    # not see this one
     case = open_case(org, leaver)
     users = {
         "hr": org.hr,
-        "manager": org.manager,
         "another_lead_of_the_team": StaffFactory(roles=[roles.TEAM_LEAD], team=org.team1),
         "leaver": leaver,
+        "admin_user": org.admin_user,
+        "manager_other": org.manager_other,
     }
 
     # when
     response = api_client_for(users[who]).post(case_url(case, "approve"))
 
     # then
-    assert response.status_code == 403, response.content
+    assert response.status_code == (404 if who == "manager_other" else 403), response.content
     case.refresh_from_db()
     assert case.status == "draft" and case.approved_by is None
+
+
+def test_a_sales_manager_above_the_supervisor_approves(org, leaver, api_client_for):
+    # given: the manager's department tree (Sales) holds the leaver's (Sales East)
+    case = open_case(org, leaver)
+
+    # when
+    response = api_client_for(org.manager).post(case_url(case, "approve"))
+
+    # then
+    assert response.status_code == 200, response.content
+    assert response.json()["approved_by"] == org.manager.pk
 
 
 def test_a_case_is_approved_only_once(org, leaver, api_client_for):
@@ -443,7 +465,7 @@ def test_when_the_clock_fires_the_beat_task_runs_the_case(org, leaver, book):
     assert not Customer.objects.filter(owner=leaver).exists()
 
 
-def test_a_draft_cannot_be_scheduled_or_run_while_approval_is_required(
+def test_a_draft_cannot_be_scheduled_or_run_approval_is_always_required(
     org, leaver, book, api_client_for
 ):
     # given
@@ -461,36 +483,6 @@ def test_a_draft_cannot_be_scheduled_or_run_while_approval_is_required(
     case.refresh_from_db()
     assert case.status == "draft"
     assert Customer.objects.filter(owner=leaver).count() == len(book.customers)
-
-
-def test_with_approval_switched_off_hr_schedules_a_draft(org, leaver, api_client_for, settings):
-    # given
-    settings.SCRM_OFFBOARDING_REQUIRE_APPROVAL = False
-    case = open_case(org, leaver)
-
-    # when
-    response = api_client_for(org.hr).post(case_url(case, "schedule"))
-
-    # then
-    assert response.status_code == 200, response.content
-    assert response.json()["status"] == "scheduled"
-    assert response.json()["approved_by"] is None
-    assert PeriodicTask.objects.filter(name=f"Offboarding case #{case.pk}").exists()
-
-
-def test_with_approval_switched_off_hr_runs_a_draft_now(
-    org, leaver, book, api_client_for, settings
-):
-    # given
-    settings.SCRM_OFFBOARDING_REQUIRE_APPROVAL = False
-    case = open_case(org, leaver)
-
-    # when
-    response = api_client_for(org.hr).post(case_url(case, "run"))
-
-    # then
-    assert response.status_code == 202, response.content
-    assert response.json()["status"] == "completed"
 
 
 @pytest.mark.parametrize("who", ["lead", "manager"])
@@ -706,7 +698,7 @@ REP_REQUESTS = [
 def test_reps_get_403_everywhere(method, url, who, org, leaver, book, api_client_for):
     # given: a completed case (so there is a transfer to refuse) and a fresh draft
     done = run_case(approved_case(org, leaver).pk)
-    draft = open_case(org, org.rep_b, successors=[org.rep])
+    draft = open_case(org, supervised_by_lead(org, org.rep_b), successors=[org.rep])
     client = api_client_for(org.rep if who == "rep" else leaver)
     target = url.format(
         cases=CASES_URL,

@@ -11,7 +11,7 @@ from offboarding.models import CaseStep, OffboardingCase, SuccessorOverride
 from offboarding.steps import STEPS
 from scrm.staff import roles
 from tests.factories import StaffFactory
-from tests.offboarding.cases import CASES_URL, open_case
+from tests.offboarding.cases import CASES_URL, open_case, supervised_by_lead
 
 IMPORT_URL = f"{CASES_URL}import/"
 
@@ -25,9 +25,15 @@ def upload(client, text: str | bytes, name: str = "leavers.csv"):
 
 @pytest.fixture
 def people(org):
-    """Three more reps of team1 who are about to leave."""
+    """Three more reps of team1 (supervised by the lead) who are about to leave."""
     return [
-        StaffFactory(username=name, roles=[roles.SALES_REP], team=org.team1, wecom_userid=wecom)
+        StaffFactory(
+            username=name,
+            roles=[roles.SALES_REP],
+            team=org.team1,
+            wecom_userid=wecom,
+            supervisor=org.lead,
+        )
         for name, wecom in (("li.na", "LiNa01"), ("wang.wei", "WangWei"), ("zhao.lei", None))
     ]
 
@@ -70,7 +76,7 @@ def test_bad_rows_are_reported_with_line_and_reason_and_leave_nothing_behind(
     org, people, api_client_for
 ):
     # given: only lines 2 and 9 are good
-    open_case(org, org.rep_b, successors=[org.rep])  # rep_b is leaving already
+    open_case(org, supervised_by_lead(org, org.rep_b), successors=[org.rep])  # leaving already
     inactive = StaffFactory(username="gone", roles=[roles.SALES_REP], is_active=False)
     csv_text = (
         "username,notice_date,last_working_date,successor\n"

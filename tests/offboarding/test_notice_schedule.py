@@ -50,6 +50,7 @@ def test_the_task_is_a_visible_beat_row(db):
 
 def test_notice_date_is_compared_with_the_local_last_working_day(org, settings):
     from offboarding.services import create_case
+    from tests.offboarding.cases import supervised_by_lead
 
     # 23:30 UTC is already the next day in Shanghai: a notice given "today" (local) is valid.
     settings.TIME_ZONE = "Asia/Shanghai"
@@ -58,7 +59,7 @@ def test_notice_date_is_compared_with_the_local_last_working_day(org, settings):
 
     case = create_case(
         actor=org.hr,
-        leaver=org.rep,
+        leaver=supervised_by_lead(org, org.rep),
         reason="resigned",
         notice_date=local_day,
         effective_at=effective,

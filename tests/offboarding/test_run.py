@@ -12,9 +12,10 @@ from chats.models import Conversation, Message
 from customers.models import Customer, CustomerUserObjectPermission, FollowUp, OwnershipTransfer
 from offboarding.models import CustomerTransfer, OffboardingCase
 from offboarding.runner import run_case
+from scrm.staff import roles
 from scrm.staff.models import Device, Draft, Notification, PersonalNote, SavedSearch, Staff
 from tests.conftest import obtain_jwt
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, StaffFactory
 from tests.offboarding.cases import CASES_URL, approved_case, open_case, run_to_completion
 from tests.offboarding.conftest import DEVICE_ID
 
@@ -370,8 +371,9 @@ def test_the_report_step_records_the_summary_on_the_case(org, leaver, book):
 
 
 def test_counts_before_and_after_match_exactly(org, leaver, book, customers):
-    # given: a larger book split three ways, with one override
+    # given: a larger book split three ways, with one override to a fourth colleague
     extra = CustomerFactory.create_batch(30, owner=leaver)
+    fourth = StaffFactory(username="rep_c", roles=[roles.SALES_REP], team=org.team1)
     mine = [c.pk for c in [*book.customers, *extra]]
     totals_before = (
         Customer.objects.count(),
@@ -386,14 +388,14 @@ def test_counts_before_and_after_match_exactly(org, leaver, book, customers):
         leaver,
         plan="split",
         successors=[org.rep, org.rep_b, org.lead],
-        overrides={extra[0]: org.rep_other_team},
+        overrides={extra[0]: fourth},
     )
 
     # then: every customer of the leaver has exactly one new owner: none ownerless, none twice
     owners = dict(Customer.objects.filter(pk__in=mine).values_list("pk", "owner_id"))
     assert len(owners) == len(mine)
     assert None not in owners.values() and leaver.pk not in owners.values()
-    assert owners[extra[0].pk] == org.rep_other_team.pk
+    assert owners[extra[0].pk] == fourth.pk
     assert Counter(
         CustomerTransfer.objects.filter(case=case).values_list("customer", flat=True)
     ) == Counter(mine)

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0003_ownershiptransfer_case"),
-        ("offboarding", "0002_notice_period_task"),
+        ("offboarding", "0003_case_approver"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

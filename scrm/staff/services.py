@@ -1,0 +1,245 @@
+"""Who sits where and who still works here: the verbs that change a staff member's place in the
+organisation and their lifecycle. Keyword-only, an explicit actor, one transaction, the row
+locked.
+
+These fields decide who approves an offboarding case and whose customers a manager sees, so
+separation of duties starts here (issue 9, section 1):
+- team, department, supervisor, groups and the active flag: administrators only;
+- employment status: HR or an administrator; "departed" set by hand ends every access at once,
+  exactly like the offboarding run's freeze step (`end_access`, which that step calls);
+- a superuser's, an Administrator's or a Security officer's record: administrators only;
+- a departed leaver comes back only through `reactivate_staff`, an administrator's act that
+  sets a new password (the old one stops working).
+
+The platform names no domain app at module level: offboarding is looked up lazily.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.apps import apps
+from django.contrib.auth import password_validation
+from django.contrib.auth.models import Group
+from django.contrib.sessions.models import Session
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from scrm.staff import roles
+from scrm.staff.models import Department, Device, Staff, Team
+
+Status = Staff.Status
+
+# Roles whose holders only an administrator may edit: each of them can see or change more than
+# the HR officer who would otherwise edit them.
+PROTECTED_ROLES = frozenset({roles.ADMINISTRATOR, roles.SECURITY_OFFICER})
+
+
+def is_administrator(user) -> bool:
+    """A superuser or a member of the Administrator group."""
+    return bool(user.is_superuser or roles.ADMINISTRATOR in user.role_names)
+
+
+def is_protected(staff: Staff) -> bool:
+    """Whether only an administrator may edit this record."""
+    return bool(staff.is_superuser or staff.role_names & PROTECTED_ROLES)
+
+
+def may_edit(actor, staff: Staff) -> bool:
+    return is_administrator(actor) or not is_protected(staff)
+
+
+def _guard(actor, staff: Staff) -> None:
+    if not may_edit(actor, staff):
+        raise PermissionDenied(
+            "Only an administrator edits the record of an administrator or a security officer."
+        )
+
+
+def _require_administrator(actor, what: str) -> None:
+    if not is_administrator(actor):
+        raise PermissionDenied(f"Only an administrator changes {what}.")
+
+
+def _locked(staff: Staff) -> Staff:
+    return Staff.objects.select_for_update().get(pk=staff.pk)
+
+
+@transaction.atomic
+def change_placement(
+    *,
+    actor: Staff,
+    staff: Staff,
+    department: Department | None,
+    team: Team | None,
+    supervisor: Staff | None,
+) -> Staff:
+    """Set department, team and supervisor (administrators only). Raises PermissionDenied, or
+    ValidationError for a team outside the department or a supervisor loop."""
+    _require_administrator(actor, "teams, departments and supervisors")
+    staff = _locked(staff)
+    _guard(actor, staff)
+    errors = {}
+    if team is not None and department is not None and team.department_id != department.pk:
+        errors["team"] = f"Team {team} belongs to {team.department}, not to {department}."
+    if supervisor is not None and _supervises(staff, supervisor):
+        errors["supervisor"] = f"{supervisor.username} reports to {staff.username}: a loop."
+    if errors:
+        raise ValidationError(errors)
+    staff.department, staff.team, staff.supervisor = department, team, supervisor
+    staff.save(update_fields=["department", "team", "supervisor"])
+    return staff
+
+
+def _supervises(staff: Staff, candidate: Staff) -> bool:
+    """Whether `staff` is `candidate` or above them in the reporting line (a loop if set)."""
+    seen, current = set(), candidate
+    while current is not None and current.pk not in seen:
+        if current.pk == staff.pk:
+            return True
+        seen.add(current.pk)
+        current = current.supervisor
+    return False
+
+
+@transaction.atomic
+def set_groups(*, actor: Staff, staff: Staff, groups: Iterable[Group]) -> Staff:
+    """Replace the staff member's roles (administrators only)."""
+    _require_administrator(actor, "roles")
+    staff = _locked(staff)
+    staff.groups.set(list(groups))
+    staff.__dict__.pop("role_names", None)
+    return staff
+
+
+@transaction.atomic
+def set_employment_status(*, actor: Staff, staff: Staff, status: str, notice_date=None) -> Staff:
+    """HR or an administrator sets active / notice / departed.
+
+    "departed" ends every access at once (`end_access`). A departed staff member is not made
+    active here: that is `reactivate_staff`. Raises PermissionDenied or ValidationError.
+    """
+    if not (is_administrator(actor) or roles.HR in actor.role_names):
+        raise PermissionDenied("Only HR or an administrator changes an employment status.")
+    if not actor.has_perm("staff.change_staff"):
+        raise PermissionDenied("Your role may not change staff records.")
+    if status not in Status.values:
+        raise ValidationError({"employment_status": f"Choose one of: {', '.join(Status.values)}."})
+    staff = _locked(staff)
+    _guard(actor, staff)
+    if staff.employment_status == status:
+        return staff
+    if staff.employment_status == Status.DEPARTED:
+        raise ValidationError(
+            {
+                "employment_status": f"{staff.username} has left: an administrator reactivates "
+                "the account (with a new password) instead."
+            }
+        )
+    if status == Status.DEPARTED:
+        end_access(staff=staff)
+        staff.refresh_from_db()
+        return staff
+    staff.employment_status = status
+    if status == Status.NOTICE:
+        staff.notice_date = notice_date or staff.notice_date or timezone.localdate()
+    staff.save(update_fields=["employment_status", "notice_date"])
+    return staff
+
+
+@transaction.atomic
+def set_active(*, actor: Staff, staff: Staff, is_active: bool) -> Staff:
+    """Switch an account on or off (administrators only). Switching off ends the account's
+    tokens and sessions; a departed account is switched on only by `reactivate_staff`."""
+    _require_administrator(actor, "whether an account is active")
+    staff = _locked(staff)
+    if staff.is_active == is_active:
+        return staff
+    if is_active and staff.employment_status == Status.DEPARTED:
+        raise ValidationError(
+            {"is_active": f"{staff.username} has left: reactivate the account with a new password."}
+        )
+    staff.is_active = is_active
+    staff.save(update_fields=["is_active"])
+    if not is_active:
+        end_sessions(staff=staff)
+    return staff
+
+
+@transaction.atomic
+def reactivate_staff(*, actor: Staff, staff: Staff, new_password: str) -> Staff:
+    """Bring a departed leaver back (administrators only): active again, with a new password so
+    that whoever knew the old one (or kept a token) is locked out. Raises PermissionDenied, or
+    ValidationError (not departed, an open offboarding case, a weak or reused password)."""
+    _require_administrator(actor, "who comes back")
+    staff = _locked(staff)
+    if staff.employment_status != Status.DEPARTED:
+        raise ValidationError({"employment_status": f"{staff.username} has not left."})
+    OffboardingCase = apps.get_model("offboarding", "OffboardingCase")
+    open_case = staff.offboarding_cases.filter(status__in=OffboardingCase.OPEN).first()
+    if open_case is not None:
+        message = f"Offboarding case #{open_case.pk} is still open: cancel it first."
+        raise ValidationError({"employment_status": message})
+    if staff.check_password(new_password):
+        raise ValidationError({"new_password": "Choose a password the account has not used."})
+    try:
+        password_validation.validate_password(new_password, staff)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.messages}) from None
+    staff.set_password(new_password)
+    staff.is_active, staff.employment_status = True, Status.ACTIVE
+    staff.departed_at = staff.notice_date = None
+    staff.save(
+        update_fields=["password", "is_active", "employment_status", "departed_at", "notice_date"]
+    )
+    return staff
+
+
+@dataclass(frozen=True)
+class AccessEnded:
+    tokens_revoked: int
+    sessions_ended: int
+    devices_marked_for_wipe: int
+
+
+@transaction.atomic
+def end_access(*, staff: Staff, at: datetime | None = None) -> AccessEnded:
+    """Everything a departure takes away, in one place: the account is deactivated and marked
+    departed, every JWT it holds is blacklisted, its browser sessions end and its devices are
+    told to wipe. Idempotent. Callers decide who may do this (the offboarding freeze step,
+    `set_employment_status`)."""
+    now = at or timezone.now()
+    Staff.objects.filter(pk=staff.pk).update(
+        is_active=False, employment_status=Status.DEPARTED, departed_at=now
+    )
+    wiped = Device.objects.filter(staff_id=staff.pk, wipe_requested_at__isnull=True).update(
+        wipe_requested_at=now
+    )
+    tokens, sessions = _end_tokens_and_sessions(staff, now)
+    return AccessEnded(
+        tokens_revoked=tokens, sessions_ended=sessions, devices_marked_for_wipe=wiped
+    )
+
+
+@transaction.atomic
+def end_sessions(*, staff: Staff) -> int:
+    """Blacklist the account's JWTs and end its browser sessions; returns the sessions ended."""
+    return _end_tokens_and_sessions(staff, timezone.now())[1]
+
+
+def _end_tokens_and_sessions(staff: Staff, now: datetime) -> tuple[int, int]:
+    tokens = OutstandingToken.objects.filter(user_id=staff.pk)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=t) for t in tokens.exclude(blacklistedtoken__isnull=False)],
+        ignore_conflicts=True,
+    )
+    # Sessions hold the user id only inside their encoded data: decode the live ones.
+    sessions = [
+        s.pk
+        for s in Session.objects.filter(expire_date__gt=now)
+        if str(s.get_decoded().get("_auth_user_id")) == str(staff.pk)
+    ]
+    Session.objects.filter(pk__in=sessions).delete()
+    return tokens.count(), len(sessions)
