@@ -172,7 +172,8 @@ class MessageAdmin(ArchiveAdmin):
         if keyword and filters.is_valid():
             visible = filters.qs.select_related("customer", "staff")
             # Counted up to a bound, as the API does: "1,000+" is as useful as 2,949,921.
-            count = matching(visible, keyword).order_by()[: SEARCH_COUNT_CAP + 1].count()
+            found = matching(visible, keyword, user=request.user)
+            count = found.order_by()[: SEARCH_COUNT_CAP + 1].count()
             found = search(visible, keyword, user=request.user)
             results = list(found[:SEARCH_PAGE_SIZE])
             self.record(
