@@ -194,6 +194,7 @@ AUDITLOG_INCLUDE_ALL_MODELS = False
 
 # --- scrm policy ----------------------------------------------------------------------------
 SCRM_REVEAL_LIMIT_PER_HOUR = int(os.environ.get("SCRM_REVEAL_LIMIT_PER_HOUR", "20"))
+SCRM_LOOKUP_LIMIT_PER_HOUR = int(os.environ.get("SCRM_LOOKUP_LIMIT_PER_HOUR", "30"))
 SCRM_DEMO_PASSWORD = os.environ.get("SCRM_DEMO_PASSWORD", "scrm-demo-2026")
 SCRM_CHAT_RETENTION_DAYS = int(os.environ.get("SCRM_CHAT_RETENTION_DAYS", "180"))
 

@@ -14,12 +14,18 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from scrm.masking.lookups import LookupLimitExceeded
 from scrm.masking.reveal import RevealLimitExceeded
 
 
 class RevealThrottled(exceptions.Throttled):
     default_detail = "Reveal limit reached for this hour; security has been notified."
     default_code = "reveal_limit"
+
+
+class LookupThrottled(exceptions.Throttled):
+    default_detail = "Lookup limit reached for this hour; security has been notified."
+    default_code = "lookup_limit"
 
 
 def _as_drf(exc: Exception) -> Exception:
@@ -36,6 +42,8 @@ def _as_drf(exc: Exception) -> Exception:
         return exceptions.ValidationError({"non_field_errors": ["The request body is too large."]})
     if isinstance(exc, RevealLimitExceeded):
         return RevealThrottled()
+    if isinstance(exc, LookupLimitExceeded):
+        return LookupThrottled()
     return exc
 
 
