@@ -141,7 +141,7 @@ class CustomerAdmin(DeclaredLookupsMixin, RecordedReadsMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         term = request.GET.get("q", "").strip()
-        if not term:
+        if not term or not self.has_view_or_change_permission(request):
             return super().changelist_view(request, extra_context)
         audit = {"model": Customer, "channel": Channel.ADMIN, "request": request}
         mobile = self._searched_mobile(term)

@@ -48,6 +48,8 @@ class DeclaredLookupsMixin:
         return super().lookup_allowed(lookup, value, request)
 
     def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            return super().changelist_view(request, extra_context)  # Django's 403
         refused = [
             key
             for key, value in request.GET.items()
