@@ -189,6 +189,10 @@ class CustomerAdmin(DeclaredLookupsMixin, RecordedReadsMixin, admin.ModelAdmin):
             return queryset, False
         mobile = self._searched_mobile(search_term)
         if mobile is not None:
+            if getattr(request, "scrm_lookup_query", None) is None:
+                # Only through changelist_view's lookup door (right, budget, blind index):
+                # other callers (Django's autocomplete view) get no exact-mobile answers.
+                return queryset.none(), False
             # Exact mobile through the keyed blind index; the encrypted column is never scanned.
             return queryset.filter(mobile_bidx=mobile_index(mobile)), False
         if not may_search_names(request.user):

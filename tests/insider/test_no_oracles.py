@@ -455,3 +455,28 @@ def test_a_name_search_by_a_role_that_sees_names_keeps_the_term(org, customers, 
 
     [event] = events_since(since)
     assert event.query["q"] == name
+
+
+def test_admin_autocomplete_answers_no_exact_mobile_and_no_foreign_names(org, customers):
+    # Django's autocomplete view calls CustomerAdmin.get_search_results directly (any FK to a
+    # customer will do as the source field): it must not become a side door around the rules.
+    shared = customers.of_other_team
+    share_customer(
+        actor=org.rep_other_team,
+        customer=shared,
+        with_staff=org.lead,
+        level="view",
+        expires_at=None,
+    )
+    client = admin_client(org.lead)
+    source = {"app_label": "chats", "model_name": "legalhold", "field_name": "customer"}
+
+    def found(term: str):
+        response = client.get("/admin/autocomplete/", {**source, "term": term})
+        assert response.status_code == 200
+        return [int(row["id"]) for row in response.json()["results"]]
+
+    assert found(customers.of_rep_b.name) == [customers.of_rep_b.pk]  # the view does answer
+    assert found(customers.of_rep.mobile) == []
+    assert found(shared.name) == []
+    assert AccessEvent.objects.filter(actor=org.lead, query__has_key="lookup").count() == 0
