@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from chats.alerts import alerts_for_messages
 from chats.models import Channel, Conversation, ConversationCustomer, Message
-from chats.search import index_messages, tokens_for
+from chats.search import index_masked_messages, index_messages, masked_tokens, search_columns
 from chats.wecom import InvalidRecord, ParsedMessage, parse_record
 from customers.models import Customer
 
@@ -210,7 +210,7 @@ def _store(
             "attachment_content_type": parsed.attachment_content_type,
             "attachment_sha256": "",
             "digest": parsed.digest,
-            "search_tokens": tokens_for(parsed.text),
+            **search_columns(parsed.text),  # search_tokens and the masked viewers' columns
             "revoked_at": None,
             "ingested_at": now,
         }
@@ -241,6 +241,7 @@ def _insert_messages(rows: list[dict]) -> None:
         for row, message in zip(rows, messages, strict=True):
             row["id"] = message.pk
         index_messages([(row["id"], row["search_tokens"]) for row in rows if row["search_tokens"]])
+        index_masked_messages([(row["id"], masked_tokens(row)) for row in rows])
         return
     table = Message._meta.db_table
     columns = list(rows[0]) if rows else []

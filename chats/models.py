@@ -303,6 +303,12 @@ class Message(models.Model):
     digest = models.CharField(max_length=64)
     # Distinct characters and character bigrams of the text, space separated (see chats.search).
     search_tokens = models.TextField(blank=True, default="")
+    # The text as a viewer without chats.reveal_message sees it (mask_text), so their search
+    # matches only what they are shown (chats.search): "" when it equals the text, NULL until
+    # computed (such a message is not found by a masked search: fail closed).
+    masked_text = models.TextField(null=True, blank=True)  # noqa: DJ001 (NULL: not computed)
+    # tokens_for(masked_text) when masked_text differs from the text, else "".
+    masked_search_tokens = models.TextField(blank=True, default="")
     revoked_at = models.DateTimeField(null=True, blank=True)
     ingested_at = models.DateTimeField(default=timezone.now)
 

@@ -11,6 +11,18 @@ A 1-character keyword matches a unigram, a 2-character keyword a bigram, a longe
 one of its bigrams and then an exact substring recheck on the text. PostgreSQL indexes
 `string_to_array(search_tokens, ' ')` with GIN (migration 0002); SQLite keeps an FTS5 table
 `chats_message_fts` whose rowid is the message id.
+
+A viewer who sees message text masked (without chats.reveal_message, chats.display) searches
+the masked text instead: a second set of tokens, of `mask_text(text)`, stored at ingest beside
+the first (Message.masked_text / masked_search_tokens, indexed the same way: GIN on PostgreSQL,
+the FTS5 table `chats_message_masked_fts` on SQLite), and the recheck reads the masked text.
+Otherwise a search is an oracle: `?q=1381234` against the raw text tells which hidden middle
+a masked `138****5678` has, digit by digit. Refusing digit-bearing keywords was rejected: it
+would refuse the visible parts too (the last four digits, order numbers), and masks other than
+digits (e-mail addresses, and whatever the detectors learn next) would need their own rules.
+Only messages whose masked text differs store a second copy (most chat text holds nothing
+sensitive); after a change to the detectors, `manage.py refresh_masked_search --all`
+recomputes the stored masked text.
 """
 
 import operator
@@ -18,13 +30,16 @@ import re
 import time
 
 from django.db import connection, connections
-from django.db.models import BooleanField, Case, QuerySet, Value, When
+from django.db.models import BooleanField, Case, F, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import IContains
 
+from chats.display import shows_raw_content
 from chats.models import is_book, scope_message_q
 from customers.models import Customer
 from scrm.access.scope import scope_for
+from scrm.masking.detectors import mask_text
 from scrm.staff.models import Staff
 
 # Runs of letters and digits: [^\W_] is exactly str.isalnum() (\w is isalnum plus "_").
@@ -41,6 +56,53 @@ def tokens_for(text: str) -> str:
         tokens.update(dict.fromkeys(run))
         tokens.update(dict.fromkeys(map(operator.add, run, run[1:])))
     return " ".join(tokens)
+
+
+def search_columns(text: str) -> dict[str, str | None]:
+    """The search columns of a message with this text (ingest, the backfill, factories)."""
+    text = text or ""
+    shown = mask_text(text)
+    differs = shown != text
+    return {
+        "search_tokens": tokens_for(text),
+        "masked_text": shown if differs else "",
+        "masked_search_tokens": tokens_for(shown) if differs else "",
+    }
+
+
+def masked_tokens(columns) -> str:
+    """The tokens a masked viewer's search matches, from a row's (or a dict's) columns."""
+    get = columns.get if isinstance(columns, dict) else lambda name: getattr(columns, name)
+    if get("masked_text") is None:
+        return ""  # not computed yet: not found by masked searches
+    return get("search_tokens") if get("masked_text") == "" else get("masked_search_tokens")
+
+
+class _Columns:
+    """What one kind of viewer's search reads: the raw text or the masked text."""
+
+    def __init__(self, tokens_sql: str, text_sql: str, fts_table: str, text_expression):
+        self.tokens_sql = tokens_sql
+        self.text_sql = text_sql
+        self.fts_table = fts_table
+        self.text_expression = text_expression
+
+
+RAW = _Columns("chats_message.search_tokens", "chats_message.text", "chats_message_fts", F("text"))
+# NULL masked_text (not computed) falls to the ELSE branches: no tokens, no text, no match.
+# The token expression is the one the GIN index of migration 0008_masked_search is built on.
+MASKED = _Columns(
+    "CASE WHEN chats_message.masked_text = '' THEN chats_message.search_tokens "
+    "ELSE chats_message.masked_search_tokens END",
+    "CASE WHEN chats_message.masked_text = '' THEN chats_message.text "
+    "ELSE chats_message.masked_text END",
+    "chats_message_masked_fts",
+    Case(When(masked_text="", then=F("text")), default=F("masked_text")),
+)
+
+
+def columns_for(user) -> _Columns:
+    return RAW if shows_raw_content(user) else MASKED
 
 
 def keyword_tokens(keyword: str) -> tuple[list[str], bool]:
@@ -82,10 +144,12 @@ def search(queryset: QuerySet, keyword: str, *, user) -> QuerySet:
     tokens, recheck = keyword_tokens(keyword)
     if not tokens:
         return queryset.none()
+    columns = columns_for(user)
     if connections[queryset.db].vendor != "postgresql":
-        return _matching_sqlite(queryset, keyword, tokens, recheck).order_by("-sent_at", "-id")
+        found = _matching_sqlite(queryset, keyword, tokens, recheck, columns)
+        return found.order_by("-sent_at", "-id")
     scope = scope_for(user)
-    condition = _contains_postgresql(keyword, tokens, recheck)
+    condition = _contains_postgresql(keyword, tokens, recheck, columns)
     if not scope.everything and not _most_staff(scope):
         if _is_rare(tokens):
             by_sort = Coalesce("sent_at", "sent_at").desc()
@@ -115,32 +179,37 @@ def _few_customers(scope) -> bool:
     return owned[: NARROW_SCOPE_MAX_CUSTOMERS + 1].count() <= NARROW_SCOPE_MAX_CUSTOMERS
 
 
-def matching(queryset: QuerySet, keyword: str) -> QuerySet:
-    """Messages whose text contains `keyword`, found through the token index, in no order
-    (for counting them)."""
+def matching(queryset: QuerySet, keyword: str, *, user) -> QuerySet:
+    """Messages whose text, as `user` sees it, contains `keyword`, found through the token
+    index, in no order (for counting them)."""
     tokens, recheck = keyword_tokens(keyword)
     if not tokens:
         return queryset.none()
+    columns = columns_for(user)
     if connections[queryset.db].vendor == "postgresql":
-        return queryset.filter(_contains_postgresql(keyword, tokens, recheck))
-    return _matching_sqlite(queryset, keyword, tokens, recheck)
+        return queryset.filter(_contains_postgresql(keyword, tokens, recheck, columns))
+    return _matching_sqlite(queryset, keyword, tokens, recheck, columns)
 
 
-def _matching_sqlite(queryset: QuerySet, keyword: str, tokens: list[str], recheck: bool):
+def _matching_sqlite(
+    queryset: QuerySet, keyword: str, tokens: list[str], recheck: bool, columns: _Columns
+):
     match = " AND ".join(f'"{token}"' for token in tokens)
+    table = columns.fts_table
     condition = RawSQL(
-        "chats_message.id IN (SELECT rowid FROM chats_message_fts "
-        "WHERE chats_message_fts MATCH %s)",
+        f"chats_message.id IN (SELECT rowid FROM {table} WHERE {table} MATCH %s)",
         (match,),
         output_field=BooleanField(),
     )
     queryset = queryset.filter(condition)
     if recheck:
-        queryset = queryset.filter(text__icontains=keyword.strip())
+        queryset = queryset.filter(IContains(columns.text_expression, keyword.strip()))
     return queryset
 
 
-def _contains_postgresql(keyword: str, tokens: list[str], recheck: bool) -> RawSQL:
+def _contains_postgresql(
+    keyword: str, tokens: list[str], recheck: bool, columns: _Columns = RAW
+) -> RawSQL:
     """The same rows as containing every token plus the substring recheck, in a shape whose
     row estimate the planner gets right.
 
@@ -152,11 +221,14 @@ def _contains_postgresql(keyword: str, tokens: list[str], recheck: bool) -> RawS
     other token, and the estimate is that token's true frequency. The recheck is written with
     strpos(), the same case-insensitive substring test as icontains' UPPER(..) LIKE UPPER(..),
     because LIKE '%..%' on an expression is guessed at 0.5 %, which again made 2 % look rare.
+
+    The masked columns use the raw index's statistics: masking changes the tokens of a few
+    messages only, and the frequencies only rank tokens and tell rare from common.
     """
-    sql = "string_to_array(chats_message.search_tokens, ' ') @> %s::text[]"
+    sql = f"string_to_array({columns.tokens_sql}, ' ') @> %s::text[]"
     params: tuple = ([_rarest(tokens)] if recheck else tokens,)
     if recheck:
-        sql += " AND strpos(upper(chats_message.text), upper(%s)) > 0"
+        sql += f" AND strpos(upper({columns.text_sql}), upper(%s)) > 0"
         params += (keyword.strip(),)
     return RawSQL(sql, params, output_field=BooleanField())
 
@@ -204,8 +276,71 @@ def index_messages(rows: list[tuple[int, str]]) -> None:
         cursor.executemany("INSERT INTO chats_message_fts(rowid, tokens) VALUES (%s, %s)", rows)
 
 
+def index_masked_messages(rows: list[tuple[int, str]]) -> None:
+    """The same for the masked tokens (`masked_tokens(row)`), SQLite's second FTS5 table."""
+    rows = [row for row in rows if row[1]]
+    if connection.vendor != "sqlite" or not rows:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO chats_message_masked_fts(rowid, tokens) VALUES (%s, %s)", rows
+        )
+
+
 def unindex_messages(ids: list[int]) -> None:
     if connection.vendor != "sqlite" or not ids:
         return
     with connection.cursor() as cursor:
         cursor.executemany("DELETE FROM chats_message_fts WHERE rowid = %s", [(i,) for i in ids])
+        cursor.executemany(
+            "DELETE FROM chats_message_masked_fts WHERE rowid = %s", [(i,) for i in ids]
+        )
+
+
+def refresh_masked_search(
+    message_model, *, using: str = "default", only_missing: bool = True, batch_size: int = 1000
+) -> int:
+    """(Re)compute the masked search columns in batches of `batch_size` ids; returns how many
+    rows changed. `only_missing`: just the rows never computed (the migration's backfill);
+    otherwise every row (after a change to the detectors). Each batch is its own transaction
+    on the caller's side; a stopped run is resumed by running it again."""
+    from django.db import transaction
+
+    changed, last_id = 0, 0
+    sqlite = connections[using].vendor == "sqlite"
+    while True:
+        rows = message_model.objects.using(using).filter(pk__gt=last_id).order_by("pk")
+        if only_missing:
+            rows = rows.filter(masked_text__isnull=True)
+        batch = list(
+            rows.only("pk", "text", "search_tokens", "masked_text", "masked_search_tokens")[
+                :batch_size
+            ]
+        )
+        if not batch:
+            return changed
+        last_id = batch[-1].pk
+        stale = []
+        for message in batch:
+            fresh = search_columns(message.text)
+            if (message.masked_text, message.masked_search_tokens) != (
+                fresh["masked_text"],
+                fresh["masked_search_tokens"],
+            ):
+                message.masked_text = fresh["masked_text"]
+                message.masked_search_tokens = fresh["masked_search_tokens"]
+                stale.append(message)
+        with transaction.atomic(using=using):
+            message_model.objects.using(using).bulk_update(
+                stale, ["masked_text", "masked_search_tokens"], batch_size=batch_size
+            )
+            if sqlite and stale:
+                with connections[using].cursor() as cursor:
+                    ids = [(m.pk,) for m in stale]
+                    cursor.executemany("DELETE FROM chats_message_masked_fts WHERE rowid = %s", ids)
+                    rows_in = [(m.pk, masked_tokens(m)) for m in stale if masked_tokens(m)]
+                    cursor.executemany(
+                        "INSERT INTO chats_message_masked_fts(rowid, tokens) VALUES (%s, %s)",
+                        rows_in,
+                    )
+        changed += len(stale)

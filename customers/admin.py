@@ -14,10 +14,19 @@ from customers.services import (
     transfer_customers,
     update_customer,
 )
-from scrm.access.scope import CHANGE, LIST, VIEW, can
+from scrm.access.scope import CHANGE, LIST, VIEW, book_owners, can
 from scrm.audit.admin_mixins import DoorAdminMixin
 from scrm.audit.models import AccessAction, Channel
+from scrm.masking.admin_lookups import DeclaredLookupsMixin, redirect_without
 from scrm.masking.detectors import mask_text
+from scrm.masking.lookups import (
+    LookupLimitExceeded,
+    LookupRefused,
+    may_search_names,
+    names_limited_to_book,
+    refuse,
+    run_lookup,
+)
 from scrm.masking.policy import SENSITIVE_FIELDS, masked
 from scrm.masking.reveal import RevealLimitExceeded, can_reveal, reveal_field
 from scrm.masking.validation import MOBILE_RE, normalize_mobile
@@ -72,7 +81,7 @@ def _masked_column(field: str):
 
 
 @admin.register(Customer)
-class CustomerAdmin(DoorAdminMixin, admin.ModelAdmin):
+class CustomerAdmin(DeclaredLookupsMixin, DoorAdminMixin, admin.ModelAdmin):
     """Customers as the viewer's scope allows; sensitive values masked, reads recorded."""
 
     view_scopes = {
@@ -142,12 +151,76 @@ class CustomerAdmin(DoorAdminMixin, admin.ModelAdmin):
             fields.append("wecom_external_userid")
         return fields
 
-    def get_search_results(self, request, queryset, search_term):
+    # --- search: name or exact mobile, each only for who may ask (scrm.masking.lookups) ----
+    @staticmethod
+    def _searched_mobile(search_term: str) -> str | None:
         candidate = normalize_mobile(search_term)
-        if MOBILE_RE.match(candidate):
+        return candidate if MOBILE_RE.match(candidate) else None
+
+    def changelist_view(self, request, extra_context=None):
+        term = request.GET.get("q", "").strip()
+        if not term or not self.has_view_or_change_permission(request):
+            return super().changelist_view(request, extra_context)
+        audit = {"model": Customer, "channel": Channel.ADMIN, "request": request}
+        mobile = self._searched_mobile(term)
+        try:
+            if mobile is None:
+                if not may_search_names(request.user):
+                    refuse(
+                        audit={"actor": request.user, **audit},
+                        query=request.GET.dict(),
+                        message="Your role sees customer names masked: it may not search by name.",
+                    )
+                return super().changelist_view(request, extra_context)
+
+            def listed(lookup_query: dict):
+                request.scrm_lookup_query = lookup_query  # merged into the list's access event
+                return super(CustomerAdmin, self).changelist_view(request, extra_context)
+
+            return run_lookup(
+                actor=request.user,
+                field="mobile",
+                blind_index=mobile_index(mobile),
+                audit=audit,
+                query=request.GET.dict(),
+                read=listed,
+            )
+        except LookupRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        except LookupLimitExceeded:
+            self.message_user(
+                request,
+                "Lookup limit reached for this hour; security has been notified.",
+                messages.ERROR,
+            )
+        return redirect_without(request, ["q"])
+
+    def record(self, request, action: str, ids, **extra) -> None:
+        lookup_query = getattr(request, "scrm_lookup_query", None)
+        if action == AccessAction.LIST and lookup_query:
+            extra["query"] = {**extra.get("query", {}), **lookup_query}
+        super().record(request, action, ids, **extra)
+
+    def get_search_results(self, request, queryset, search_term):
+        # changelist_view has refused the searches the viewer may not run.
+        if not search_term.strip():
+            return queryset, False
+        mobile = self._searched_mobile(search_term)
+        if mobile is not None:
+            if getattr(request, "scrm_lookup_query", None) is None:
+                # Only through changelist_view's lookup door (right, budget, blind index):
+                # other callers (Django's autocomplete view) get no exact-mobile answers.
+                return queryset.none(), False
             # Exact mobile through the keyed blind index; the encrypted column is never scanned.
-            return queryset.filter(mobile_bidx=mobile_index(candidate)), False
-        return super().get_search_results(request, queryset, search_term)
+            return queryset.filter(mobile_bidx=mobile_index(mobile)), False
+        if not may_search_names(request.user):
+            return queryset.none(), False
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        if names_limited_to_book(request.user):
+            # Names are shown for the book's customers only: matching a shared customer's
+            # name would confirm what the page shows masked.
+            found = found.filter(owner_id__in=book_owners(request.user))
+        return found, duplicates
 
     def change_context(self, request, customer) -> dict:
         revealable = [f for f in SENSITIVE_FIELDS if can_reveal(request.user, customer, f)]

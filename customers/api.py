@@ -3,9 +3,10 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from customers.filters import CustomerFilter
+from customers.filters import EXACT_LOOKUPS, CustomerFilter
 from customers.models import Customer
 from customers.serializers import (
     CustomerDetailSerializer,
@@ -27,6 +28,7 @@ from scrm.api.pagination import CappedCountPagination
 from scrm.api.permissions import model_permission
 from scrm.api.viewsets import ScopedViewSetMixin, WriteOnly
 from scrm.audit.models import AccessAction, Channel
+from scrm.masking.lookups import may_search_names, refuse, run_lookup
 from scrm.masking.reveal import reveal_field
 
 
@@ -63,6 +65,44 @@ class CustomerViewSet(
     def get_serializer_class(self):
         # The history is per customer: lists and creates stay one query per page.
         return CustomerSerializer if self.action in ("list", "create") else CustomerDetailSerializer
+
+    def list(self, request, *args, **kwargs):
+        """Name search and exact lookups answer questions about masked values: refused (403,
+        recorded) to roles that may not see or reveal them; exact lookups are budgeted and
+        recorded with the value's blind index (scrm.masking.lookups)."""
+        params = request.query_params
+        audit = {"model": Customer, "channel": Channel.API, "request": request}
+        if params.get("q") and not may_search_names(request.user):
+            refuse(
+                audit={"actor": request.user, **audit},
+                query=params.dict(),
+                message="Your role sees customer names masked: it may not search by name.",
+            )
+        exact = [field for field in EXACT_LOOKUPS if params.get(field)]
+        if len(exact) > 1:
+            raise ValidationError({exact[1]: ["Look up one field at a time."]})
+        if not exact:
+            return super().list(request, *args, **kwargs)
+        field = exact[0]
+
+        def listed(lookup_query: dict):
+            self._lookup_query = lookup_query
+            return super(CustomerViewSet, self).list(request, *args, **kwargs)
+
+        return run_lookup(
+            actor=request.user,
+            field=field,
+            blind_index=EXACT_LOOKUPS[field](params[field]),
+            audit=audit,
+            query=params.dict(),
+            read=listed,
+        )
+
+    def record(self, action: str, object_ids, **extra):
+        lookup_query = getattr(self, "_lookup_query", None)
+        if action == AccessAction.LIST and lookup_query:
+            extra["query"] = {**extra.get("query", {}), **lookup_query}
+        return super().record(action, object_ids, **extra)
 
     def perform_create(self, serializer):
         serializer.instance = create_customer(actor=self.request.user, **serializer.validated_data)

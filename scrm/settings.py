@@ -201,6 +201,7 @@ SCRM_REVEAL_LIMIT_PER_HOUR = int(os.environ.get("SCRM_REVEAL_LIMIT_PER_HOUR", "2
 # before a security alert, and before their list reads are blocked (scrm/audit/read_budget.py).
 SCRM_NOTICE_READS_ALERT_PER_HOUR = int(os.environ.get("SCRM_NOTICE_READS_ALERT_PER_HOUR", "200"))
 SCRM_NOTICE_READS_BLOCK_PER_HOUR = int(os.environ.get("SCRM_NOTICE_READS_BLOCK_PER_HOUR", "500"))
+SCRM_LOOKUP_LIMIT_PER_HOUR = int(os.environ.get("SCRM_LOOKUP_LIMIT_PER_HOUR", "30"))
 SCRM_DEMO_PASSWORD = os.environ.get("SCRM_DEMO_PASSWORD", "scrm-demo-2026")
 SCRM_CHAT_RETENTION_DAYS = int(os.environ.get("SCRM_CHAT_RETENTION_DAYS", "180"))
 

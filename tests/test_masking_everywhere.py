@@ -312,6 +312,12 @@ SURFACES: list[Surface] = [
         lambda w: f"/admin/chats/conversation/{w.room.pk}/change/",
         client="admin",
     ),
+    # --- insider §2: lookups and searches ---
+    Surface(
+        "search by exact ID number",
+        lambda w: f"/api/v1/customers/?id_number={w.customers.of_rep.id_number}",
+    ),
+    chat("chat search for digits of a hidden middle", fixed("/api/v1/chats/search/?q=1234")),
 ]
 
 
@@ -342,6 +348,11 @@ def world(org, customers):
         client.force_authenticate(user=user)
         client.get("/api/v1/chats/search/", {"q": CHAT_MOBILE})
         client.get("/api/v1/chats/search/", {"q": raw_mobile})
+    # insider §2: names typed by a role that sees names masked land in the trail masked.
+    client = APIClient()
+    client.force_authenticate(user=org.auditor)
+    client.get("/api/v1/chats/search/", {"q": customers.of_rep.name})
+    client.get("/api/v1/customers/", {"q": customers.of_rep.name})  # refused, recorded
     return SimpleNamespace(
         org=org,
         customers=customers,

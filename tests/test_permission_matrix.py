@@ -959,6 +959,61 @@ ROWS: list[Row] = [
         lambda w: f"/admin/staff/staff/{w.org.rep.pk}/reactivate/",
         ADMINS_ONLY,
     ),
+    # --- insider §2: no oracles (lookups and searches that would confirm a masked value) ---
+    # Exact lookups need the right to reveal the field's data class (sales and legal may reveal
+    # contact data, only legal identity data; the superuser holds every permission).
+    *expand(
+        "customer lookup by mobile",
+        "GET",
+        lambda w: f"/api/v1/customers/?mobile={w.customers.of_leaver.mobile}",
+        only({"hr": 403, "auditor": 403, "security": 403}, 200),
+    ),
+    *expand(
+        "customer lookup by ID number",
+        "GET",
+        lambda w: f"/api/v1/customers/?id_number={w.customers.of_leaver.id_number}",
+        only({"legal": 200, "admin_user": 200}, 403),
+    ),
+    # Name search only for roles that see names (sales: in their book).
+    *expand(
+        "customer name search",
+        "GET",
+        lambda w: f"/api/v1/customers/?q={w.customers.of_leaver.name}",
+        only(
+            {r: 200 for r in ("rep", "rep_b", "rep_other_team", "lead", "manager")}
+            | {"manager_other": 200},
+            403,
+        ),
+    ),
+    # The admin refuses with a message on the plain changelist (302), or answers the search.
+    *admin(
+        "admin customer search by name",
+        "GET",
+        lambda w: f"{CUSTOMERS_ADMIN}?q={w.customers.of_leaver.name}",
+        admin_only(
+            {r: 200 for r in ("rep", "rep_b", "rep_other_team", "lead", "manager")}
+            | {"manager_other": 200, **NO_CUSTOMERS},
+            302,
+        ),
+    ),
+    *admin(
+        "admin customer search by mobile",
+        "GET",
+        lambda w: f"{CUSTOMERS_ADMIN}?q={w.customers.of_leaver.mobile}",
+        admin_only({"hr": 302, "auditor": 302, **NO_CUSTOMERS}, 200),
+    ),
+    *admin(
+        "admin customer lookup on a sensitive field",
+        "GET",
+        fixed(f"{CUSTOMERS_ADMIN}?name__regex=."),
+        admin_only(NO_CUSTOMERS, 302),
+    ),
+    *admin(
+        "admin message lookup on the text",
+        "GET",
+        fixed(f"{MESSAGES_ADMIN}?text__contains=2345"),
+        admin_only(NO_CHATS, 302),
+    ),
 ]
 
 # Which customers each role's list shows (attributes of the `customers` fixture).

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from scrm.audit.read_budget import ReadsBlocked
+from scrm.masking.lookups import LookupLimitExceeded
 from scrm.masking.reveal import RevealLimitExceeded
 
 
@@ -25,6 +26,11 @@ class RevealThrottled(exceptions.Throttled):
 
 class ReadsBlockedError(exceptions.PermissionDenied):
     default_code = "reads_blocked"
+
+
+class LookupThrottled(exceptions.Throttled):
+    default_detail = "Lookup limit reached for this hour; security has been notified."
+    default_code = "lookup_limit"
 
 
 def _as_drf(exc: Exception) -> Exception:
@@ -43,6 +49,8 @@ def _as_drf(exc: Exception) -> Exception:
         return exceptions.ValidationError({"non_field_errors": ["The request body is too large."]})
     if isinstance(exc, RevealLimitExceeded):
         return RevealThrottled()
+    if isinstance(exc, LookupLimitExceeded):
+        return LookupThrottled()
     return exc
 
 

@@ -52,7 +52,7 @@ def record_access(
         object_ids=[int(pk) for pk in object_ids],
         channel=channel,
         fields=list(fields),
-        query=mask_query(query or {}),
+        query=mask_query(query or {}, viewer=user),
         reason=mask_text(reason),
         allowed=allowed,
         flagged=bool(user and user.employment_status == "notice"),

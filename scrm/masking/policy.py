@@ -4,6 +4,7 @@ Serializers, the admin, exports and templates all render sensitive values throug
 revealing a raw value is `scrm.masking.reveal.reveal_field`, never a direct attribute read.
 """
 
+import re
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -180,18 +181,34 @@ def _mask_log_entry(sender, instance, **kwargs) -> None:
         }
 
 
-def mask_query(params: dict) -> dict:
+def mask_query(params: dict, viewer=None) -> dict:
     """Query parameters as they may be stored in an access event: no raw sensitive value.
 
     A parameter named after a sensitive field (`?mobile=`) is masked by that field's mask, so
     formats the detectors do not recognise ("139 1234 5678", "139-1234-5678") are masked too.
+    A search term (`q`) of a viewer who sees names masked (or of no known viewer) is masked as
+    a name as well: it may be the name they typed, which the record must not hand back.
     """
-    return {key: _masked_param(key, val) for key, val in params.items() if val not in ("", None)}
+    names_masked = presentation(viewer, BASIC) not in (SHOWN, IN_BOOK)
+    return {
+        key: _masked_param(key, val, names_masked)
+        for key, val in params.items()
+        if val not in ("", None)
+    }
 
 
-def _masked_param(key: str, value):
+_HMAC = re.compile(r"[0-9a-f]{64}")
+
+
+def _masked_param(key: str, value, names_masked: bool = False):
     if isinstance(value, bool | int | float):
         return value  # counts and flags carry no personal data; keep them numbers
-    if key in SENSITIVE_FIELDS:
-        return masked(key, str(value))
+    if key.endswith("_bidx") and _HMAC.fullmatch(str(value)):
+        return value  # a keyed blind index (scrm.masking.lookups): no value, only comparable
+    # `mobile`, and lookups on a sensitive field (`name__regex`, `customer__mobile__startswith`)
+    field = next((part for part in key.split("__") if part in SENSITIVE_FIELDS), None)
+    if field is not None:
+        return masked(field, str(value))
+    if key == "q" and names_masked:
+        return mask_name(mask_text(str(value)))
     return mask_text(str(value))

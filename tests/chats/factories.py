@@ -9,7 +9,7 @@ import factory
 from django.utils import timezone
 
 from chats.models import Channel, Conversation, Message
-from chats.search import index_messages, tokens_for
+from chats.search import index_masked_messages, index_messages, masked_tokens, search_columns
 from chats.wecom import canonical_digest
 from tests.factories import CustomerFactory
 
@@ -56,10 +56,16 @@ class MessageFactory(factory.django.DjangoModelFactory):
     msg_type = Message.Type.TEXT
     text = factory.Sequence(lambda n: f"您好，报价单第{n}版已发送")
     digest = factory.LazyAttribute(_digest)
-    search_tokens = factory.LazyAttribute(lambda o: tokens_for(o.text))
+    search_tokens = factory.LazyAttribute(lambda o: search_columns(o.text)["search_tokens"])
+    masked_text = factory.LazyAttribute(lambda o: search_columns(o.text)["masked_text"])
+    masked_search_tokens = factory.LazyAttribute(
+        lambda o: search_columns(o.text)["masked_search_tokens"]
+    )
 
     @factory.post_generation
     def indexed(self, create, extracted, **kwargs):
         # Ingest keeps SQLite's FTS table in step; so do factory-made messages.
         if create and self.search_tokens:
             index_messages([(self.pk, self.search_tokens)])
+        if create:
+            index_masked_messages([(self.pk, masked_tokens(self))])

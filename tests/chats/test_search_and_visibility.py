@@ -97,7 +97,11 @@ def test_search_is_recorded_with_its_query_and_masks_numbers(api_client_for, org
     assert "13912345678" not in body
     event = AccessEvent.objects.get(actor=org.lead, action=AccessAction.SEARCH)
     assert event.query == {"q": "139****5678"}
-    assert event.object_ids == [archive["rep_10d"]]
+    # insider §2: the lead sees the number masked, so the full number finds nothing (it would
+    # confirm the hidden digits); legal, who reads chats raw, finds it.
+    assert event.object_ids == []
+    found = api_client_for(org.legal).get(SEARCH, {"q": "13912345678"}).json()["results"]
+    assert [row["id"] for row in found] == [archive["rep_10d"]]
 
 
 def test_search_without_keyword_is_a_400(api_client_for, org, archive):

@@ -262,7 +262,7 @@ def test_rooms_filed_under_a_customer_before_are_refiled_by_the_migration(org, c
     one_sided_message = MessageFactory(conversation=one_sided)
 
     # when
-    _migration(chats, "s6_room_members").file_rooms_under_their_members(global_apps, None)
+    _migration(chats, "room_members").file_rooms_under_their_members(global_apps, None)
 
     # then
     room.refresh_from_db()
@@ -362,7 +362,7 @@ def test_the_migration_turns_blank_ids_into_null(db):
     blanks = [CustomerFactory(), CustomerFactory()]
     Customer.objects.filter(pk=blanks[0].pk).update(wecom_external_userid="")
 
-    _migration(customers_app, "s6_blank_wecom_id_as_null").blanks_to_null(global_apps, None)
+    _migration(customers_app, "blank_wecom_id_as_null").blanks_to_null(global_apps, None)
 
     assert Customer.objects.filter(wecom_external_userid="").count() == 0
     assert Customer.objects.get(pk=blanks[0].pk).wecom_external_userid is None

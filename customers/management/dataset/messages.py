@@ -8,8 +8,8 @@ chat gets an activity weight (log-normal: most chats are quiet, a few are busy).
 Messages: ids follow `sent_at` (the archive is ingested in time order), the volume grows over
 the two years (density rising linearly from 0.5x to 1.5x the mean), and each message goes to a
 chat whose customer already existed at that time, picked by activity weight. Senders alternate
-between the staff side and the customer; texts come from `chat_text`, and `search_tokens` from
-`chats.search.tokens_for`, exactly as ingest computes them.
+between the staff side and the customer; texts come from `chat_text`, and `search_tokens` (with
+the masked viewers' columns) from `chats.search.search_columns`, exactly as ingest computes them.
 """
 
 import hashlib
@@ -19,7 +19,7 @@ from array import array
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from chats.search import tokens_for
+from chats.search import search_columns
 from customers.management.dataset.chat_text import ChatText
 from customers.management.dataset.copy import NULL, line, text, ts
 from customers.management.dataset.people import CustomerTimeline, external_id
@@ -35,7 +35,7 @@ MESSAGE_COLUMNS = [
     "id", "conversation_id", "channel", "external_id", "customer_id", "staff_id",
     "sender_staff_id", "sender_customer_id", "sent_at", "msg_type", "text", "attachment",
     "attachment_name", "attachment_size", "attachment_content_type", "attachment_sha256",
-    "digest", "search_tokens", "revoked_at", "ingested_at",
+    "digest", "search_tokens", "masked_text", "masked_search_tokens", "revoked_at", "ingested_at",
 ]  # fmt: skip
 CONTENT_TYPES = {
     "image": "image/jpeg",
@@ -119,13 +119,18 @@ class MessageClock:
 
 
 def _memoized_tokens():
-    """tokens_for with a per-chunk memo: short chat phrases repeat a lot (same result)."""
-    memo: dict[str, str] = {}
+    """search_columns with a per-chunk memo: short chat phrases repeat a lot (same result)."""
+    memo: dict[str, tuple[str, str, str]] = {}
 
-    def tokens(body: str) -> str:
+    def tokens(body: str) -> tuple[str, str, str]:
         found = memo.get(body)
         if found is None:
-            found = memo[body] = tokens_for(body)
+            columns = search_columns(body)
+            found = memo[body] = (
+                text(columns["search_tokens"]),
+                text(columns["masked_text"]),
+                text(columns["masked_search_tokens"]),
+            )
         return found
 
     return tokens
@@ -175,7 +180,7 @@ def message_chunk(
                     CONTENT_TYPES.get(msg_type, ""),
                     "",
                     hashlib.sha256(f"{msgid}\x1f{sent_stamp}\x1f{body}".encode()).hexdigest(),
-                    text(tokens(body)),
+                    *tokens(body),
                     revoked,
                     ts(sent + rng.randrange(1, 300)),
                 )

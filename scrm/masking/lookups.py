@@ -1,0 +1,111 @@
+"""Lookups that could confirm a masked value: who may run them, and how often.
+
+An exact lookup on a sensitive field (`?mobile=13812345678`) answers "is this somebody's
+number?" even though every result is masked, so it is a reveal in disguise: allowed only to
+roles that may reveal the field's data class, recorded with the value's blind index (an
+investigator can tell which number was tried, the event never holds it), and counted against
+an hourly budget like reveals (SCRM_LOOKUP_LIMIT_PER_HOUR). A name search answers the same
+question about names: allowed only to roles that see names (the masking matrix), and for
+"in book" roles only over the customers of their book.
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
+from scrm.audit.services import raise_alert, record_access
+from scrm.masking.policy import BASIC, IN_BOOK, SHOWN, presentation, reveal_permission
+
+T = TypeVar("T")
+# The key that marks an access event as an exact lookup (its value: the field looked up).
+LOOKUP_KEY = "lookup"
+ALERT_KIND = "lookup_rate_limit"
+
+
+class LookupRefused(PermissionDenied):
+    """The viewer may not look this field up (recorded as a denied attempt)."""
+
+
+class LookupLimitExceeded(Exception):
+    """The actor used up their exact lookups for the hour; a security alert was raised."""
+
+
+def may_look_up(user, field: str) -> bool:
+    """Exact lookups on `field` are for the roles that may reveal its data class."""
+    return bool(user and user.is_authenticated and user.has_perm(reveal_permission(field)))
+
+
+def may_search_names(user) -> bool:
+    """Name search is for roles that see names: everywhere (SHOWN) or in their book (IN_BOOK)."""
+    return presentation(user, BASIC) in (SHOWN, IN_BOOK)
+
+
+def names_limited_to_book(user) -> bool:
+    """Whether a name search must stay inside the user's book (scrm.access.scope.book_owners)."""
+    return presentation(user, BASIC) == IN_BOOK
+
+
+def lookups_in_last_hour(user) -> int:
+    since = timezone.now() - timedelta(hours=1)
+    return AccessEvent.objects.filter(
+        actor=user, allowed=True, at__gte=since, query__has_key=LOOKUP_KEY
+    ).count()
+
+
+def refuse(*, audit: dict, query: dict, message: str) -> None:
+    """Record the refused attempt (its query masked by record_access) and raise LookupRefused."""
+    record_access(action=AccessAction.DENIED, allowed=False, query=query, **audit)
+    raise LookupRefused(message)
+
+
+def run_lookup(
+    *, actor, field: str, blind_index: str, audit: dict, query: dict, read: Callable[[dict], T]
+) -> T:
+    """Run `read` (the list that performs the lookup and records its own access event with the
+    query entries it is given) if `actor` may look `field` up and has budget left.
+
+    `audit` holds record_access's model / channel / request for the denied events. Raises
+    LookupRefused (no right) or LookupLimitExceeded (over the hourly budget), both recorded.
+    """
+    lookup_query = {**query, LOOKUP_KEY: field, f"{field}_bidx": blind_index}
+    audit = {"actor": actor, **audit}
+    if not may_look_up(actor, field):
+        refuse(
+            audit=audit,
+            query=lookup_query,
+            message=f"Your role may not look customers up by {field}.",
+        )
+    with transaction.atomic():
+        # Serialise one user's lookups, as reveals are, so the budget cannot be raced past;
+        # `read` records its event inside this transaction.
+        get_user_model().objects.select_for_update().filter(pk=actor.pk).first()
+        over_limit = lookups_in_last_hour(actor) >= settings.SCRM_LOOKUP_LIMIT_PER_HOUR
+        if not over_limit:
+            return read(lookup_query)
+        record_access(
+            action=AccessAction.DENIED, allowed=False, query={**lookup_query, "limit": 1}, **audit
+        )
+        _alert_once_an_hour(actor, field)
+    # Raised after the block so the denial and the alert are committed, not rolled back.
+    raise LookupLimitExceeded()
+
+
+def _alert_once_an_hour(actor, field: str) -> None:
+    if SecurityAlert.objects.filter(
+        kind=ALERT_KIND, actor=actor, created_at__gte=timezone.now() - timedelta(hours=1)
+    ).exists():
+        return
+    raise_alert(
+        kind=ALERT_KIND,
+        severity=SecurityAlert.Severity.HIGH,
+        actor=actor,
+        message=f"{actor.username} exceeded {settings.SCRM_LOOKUP_LIMIT_PER_HOUR} "
+        f"exact lookups per hour (field {field}).",
+    )
