@@ -13,9 +13,11 @@ from scrm.access.scope import CHANGE, LIST, VIEW, can
 from scrm.audit.admin_mixins import RecordedReadsMixin
 from scrm.audit.models import AccessAction, Channel
 from scrm.masking.detectors import mask_text
-from scrm.masking.policy import SENSITIVE_FIELDS, masked
+from scrm.masking.policy import SENSITIVE_FIELDS, customer_label, shown
 from scrm.masking.reveal import RevealLimitExceeded, can_reveal, reveal_field
 from scrm.masking.validation import MOBILE_RE, normalize_mobile
+from scrm.masking.viewer import ViewerAdminMixin, current_viewer
+from scrm.masking.views import may_read_matrix
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -56,15 +58,18 @@ class OwnershipInline(ReadOnlyInline):
 def _masked_column(field: str):
     @admin.display(description=Customer._meta.get_field(field).verbose_name)
     def column(self, customer: Customer) -> str:
-        return masked(field, getattr(customer, field)) or "-"
+        # As the matrix shows it to the viewer: raw in their book, masked, or [hidden].
+        value = getattr(customer, field)
+        return shown(current_viewer(), field, value, owner_id=customer.owner_id) or "-"
 
     column.__name__ = f"masked_{field}"
     return column
 
 
 @admin.register(Customer)
-class CustomerAdmin(RecordedReadsMixin, admin.ModelAdmin):
-    """Customers as the viewer's scope allows; sensitive values masked, reads recorded."""
+class CustomerAdmin(ViewerAdminMixin, RecordedReadsMixin, admin.ModelAdmin):
+    """Customers as the viewer's scope allows; sensitive values as the masking matrix shows
+    them to the viewer (ViewerAdminMixin), reads recorded."""
 
     form = CustomerAdminForm
     list_display = [
@@ -123,6 +128,11 @@ class CustomerAdmin(RecordedReadsMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ["owner"] if obj is not None else []
+
+    def get_form(self, request, obj=None, **kwargs):
+        # The form shows each sensitive value as the matrix shows it to this viewer.
+        form = super().get_form(request, obj, **kwargs)
+        return type(form.__name__, (form,), {"viewer": request.user})
 
     def get_search_results(self, request, queryset, search_term):
         candidate = normalize_mobile(search_term)
@@ -207,6 +217,7 @@ class CustomerAdmin(RecordedReadsMixin, admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Customer dashboard",
+            "may_read_matrix": may_read_matrix(request.user),
             **dashboard_figures(request.user),
         }
         return TemplateResponse(request, "admin/customers/customer/dashboard.html", context)
@@ -236,6 +247,7 @@ class CustomerAdmin(RecordedReadsMixin, admin.ModelAdmin):
             "title": "Reassign owner",
             "form": form,
             "customers": queryset,
+            "customer_labels": [customer_label(request.user, c) for c in queryset],
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/customers/customer/reassign_owner.html", context)

@@ -24,6 +24,8 @@ from offboarding.services import (
 )
 from scrm.audit.models import AccessAction, Channel
 from scrm.audit.services import record_access
+from scrm.masking.policy import customer_label
+from scrm.masking.viewer import ViewerAdminMixin, current_viewer
 
 
 def _errors(exc: ValidationError) -> str:
@@ -203,6 +205,8 @@ class OffboardingCaseAdmin(admin.ModelAdmin):
     def report_view(self, request, pk: int):
         case = self._case(request, pk)
         rows = list(report_rows(case)[:5000])
+        for transfer in rows:  # the template's customer column, as the matrix shows it
+            transfer.customer_shown = customer_label(request.user, transfer.customer)
         record_customers_shown(
             request=request,
             channel=Channel.ADMIN,
@@ -222,7 +226,9 @@ class OffboardingCaseAdmin(admin.ModelAdmin):
     def report_csv_view(self, request, pk: int):
         case = self._case(request, pk)
         record_report_export(request=request, channel=Channel.ADMIN, case=case)
-        response = StreamingHttpResponse(report_csv(case), content_type="text/csv")
+        response = StreamingHttpResponse(
+            report_csv(case, user=request.user), content_type="text/csv"
+        )
         response["Content-Disposition"] = f'attachment; filename="handover-{case.pk}.csv"'
         return response
 
@@ -244,8 +250,17 @@ class OffboardingCaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomerTransfer)
-class CustomerTransferAdmin(admin.ModelAdmin):
-    list_display = ["id", "case", "customer", "from_owner", "to_owner", "status", "reason", "at"]
+class CustomerTransferAdmin(ViewerAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "case",
+        "customer_shown",
+        "from_owner",
+        "to_owner",
+        "status",
+        "reason",
+        "at",
+    ]
     list_filter = ["status"]
     list_select_related = ["case__leaver", "customer", "from_owner", "to_owner"]
     actions = ["record_refusal_action"]
@@ -254,6 +269,10 @@ class CustomerTransferAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         cases = OffboardingCase.objects.visible_to(request.user)
         return super().get_queryset(request).filter(case__in=cases)
+
+    @admin.display(description="customer", ordering="customer")
+    def customer_shown(self, transfer: CustomerTransfer) -> str:
+        return customer_label(current_viewer(), transfer.customer)
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)

@@ -128,7 +128,11 @@ class CaseViewSet(
     @action(detail=True, methods=["get"])
     def report(self, request, pk=None):
         case = self.get_object()
-        transfers = TransferSerializer(case.transfers.select_related("customer")[:1000], many=True)
+        transfers = TransferSerializer(
+            case.transfers.select_related("customer")[:1000],
+            many=True,
+            context=self.get_serializer_context(),
+        )
         shown = [row["customer"] for row in transfers.data]
         record_customers_shown(
             request=request, channel=Channel.API, case=case, view="report", customer_ids=shown
@@ -140,7 +144,9 @@ class CaseViewSet(
     def report_csv(self, request, pk=None):
         case = self.get_object()
         record_report_export(request=request, channel=Channel.API, case=case)
-        response = StreamingHttpResponse(report_csv(case), content_type="text/csv")
+        response = StreamingHttpResponse(
+            report_csv(case, user=request.user), content_type="text/csv"
+        )
         response["Content-Disposition"] = f'attachment; filename="handover-{case.pk}.csv"'
         return response
 
@@ -191,4 +197,4 @@ class TransferViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         transfer = record_refusal(actor=request.user, transfer=transfer, **body.validated_data)
-        return Response(TransferSerializer(transfer).data)
+        return Response(TransferSerializer(transfer, context=self.get_serializer_context()).data)

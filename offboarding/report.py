@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 from offboarding.models import CustomerTransfer, OffboardingCase
 from scrm.csv_stream import csv_pieces
+from scrm.masking.policy import customer_label
 
 
 def report_summary(case: OffboardingCase) -> dict:
@@ -37,16 +38,18 @@ def report_rows(case: OffboardingCase):
     return case.transfers.select_related("customer", "to_owner", "from_owner").order_by("id")
 
 
-def report_csv(case: OffboardingCase) -> Iterator[str]:
-    """One row per customer; names masked (the report travels by email and print)."""
+def report_csv(case: OffboardingCase, *, user) -> Iterator[str]:
+    """One row per customer; names as the masking matrix shows them to `user` who downloads
+    it (masked for HR; the report travels by email and print)."""
     header = ["customer_id", "customer", "from", "to", "status", "reason", "at", "refused_at"]
-    return csv_pieces(header, map(_report_row, report_rows(case).iterator(chunk_size=2000)))
+    rows = report_rows(case).iterator(chunk_size=2000)
+    return csv_pieces(header, (_report_row(t, user) for t in rows))
 
 
-def _report_row(t: CustomerTransfer) -> list:
+def _report_row(t: CustomerTransfer, user) -> list:
     return [
         t.customer_id,
-        str(t.customer),
+        customer_label(user, t.customer),
         t.from_owner.username,
         t.to_owner.username if t.to_owner else "",
         t.status,

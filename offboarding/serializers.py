@@ -2,8 +2,9 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework import serializers
 
-from customers.serializers import StrictSerializer
+from customers.serializers import StrictSerializer, viewer_of
 from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase
+from scrm.masking.policy import customer_label
 
 
 class StepSerializer(serializers.ModelSerializer):
@@ -100,7 +101,9 @@ class ReasonSerializer(StrictSerializer):
 
 
 class TransferSerializer(serializers.ModelSerializer):
-    customer_name = serializers.CharField(source="customer.__str__", read_only=True)
+    # The name as the masking matrix shows it to the viewer (HR: masked; the successor's lead
+    # and manager: their book's names).
+    customer_name = serializers.SerializerMethodField()
 
     class Meta:
         model = CustomerTransfer
@@ -116,6 +119,9 @@ class TransferSerializer(serializers.ModelSerializer):
             "at",
             "refused_at",
         ]
+
+    def get_customer_name(self, transfer: CustomerTransfer) -> str:
+        return customer_label(viewer_of(self), transfer.customer)
 
 
 class CsvUploadSerializer(StrictSerializer):

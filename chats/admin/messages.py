@@ -1,5 +1,4 @@
 import re
-from contextvars import ContextVar
 
 from django import forms
 from django.contrib import admin
@@ -17,17 +16,23 @@ from scrm.access.scope import LIST
 from scrm.audit.admin_mixins import RecordedReadsMixin
 from scrm.audit.models import AccessAction, Channel
 from scrm.dbrouting import read_replica
-from scrm.masking.policy import masked
+from scrm.masking.policy import customer_label, shown
+from scrm.masking.viewer import ViewerAdminMixin, current_viewer
 
 SEARCH_PAGE_SIZE = 50
 SEARCH_COUNT_CAP = 1000
-# list_display callables get only the object; the viewer decides masking. A ContextVar keeps
-# that per request (ModelAdmin instances are shared between threads).
-_viewer: ContextVar = ContextVar("chats_admin_viewer")
 
 
-class ArchiveAdmin(RecordedReadsMixin, admin.ModelAdmin):
-    """The archive is read in the admin, never edited: it is the record relied on in disputes."""
+def _customer_shown(customer) -> str:
+    """A customer column: the name as the masking matrix shows it to the current viewer."""
+    if customer is None:
+        return "-"
+    return shown(current_viewer(), "name", customer.name, owner_id=customer.owner_id)
+
+
+class ArchiveAdmin(ViewerAdminMixin, RecordedReadsMixin, admin.ModelAdmin):
+    """The archive is read in the admin, never edited: it is the record relied on in disputes.
+    Columns render for the viewer (ViewerAdminMixin: the masking matrix, the content rights)."""
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -57,7 +62,7 @@ class ConversationAdmin(ArchiveAdmin):
 
     @admin.display(description="customer")
     def customer_masked(self, conversation: Conversation) -> str:
-        return str(conversation.customer) if conversation.customer_id else "-"
+        return _customer_shown(conversation.customer)
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user, LIST)
@@ -127,28 +132,11 @@ class MessageAdmin(ArchiveAdmin):
 
     @admin.display(description="customer")
     def customer_masked(self, message: Message) -> str:
-        return masked("name", message.customer.name) if message.customer_id else "-"
+        return _customer_shown(message.customer)
 
     @admin.display(description="text")
     def shown_text(self, message: Message) -> str:
-        return display_text(_viewer.get(), message.text)
-
-    def _rendered_as_viewer(self, request, view, *args):
-        # Render inside the context so the masked columns know who is looking.
-        token = _viewer.set(request.user)
-        try:
-            response = view(request, *args)
-            return response.render() if hasattr(response, "render") else response
-        finally:
-            _viewer.reset(token)
-
-    def changelist_view(self, request, extra_context=None):
-        return self._rendered_as_viewer(request, super().changelist_view, extra_context)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        return self._rendered_as_viewer(
-            request, super().change_view, object_id, form_url, extra_context
-        )
+        return display_text(current_viewer(), message.text)
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -182,7 +170,11 @@ class MessageAdmin(ArchiveAdmin):
             {
                 "message": m,
                 "text": display_text(request.user, m.text),
-                "customer": masked("name", m.customer.name) if m.customer_id else "-",
+                "customer": shown(
+                    request.user, "name", m.customer.name, owner_id=m.customer.owner_id
+                )
+                if m.customer_id
+                else "-",
             }
             for m in results
         ]
@@ -210,7 +202,7 @@ class MessageAdmin(ArchiveAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             **timeline,
-            "title": f"Timeline of {customer}",
+            "title": f"Timeline of {customer_label(request.user, customer)}",
             "customer": customer,
         }
         return TemplateResponse(request, "admin/chats/message/timeline.html", context)

@@ -1,11 +1,15 @@
+from auditlog.admin import LogEntryAdmin
+from auditlog.models import LogEntry
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
 
+from scrm.audit.changelog import rendered_changes, visible_log_entries
 from scrm.audit.export import csv_rows
 from scrm.audit.models import AccessEvent, SecurityAlert
+from scrm.masking.viewer import ViewerAdminMixin, current_viewer
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -75,3 +79,23 @@ class SecurityAlertAdmin(ReadOnlyAdmin):
 
     def has_acknowledge_permission(self, request) -> bool:
         return request.user.has_perm("audit.change_securityalert")
+
+
+# --- insider §5: the change log, scoped like customers ---------------------------------------
+# django-auditlog registers its own LogEntryAdmin (unscoped); scrm.audit comes after auditlog
+# in INSTALLED_APPS, so this replaces it.
+admin.site.unregister(LogEntry)
+
+
+@admin.register(LogEntry)
+class ScopedLogEntryAdmin(ViewerAdminMixin, LogEntryAdmin):
+    """The change log as the viewer's customer scope allows (scrm.audit.changelog): entries
+    about customers outside it are not listed and their change forms answer "not found"; diffs
+    render through the masking matrix."""
+
+    def get_queryset(self, request):
+        return visible_log_entries(super().get_queryset(request), request.user)
+
+    @admin.display(description="Changes")
+    def msg(self, obj):
+        return rendered_changes(obj, current_viewer())
