@@ -273,6 +273,18 @@ SURFACES: list[Surface] = [
         fixed("/admin/offboarding/customertransfer/"),
         client="admin",
     ),
+    # --- insider §5 ---
+    Surface("admin: masking matrix", fixed("/admin/masking-matrix/"), client="admin"),
+    Surface(
+        "admin: reassign owner page",
+        fixed("/admin/customers/customer/"),
+        "POST",
+        lambda w: {
+            "action": "reassign_owner",
+            "_selected_action": [getattr(w.customers, a).pk for a in CUSTOMER_ATTRS],
+        },
+        client="admin",
+    ),
 ]
 
 
