@@ -205,8 +205,7 @@ def export_response(
     """Export `queryset` (already `Message.objects.visible_to(user)` and filtered) as a download.
 
     Guarantees: the exporter holds chats.export_message and is not in their notice period (else
-    PermissionDenied); names follow the masking matrix and text is masked unless they hold
-    customers.export_raw; one
+    PermissionDenied); names per the masking matrix, text masked, unless customers.export_raw; one
     EXPORT access event is written before any row leaves, with `filters`, the format and the
     row count (no ids: an export can be millions of rows). The count is a separate query, so a
     message ingested or purged between it and the stream makes the file differ from it

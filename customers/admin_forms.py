@@ -44,9 +44,8 @@ class CustomerAdminForm(forms.ModelForm):
                 value = getattr(self.instance, name)
                 self.initial[name] = shown(self.viewer, name, value, owner_id=owner_id)
                 if presentation_for(self.viewer, name, owner_id=owner_id) != SHOWN:
-                    self.fields[
-                        name
-                    ].help_text = "Shown masked. Leave as is to keep the stored value."
+                    field = self.fields[name]
+                    field.help_text = "Shown masked. Leave as is to keep the stored value."
 
     def _clean_sensitive(self, name: str, *validators) -> str:
         value = self.cleaned_data.get(name, "")

@@ -23,11 +23,11 @@ SEARCH_PAGE_SIZE = 50
 SEARCH_COUNT_CAP = 1000
 
 
-def _customer_shown(customer) -> str:
-    """A customer column: the name as the masking matrix shows it to the current viewer."""
+def _customer_shown(customer, viewer) -> str:
+    """A customer column: the name as the masking matrix shows it to the viewer."""
     if customer is None:
         return "-"
-    return shown(current_viewer(), "name", customer.name, owner_id=customer.owner_id)
+    return shown(viewer, "name", customer.name, owner_id=customer.owner_id)
 
 
 class ArchiveAdmin(ViewerAdminMixin, RecordedReadsMixin, admin.ModelAdmin):
@@ -62,7 +62,7 @@ class ConversationAdmin(ArchiveAdmin):
 
     @admin.display(description="customer")
     def customer_masked(self, conversation: Conversation) -> str:
-        return _customer_shown(conversation.customer)
+        return _customer_shown(conversation.customer, current_viewer())
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user, LIST)
@@ -132,7 +132,7 @@ class MessageAdmin(ArchiveAdmin):
 
     @admin.display(description="customer")
     def customer_masked(self, message: Message) -> str:
-        return _customer_shown(message.customer)
+        return _customer_shown(message.customer, current_viewer())
 
     @admin.display(description="text")
     def shown_text(self, message: Message) -> str:
@@ -170,11 +170,7 @@ class MessageAdmin(ArchiveAdmin):
             {
                 "message": m,
                 "text": display_text(request.user, m.text),
-                "customer": shown(
-                    request.user, "name", m.customer.name, owner_id=m.customer.owner_id
-                )
-                if m.customer_id
-                else "-",
+                "customer": _customer_shown(m.customer, request.user),
             }
             for m in results
         ]

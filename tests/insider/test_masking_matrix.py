@@ -324,6 +324,38 @@ def test_chat_and_offboarding_surfaces_name_the_customer_per_viewer(org, world):
     assert world.of_rep.name in lead_admin
 
 
+def test_offboarding_preview_names_per_viewer_and_hr_sees_them_masked(org, world):
+    """HR handles the case on masked names; the leaver's lead sees the team's names."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from offboarding.services import create_case
+
+    org.rep_leaving.supervisor = org.lead
+    org.rep_leaving.save()
+    case = create_case(
+        actor=org.hr,
+        leaver=org.rep_leaving,
+        reason="resigned",
+        notice_date=timezone.localdate(),
+        effective_at=timezone.now() + timedelta(days=30),
+        successors=[org.rep_b],
+    )
+    of_leaver = world.of_leaver
+    url = f"/api/v1/offboarding/cases/{case.pk}/preview/"
+
+    as_hr = api(org.hr).get(url).json()["assignments"]
+    as_lead = api(org.lead).get(url).json()["assignments"]
+    hr_page = admin(org.hr).get(f"/admin/offboarding/offboardingcase/{case.pk}/preview/")
+
+    assert [row["customer"] for row in as_hr] == [f"{mask_name(of_leaver.name)} (#{of_leaver.pk})"]
+    assert [row["customer"] for row in as_lead] == [f"{of_leaver.name} (#{of_leaver.pk})"]
+    assert hr_page.status_code == 200
+    assert of_leaver.name not in hr_page.content.decode()
+    assert mask_name(of_leaver.name) in hr_page.content.decode()
+
+
 def test_a_cached_book_does_not_outlive_the_request(org, world):
     """The same user object across requests (as a long-lived worker could hold it): after the
     team changes, the lead sees the newcomer's customer with its name, not a stale mask."""
