@@ -25,7 +25,7 @@ from scrm.audit.services import record_access
 from scrm.csv_stream import csv_pieces as stream_csv
 from scrm.dbrouting import read_replica
 from scrm.masking.detectors import mask_text
-from scrm.masking.policy import masked
+from scrm.masking.policy import shown
 
 EXPORT_PERMISSION = "chats.export_message"
 RAW_EXPORT_PERMISSION = "customers.export_raw"
@@ -67,6 +67,7 @@ class ExportRow(NamedTuple):
     conversation_id: int
     customer_id: int | None
     customer_name: str | None
+    customer_owner_id: int | None
     staff_username: str | None
     sender_staff_username: str | None
     sender_customer_id: int | None
@@ -86,6 +87,7 @@ _ROW_LOOKUPS = (
     "conversation_id",
     "customer_id",
     "customer__name",
+    "customer__owner_id",
     "staff__username",
     "sender_staff__username",
     "sender_customer_id",
@@ -97,18 +99,25 @@ _ROW_LOOKUPS = (
 
 
 class Presentation(NamedTuple):
-    """How the two sensitive columns are written: the customer's name and the message text."""
+    """How the two sensitive columns are written: the customer's name (given the customer's
+    owner, which the masking matrix needs) and the message text."""
 
-    name: Callable[[str], str]
+    name: Callable[[str, int | None], str]
     text: Callable[[str], str]
 
 
-RAW = Presentation(name=str, text=str)
-MASKED = Presentation(name=lambda value: masked("name", value) or "", text=mask_text)
+RAW = Presentation(name=lambda value, owner_id: value, text=str)
 
 
 def presentation_for(user) -> Presentation:
-    return RAW if user.has_perm(RAW_EXPORT_PERMISSION) else MASKED
+    """RAW for holders of customers.export_raw; otherwise names as the masking matrix shows
+    them to `user` (raw in a sales viewer's book, else masked) and text through the detectors."""
+    if user.has_perm(RAW_EXPORT_PERMISSION):
+        return RAW
+    return Presentation(
+        name=lambda value, owner_id: shown(user, "name", value, owner_id=owner_id) or "",
+        text=mask_text,
+    )
 
 
 def _sender(row: ExportRow) -> str:
@@ -126,7 +135,7 @@ def message_row(row: ExportRow, presentation: Presentation, tz: tzinfo) -> list:
         row.msg_type,
         row.conversation_id,
         row.customer_id or "",
-        presentation.name(row.customer_name) if row.customer_name else "",
+        presentation.name(row.customer_name, row.customer_owner_id) if row.customer_name else "",
         row.staff_username or "",
         _sender(row),
         presentation.text(row.text),
@@ -200,7 +209,7 @@ def export_response(
     """Export `queryset` (already `Message.objects.visible_to(user)` and filtered) as a download.
 
     Guarantees: the exporter holds chats.export_message and is not in their notice period (else
-    PermissionDenied); names and text are masked unless they hold customers.export_raw; one
+    PermissionDenied); names per the masking matrix, text masked, unless customers.export_raw; one
     EXPORT access event is written before any row leaves, with `filters`, the format and the
     row count (no ids: an export can be millions of rows). The count is a separate query, so a
     message ingested or purged between it and the stream makes the file differ from it

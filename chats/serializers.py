@@ -3,8 +3,8 @@ from rest_framework import serializers
 from chats.display import display_text
 from chats.ingest import MAX_BATCH
 from chats.models import Channel, Conversation, Message
-from customers.serializers import StrictSerializer
-from scrm.masking.policy import masked
+from customers.serializers import StrictSerializer, viewer_of
+from scrm.masking.policy import shown
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -50,7 +50,7 @@ class MessageSerializer(serializers.ModelSerializer):
         return "staff" if message.sender_staff_id else "customer"
 
     def get_customer_name(self, message: Message) -> str | None:
-        return masked("name", message.customer.name) if message.customer_id else None
+        return _customer_name(self, message.customer) if message.customer_id else None
 
 
 class ConversationSerializer(serializers.ModelSerializer):
@@ -72,7 +72,12 @@ class ConversationSerializer(serializers.ModelSerializer):
         ]
 
     def get_customer_name(self, conversation: Conversation) -> str | None:
-        return masked("name", conversation.customer.name) if conversation.customer_id else None
+        return _customer_name(self, conversation.customer) if conversation.customer_id else None
+
+
+def _customer_name(serializer, customer) -> str:
+    """The customer's name as the masking matrix shows it to the viewer."""
+    return shown(viewer_of(serializer), "name", customer.name, owner_id=customer.owner_id)
 
 
 class BatchSerializer(StrictSerializer):

@@ -27,9 +27,11 @@ from scrm.masking.lookups import (
     refuse,
     run_lookup,
 )
-from scrm.masking.policy import SENSITIVE_FIELDS, masked
+from scrm.masking.policy import SENSITIVE_FIELDS, customer_label, shown
 from scrm.masking.reveal import RevealLimitExceeded, can_reveal, reveal_field
 from scrm.masking.validation import MOBILE_RE, normalize_mobile
+from scrm.masking.viewer import ViewerAdminMixin, current_viewer
+from scrm.masking.views import may_read_matrix
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -74,15 +76,18 @@ class OwnershipInline(ReadOnlyInline):
 def _masked_column(field: str):
     @admin.display(description=Customer._meta.get_field(field).verbose_name)
     def column(self, customer: Customer) -> str:
-        return masked(field, getattr(customer, field)) or "-"
+        # As the matrix shows it to the viewer: raw in their book, masked, or [hidden].
+        value = getattr(customer, field)
+        return shown(current_viewer(), field, value, owner_id=customer.owner_id) or "-"
 
     column.__name__ = f"masked_{field}"
     return column
 
 
 @admin.register(Customer)
-class CustomerAdmin(DeclaredLookupsMixin, DoorAdminMixin, admin.ModelAdmin):
-    """Customers as the viewer's scope allows; sensitive values masked, reads recorded."""
+class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, admin.ModelAdmin):
+    """Customers as the viewer's scope allows; sensitive values as the masking matrix shows
+    them to the viewer (ViewerAdminMixin), reads recorded."""
 
     view_scopes = {
         "customers_customer_reveal": VIEW,  # reveal_field checks the reveal scope and records
@@ -201,6 +206,11 @@ class CustomerAdmin(DeclaredLookupsMixin, DoorAdminMixin, admin.ModelAdmin):
             extra["query"] = {**extra.get("query", {}), **lookup_query}
         super().record(request, action, ids, **extra)
 
+    def get_form(self, request, obj=None, **kwargs):
+        # The form shows each sensitive value as the matrix shows it to this viewer.
+        form = super().get_form(request, obj, **kwargs)
+        return type(form.__name__, (form,), {"viewer": request.user})
+
     def get_search_results(self, request, queryset, search_term):
         # changelist_view has refused the searches the viewer may not run.
         if not search_term.strip():
@@ -298,6 +308,7 @@ class CustomerAdmin(DeclaredLookupsMixin, DoorAdminMixin, admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Customer dashboard",
+            "may_read_matrix": may_read_matrix(request.user),
             **dashboard_figures(request.user),
         }
         return TemplateResponse(request, "admin/customers/customer/dashboard.html", context)
@@ -327,6 +338,7 @@ class CustomerAdmin(DeclaredLookupsMixin, DoorAdminMixin, admin.ModelAdmin):
             "title": "Reassign owner",
             "form": form,
             "customers": queryset,
+            "customer_labels": [customer_label(request.user, c) for c in queryset],
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/customers/customer/reassign_owner.html", context)

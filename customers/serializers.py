@@ -1,3 +1,5 @@
+from typing import NamedTuple
+
 from rest_framework import serializers
 
 from customers.models import Customer, CustomerUserObjectPermission, FollowUp, Transaction
@@ -8,7 +10,7 @@ from customers.services import (
     may_bind_archive,
 )
 from scrm.masking.detectors import mask_text
-from scrm.masking.policy import SENSITIVE_FIELDS, masked
+from scrm.masking.policy import SENSITIVE_FIELDS, masked, shown
 from scrm.masking.validation import normalize_mobile, validate_id_number, validate_mobile
 
 
@@ -23,15 +25,34 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+def viewer_of(serializer: serializers.Field):
+    """The user a serializer renders for: the request in its (root's) context. None when the
+    context has no request, which the matrix answers with [hidden]: fail closed."""
+    request = serializer.context.get("request")
+    return getattr(request, "user", None)
+
+
+class _OwnedValue(NamedTuple):
+    value: str | None
+    owner_id: int | None
+
+
 class MaskedCharField(serializers.CharField):
-    """Writes accept the raw value; reads always render the policy's mask."""
+    """Writes accept the raw value; reads render it as the masking matrix shows it to the
+    viewer (scrm.masking.policy.shown): raw in a sales viewer's book, masked, or [hidden]."""
 
     def __init__(self, *, policy_field: str, **kwargs):
         self.policy_field = policy_field
         super().__init__(**kwargs)
 
+    def get_attribute(self, instance):
+        # The presentation depends on whose customer this is, not only on the value.
+        return _OwnedValue(super().get_attribute(instance), getattr(instance, "owner_id", None))
+
     def to_representation(self, value):
-        return masked(self.policy_field, value)
+        if not isinstance(value, _OwnedValue):
+            value = _OwnedValue(value, None)
+        return shown(viewer_of(self), self.policy_field, value.value, owner_id=value.owner_id)
 
 
 class FollowUpSerializer(serializers.ModelSerializer):
@@ -116,8 +137,12 @@ class CustomerSerializer(StrictSerializer, serializers.ModelSerializer):
         return super().to_internal_value(data)
 
     def _unmasked(self, field: str, value):
+        # What this viewer was shown (raw, masked or [hidden]) and the plain mask both stand for
+        # the stored value; a value shown raw is simply the stored value.
         stored = getattr(self.instance, field)
-        return stored if value and value == masked(field, stored) else value
+        owner_id = self.instance.owner_id
+        was_shown = shown(viewer_of(self), field, stored, owner_id=owner_id)
+        return stored if value and value in (masked(field, stored), was_shown) else value
 
     def validate_mobile(self, value: str) -> str:
         return normalize_mobile(value)

@@ -30,6 +30,8 @@ from scrm.audit.admin_mixins import DoorAdminMixin
 from scrm.audit.models import AccessAction, Channel
 from scrm.audit.services import record_access
 from scrm.masking.detectors import mask_text
+from scrm.masking.policy import customer_label
+from scrm.masking.viewer import ViewerAdminMixin, current_viewer
 
 
 def _errors(exc: ValidationError) -> str:
@@ -235,6 +237,8 @@ class OffboardingCaseAdmin(DoorAdminMixin, admin.ModelAdmin):
         shares = list(revoked_share_rows(case)[:5000])
         for row in rows:
             row.shown_reason = mask_text(row.reason)
+            # the template's customer column, as the matrix shows it
+            row.customer_shown = customer_label(request.user, row.customer)
         record_customers_shown(
             request=request,
             channel=Channel.ADMIN,
@@ -255,7 +259,9 @@ class OffboardingCaseAdmin(DoorAdminMixin, admin.ModelAdmin):
     def report_csv_view(self, request, pk: int):
         case = self._case(request, pk)
         record_report_export(request=request, channel=Channel.ADMIN, case=case)
-        response = StreamingHttpResponse(report_csv(case), content_type="text/csv")
+        response = StreamingHttpResponse(
+            report_csv(case, user=request.user), content_type="text/csv"
+        )
         response["Content-Disposition"] = f'attachment; filename="handover-{case.pk}.csv"'
         return response
 
@@ -277,11 +283,11 @@ class OffboardingCaseAdmin(DoorAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CustomerTransfer)
-class CustomerTransferAdmin(DoorAdminMixin, admin.ModelAdmin):
+class CustomerTransferAdmin(ViewerAdminMixin, DoorAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "case",
-        "customer",
+        "customer_shown",
         "from_owner",
         "to_owner",
         "status",
@@ -300,6 +306,10 @@ class CustomerTransferAdmin(DoorAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         cases = OffboardingCase.objects.visible_to(request.user)
         return super().get_queryset(request).filter(case__in=cases)
+
+    @admin.display(description="customer", ordering="customer")
+    def customer_shown(self, transfer: CustomerTransfer) -> str:
+        return customer_label(current_viewer(), transfer.customer)
 
     def record_changelist(self, request, changelist) -> None:
         # One event per page with the customers it listed.

@@ -149,8 +149,14 @@ class CaseViewSet(
     @action(detail=True, methods=["get"])
     def report(self, request, pk=None):
         case = self.get_object()
-        transfers = TransferSerializer(case.transfers.select_related("customer")[:1000], many=True)
-        shares = RevokedShareSerializer(revoked_share_rows(case)[:1000], many=True).data
+        transfers = TransferSerializer(
+            case.transfers.select_related("customer")[:1000],
+            many=True,
+            context=self.get_serializer_context(),
+        )
+        shares = RevokedShareSerializer(
+            revoked_share_rows(case)[:1000], many=True, context=self.get_serializer_context()
+        ).data
         # Each customer the page shows once, transfers first.
         shown = list(dict.fromkeys(row["customer"] for row in [*transfers.data, *shares]))
         record_customers_shown(
@@ -165,7 +171,9 @@ class CaseViewSet(
     def report_csv(self, request, pk=None):
         case = self.get_object()
         record_report_export(request=request, channel=Channel.API, case=case)
-        response = StreamingHttpResponse(report_csv(case), content_type="text/csv")
+        response = StreamingHttpResponse(
+            report_csv(case, user=request.user), content_type="text/csv"
+        )
         response["Content-Disposition"] = f'attachment; filename="handover-{case.pk}.csv"'
         return response
 
@@ -217,7 +225,7 @@ class TransferViewSet(DeclaredScopeMixin, mixins.ListModelMixin, viewsets.Generi
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         transfer = record_refusal(actor=request.user, transfer=transfer, **body.validated_data)
-        return Response(TransferSerializer(transfer).data)
+        return Response(TransferSerializer(transfer, context=self.get_serializer_context()).data)
 
 
 class RevokedShareViewSet(DeclaredScopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet):

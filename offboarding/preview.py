@@ -7,6 +7,7 @@ from customers.models import Customer, CustomerUserObjectPermission, FollowUp
 from offboarding.models import OffboardingCase
 from offboarding.planning import assign, validate_plan
 from scrm.access.scope import LIST
+from scrm.masking.policy import customer_label
 
 LIST_LIMIT = 500
 
@@ -35,9 +36,11 @@ def preview_case(*, case: OffboardingCase, user) -> dict:
             granted_by_id=leaver.pk, content_object__owner_id=leaver.pk
         ).count(),
         "per_successor": dict(sorted(per_successor.items())),
-        # str(customer) is the masked name: HR handles the case without seeing customer data.
+        # Names as the masking matrix shows them to the viewer: HR handles the case on masked
+        # names, the leaver's lead and manager see their book's.
         "assignments": [
-            {"customer_id": c.pk, "customer": str(c), "to": targets[c.pk].username} for c in shown
+            {"customer_id": c.pk, "customer": customer_label(user, c), "to": targets[c.pk].username}
+            for c in shown
         ],
         "assignments_truncated": len(ids) > len(shown),
     }

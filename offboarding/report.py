@@ -7,6 +7,7 @@ from itertools import chain
 from offboarding.models import CustomerTransfer, OffboardingCase, RevokedShare
 from scrm.csv_stream import csv_pieces
 from scrm.masking.detectors import mask_text
+from scrm.masking.policy import customer_label
 
 
 def report_summary(case: OffboardingCase) -> dict:
@@ -48,21 +49,21 @@ def revoked_share_rows(case: OffboardingCase):
     )
 
 
-def report_csv(case: OffboardingCase) -> Iterator[str]:
+def report_csv(case: OffboardingCase, *, user) -> Iterator[str]:
     """One row per customer, then one per share the run revoked (status `share_revoked` or
-    `share_reconfirmed`, "to" the colleague); names masked (the report travels by email and
-    print)."""
+    `share_reconfirmed`, "to" the colleague); names as the masking matrix shows them to `user`
+    who downloads it (masked for HR; the report travels by email and print)."""
     header = ["customer_id", "customer", "from", "to", "status", "reason", "at", "refused_at"]
-    transfers = map(_report_row, report_rows(case).iterator(chunk_size=2000))
-    shares = map(_share_row, revoked_share_rows(case).iterator(chunk_size=2000))
+    transfers = (_report_row(t, user) for t in report_rows(case).iterator(chunk_size=2000))
+    shares = (_share_row(s, user) for s in revoked_share_rows(case).iterator(chunk_size=2000))
     return csv_pieces(header, chain(transfers, shares))
 
 
-def _share_row(share: RevokedShare) -> list:
+def _share_row(share: RevokedShare, user) -> list:
     reconfirmed = share.reconfirmed_by.username if share.reconfirmed_by else ""
     return [
         share.customer_id,
-        str(share.customer),
+        customer_label(user, share.customer),
         share.case.leaver.username,
         share.colleague.username,
         "share_reconfirmed" if reconfirmed else "share_revoked",
@@ -73,10 +74,10 @@ def _share_row(share: RevokedShare) -> list:
     ]
 
 
-def _report_row(t: CustomerTransfer) -> list:
+def _report_row(t: CustomerTransfer, user) -> list:
     return [
         t.customer_id,
-        str(t.customer),
+        customer_label(user, t.customer),
         t.from_owner.username,
         t.to_owner.username if t.to_owner else "",
         t.status,

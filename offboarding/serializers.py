@@ -2,9 +2,10 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework import serializers
 
-from customers.serializers import StrictSerializer
+from customers.serializers import StrictSerializer, viewer_of
 from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, RevokedShare
 from scrm.masking.detectors import mask_text
+from scrm.masking.policy import customer_label
 
 
 class MaskedTextField(serializers.CharField):
@@ -115,8 +116,10 @@ class ReasonSerializer(StrictSerializer):
 
 
 class TransferSerializer(serializers.ModelSerializer):
-    customer_name = serializers.CharField(source="customer.__str__", read_only=True)
     reason = MaskedTextField()
+    # The name as the masking matrix shows it to the viewer (HR: masked; the successor's lead
+    # and manager: their book's names).
+    customer_name = serializers.SerializerMethodField()
 
     class Meta:
         model = CustomerTransfer
@@ -132,6 +135,9 @@ class TransferSerializer(serializers.ModelSerializer):
             "at",
             "refused_at",
         ]
+
+    def get_customer_name(self, transfer: CustomerTransfer) -> str:
+        return customer_label(viewer_of(self), transfer.customer)
 
 
 class CsvUploadSerializer(StrictSerializer):

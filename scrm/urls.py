@@ -14,6 +14,7 @@ from chats.api.messages import (
 from customers.api import CustomerViewSet
 from offboarding.api import CaseViewSet, RevokedShareViewSet, TransferViewSet
 from scrm.audit.api import AccessEventViewSet, SecurityAlertViewSet
+from scrm.masking.views import masking_matrix
 from scrm.staff.api import StaffDirectoryViewSet, me
 
 router = DefaultRouter()
@@ -40,6 +41,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # insider §5: the masking matrix, read-only, for administrators, auditors, security officers
+    path("admin/masking-matrix/", masking_matrix, name="masking-matrix"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

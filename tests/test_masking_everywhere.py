@@ -174,7 +174,9 @@ def chat(label: str, url: UrlBuilder, client: str = "api") -> Surface:
 
 CUSTOMER_ATTRS = ("of_rep", "of_rep_b", "of_leaver", "of_other_team", "of_unrelated")
 NEW_CUSTOMER = {
-    "name": "欧阳娜娜",
+    # Not one of the factories' names: a creator sees their new customer's name (insider §5),
+    # and the scan must not mistake it for another customer's.
+    "name": "上官婉儿",
     "mobile": "13812345678",
     "id_number": "11010519491231002X",
     "email": "zhang@example.com",
@@ -318,6 +320,18 @@ SURFACES: list[Surface] = [
         lambda w: f"/api/v1/customers/?id_number={w.customers.of_rep.id_number}",
     ),
     chat("chat search for digits of a hidden middle", fixed("/api/v1/chats/search/?q=1234")),
+    # --- insider §5 ---
+    Surface("admin: masking matrix", fixed("/admin/masking-matrix/"), client="admin"),
+    Surface(
+        "admin: reassign owner page",
+        fixed("/admin/customers/customer/"),
+        "POST",
+        lambda w: {
+            "action": "reassign_owner",
+            "_selected_action": [getattr(w.customers, a).pk for a in CUSTOMER_ATTRS],
+        },
+        client="admin",
+    ),
 ]
 
 
@@ -505,7 +519,7 @@ def test_no_response_shows_a_raw_value(role, world):
         with transaction.atomic():
             response = request(surface, user, world)
             # Read the values inside the savepoint, so a create/update's new values count.
-            found = leaked_values(response_text(response), raw_values())
+            found = leaked_values(response_text(response), raw_values() - book_names(user))
             transaction.set_rollback(True)
         if found:
             leaks.append(f"{surface.label} ({response.status_code}): {sorted(found)}")
@@ -571,8 +585,13 @@ def test_offboarding_free_text_is_masked_and_the_preview_lists_masked_names(worl
     report = client.get(f"/api/v1/offboarding/cases/{world.case_done.pk}/report/").json()
 
     assert mask_mobile(of_leaver.mobile) in case["handover_notes"]
+    # insider §5: the leaver's lead sees the names of the team's customers; str() stays masked.
     assert preview["assignments"] == [
-        {"customer_id": of_leaver.pk, "customer": str(of_leaver), "to": "rep_b"}
+        {
+            "customer_id": of_leaver.pk,
+            "customer": f"{of_leaver.name} (#{of_leaver.pk})",
+            "to": "rep_b",
+        }
     ]
     assert str(of_leaver) == f"{mask_name(of_leaver.name)} (#{of_leaver.pk})"
     [transfer] = report["transfers"]
@@ -629,7 +648,7 @@ def test_api_renders_every_field_through_its_mask(rep, api_client_for):
     assert response.status_code == 201, response.content
     body = response.json()
     assert {field: body[field] for field in NEW_CUSTOMER} == {
-        "name": "张*",
+        "name": "张三",  # insider §5: the creator owns it, and a rep sees their own names
         "mobile": "138****5678",
         "id_number": "1101**********002X",
         "email": "z***@example.com",
@@ -638,10 +657,11 @@ def test_api_renders_every_field_through_its_mask(rep, api_client_for):
     }
 
 
-def test_compound_surname_keeps_both_characters_in_lists(rep, api_client_for):
+def test_compound_surname_keeps_both_characters_in_lists(rep, auditor, api_client_for):
     CustomerFactory(owner=rep, name="欧阳娜娜")
 
-    rows = api_client_for(rep).get("/api/v1/customers/").json()["results"]
+    # The auditor: a role that sees names masked (insider §5: the owner sees them raw).
+    rows = api_client_for(auditor).get("/api/v1/customers/").json()["results"]
 
     assert [row["name"] for row in rows] == ["欧阳**"]
 
@@ -692,3 +712,52 @@ def test_group_room_messages_are_there_to_be_scanned(role, world, api_client_for
     assert response.status_code == 200
     found = leaked_values(response_text(response), CONTENT_SECRETS)
     assert found == (CONTENT_SECRETS if shows_raw_content(user) else set())
+
+
+# --- insider §5 ---
+# The masking matrix shows sales roles the names of their book's customers (own / team /
+# department, not shares; not in the notice period): the scan allows exactly those names for
+# that viewer, worked out here from the org chart (not through the code under test). A name
+# also borne by a customer outside the book stays forbidden: the scan cannot tell them apart.
+
+
+def book_names(user) -> set[str]:
+    from django.db.models import Q
+
+    from scrm.staff.models import Staff
+
+    if user.employment_status != "active":
+        return set()
+    owners = Q(pk__in=[])
+    if roles.SALES_REP in user.role_names:
+        owners |= Q(pk=user.pk)
+    if roles.TEAM_LEAD in user.role_names and user.team_id:
+        owners |= Q(team_id=user.team_id)
+    if roles.SALES_MANAGER in user.role_names and user.department_id:
+        tree = user.department.descendant_ids()
+        owners |= Q(department_id__in=tree) | Q(team__department_id__in=tree)
+    book = Staff.objects.filter(owners)
+    inside = set(Customer.objects.filter(owner__in=book).values_list("name", flat=True))
+    outside = set(Customer.objects.exclude(owner__in=book).values_list("name", flat=True))
+    return inside - outside
+
+
+@pytest.mark.parametrize(
+    ("role", "raw_names"),
+    [
+        ("rep", {"of_rep"}),
+        ("rep_b", {"of_rep_b"}),  # "done" was refused and routed to the lead
+        ("rep_other_team", {"of_other_team"}),
+        ("lead", {"of_rep", "of_rep_b", "of_leaver", "done"}),
+        ("manager", {"of_rep", "of_rep_b", "of_leaver", "of_other_team", "done"}),
+        ("manager_other", {"of_unrelated"}),
+        *((role, set()) for role in ("hr", "legal", "auditor", "security", "admin_user")),
+    ],
+)
+def test_book_names_are_the_matrix_not_everyone(role, raw_names, world):
+    """Guard against a scan that allows too much: the allowed names are exactly the book's."""
+    done = world.case_done.transfers.get().customer
+    named = {attr: getattr(world.customers, attr).name for attr in CUSTOMER_ATTRS}
+    named["done"] = done.name
+
+    assert book_names(getattr(world.org, role)) == {named[attr] for attr in raw_names}

@@ -1014,7 +1014,34 @@ ROWS: list[Row] = [
         fixed(f"{MESSAGES_ADMIN}?text__contains=2345"),
         admin_only(NO_CHATS, 302),
     ),
+    # --- insider §5: the masking matrix page; the change log scoped like customers ----------
+    *admin(
+        "masking matrix page",
+        "GET",
+        fixed("/admin/masking-matrix/"),
+        admin_only({"auditor": 200, "security": 200, "admin_user": 200}, 403),
+    ),
+    *admin(
+        "change log entry of rep's customer",
+        "GET",
+        lambda w: f"/admin/auditlog/logentry/{_log_entry_of(w.customers.of_rep).pk}/change/",
+        # The security officer has no customer scope: "not found", back to the index.
+        admin_only({"auditor": 200, "admin_user": 200, "security": 302}, 403),
+    ),
+    *admin(
+        "change log entry of an offboarding case (not about a customer)",
+        "GET",
+        lambda w: f"/admin/auditlog/logentry/{_log_entry_of(w.case_draft).pk}/change/",
+        AUDIT_ADMIN,
+    ),
 ]
+
+
+def _log_entry_of(obj):
+    from auditlog.models import LogEntry
+
+    return LogEntry.objects.get_for_object(obj).latest("id")
+
 
 # Which customers each role's list shows (attributes of the `customers` fixture).
 EVERYONE = {"of_rep", "of_rep_b", "of_leaver", "of_other_team", "of_unrelated"}

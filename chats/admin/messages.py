@@ -1,5 +1,3 @@
-from contextvars import ContextVar
-
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -17,17 +15,23 @@ from scrm.audit.admin_mixins import DoorAdminMixin, reads_blocked_page
 from scrm.audit.models import AccessAction, Channel
 from scrm.dbrouting import read_replica
 from scrm.masking.admin_lookups import DeclaredLookupsMixin
-from scrm.masking.policy import masked
+from scrm.masking.policy import customer_label, shown
+from scrm.masking.viewer import ViewerAdminMixin, current_viewer
 
 SEARCH_PAGE_SIZE = 50
 SEARCH_COUNT_CAP = 1000
-# list_display callables get only the object; the viewer decides masking. A ContextVar keeps
-# that per request (ModelAdmin instances are shared between threads).
-_viewer: ContextVar = ContextVar("chats_admin_viewer")
 
 
-class ArchiveAdmin(DeclaredLookupsMixin, DoorAdminMixin, admin.ModelAdmin):
+def _customer_shown(customer, viewer) -> str:
+    """A customer column: the name as the masking matrix shows it to the viewer."""
+    if customer is None:
+        return "-"
+    return shown(viewer, "name", customer.name, owner_id=customer.owner_id)
+
+
+class ArchiveAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, admin.ModelAdmin):
     """The archive is read in the admin, never edited: it is the record relied on in disputes.
+    Columns render for the viewer (ViewerAdminMixin: the masking matrix, the content rights).
     Its changelists filter on their list filters only (`?text__contains=` is an oracle on the
     masked text: the search page searches what the viewer sees)."""
 
@@ -59,7 +63,7 @@ class ConversationAdmin(ArchiveAdmin):
 
     @admin.display(description="customer")
     def customer_masked(self, conversation: Conversation) -> str:
-        return str(conversation.customer) if conversation.customer_id else "-"
+        return _customer_shown(conversation.customer, current_viewer())
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user, LIST)
@@ -130,32 +134,15 @@ class MessageAdmin(ArchiveAdmin):
 
     @admin.display(description="customer")
     def customer_masked(self, message: Message) -> str:
-        return masked("name", message.customer.name) if message.customer_id else "-"
+        return _customer_shown(message.customer, current_viewer())
 
     @admin.display(description="text")
     def shown_text(self, message: Message) -> str:
-        return display_text(_viewer.get(), message.text)
+        return display_text(current_viewer(), message.text)
 
     @admin.display(description="attachment name")
     def shown_attachment_name(self, message: Message) -> str:
-        return display_text(_viewer.get(), message.attachment_name)
-
-    def _rendered_as_viewer(self, request, view, *args):
-        # Render inside the context so the masked columns know who is looking.
-        token = _viewer.set(request.user)
-        try:
-            response = view(request, *args)
-            return response.render() if hasattr(response, "render") else response
-        finally:
-            _viewer.reset(token)
-
-    def changelist_view(self, request, extra_context=None):
-        return self._rendered_as_viewer(request, super().changelist_view, extra_context)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        return self._rendered_as_viewer(
-            request, super().change_view, object_id, form_url, extra_context
-        )
+        return display_text(current_viewer(), message.attachment_name)
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -192,7 +179,7 @@ class MessageAdmin(ArchiveAdmin):
             {
                 "message": m,
                 "text": display_text(request.user, m.text),
-                "customer": masked("name", m.customer.name) if m.customer_id else "-",
+                "customer": _customer_shown(m.customer, request.user),
             }
             for m in results
         ]
@@ -222,7 +209,7 @@ class MessageAdmin(ArchiveAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             **timeline,
-            "title": f"Timeline of {customer}",
+            "title": f"Timeline of {customer_label(request.user, customer)}",
             "customer": customer,
         }
         return TemplateResponse(request, "admin/chats/message/timeline.html", context)

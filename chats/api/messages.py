@@ -139,5 +139,6 @@ class CustomerTimelineView(DeclaredScopeMixin, generics.GenericAPIView):
         if timeline is None:
             raise NotFound()
         timeline.pop("customer_obj")
-        entries = TimelineEntrySerializer(timeline["entries"], many=True).data
+        context = self.get_serializer_context()
+        entries = TimelineEntrySerializer(timeline["entries"], many=True, context=context).data
         return Response({**timeline, "entries": entries})

@@ -65,6 +65,11 @@ PUBLIC_VIEWS: dict[str, str] = {
     "django.views.generic.base.RedirectView": "a redirect: reads nothing",
     "rest_framework.routers.APIRootView": "the API root: links to the routes, no records",
 }
+# Plain Django pages of the project (by URL name) that read no protected record.
+PUBLIC_PAGES: dict[str, str] = {
+    "masking-matrix": "the masking policy (role x data class): names no customer and no value; "
+    "administrators, auditors and security officers only",
+}
 # Admin-site-wide pages (autocomplete and view_on_site are switched off: scrm.admin_site).
 PUBLIC_ADMIN_PAGES: dict[str, str] = {
     "index": "the models the user may open, no records",
@@ -188,6 +193,8 @@ def classify_urls(patterns: Iterable | None = None) -> list[tuple[str, str, str 
             rows.append((route.route, f"admin:{route.name}", pages.get(route.name)))
         elif view_cls is not None and dotted(view_cls) in PUBLIC_VIEWS:
             rows.append((route.route, view_cls.__name__, PUBLIC))
+        elif route.name in PUBLIC_PAGES:
+            rows.append((route.route, route.name, PUBLIC))
         elif route.namespace == "admin" and route.callback.__name__ == "catch_all_view":
             # Unknown admin URLs: a redirect adding the slash, or 404.
             rows.append((route.route, "admin catch-all", PUBLIC))

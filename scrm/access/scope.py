@@ -8,10 +8,14 @@ team or department tree covers, the user's few shares) are loaded first, so the 
 `owner_id IN (...) OR id IN (...)` on the customer row itself (see GRANT_IDS_INLINE).
 """
 
+import itertools
+from contextvars import ContextVar
 from dataclasses import dataclass
 
+from django.core.signals import request_started
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.dispatch import receiver
 from django.utils import timezone
 
 from scrm.staff import roles
@@ -197,21 +201,35 @@ def scope_for(user, action: str = VIEW) -> Scope:
 
 BOOK_KINDS = frozenset({OWN, TEAM, DEPARTMENT})
 
+# book_owners is asked once per rendered customer field: it is cached on the user object for
+# the current request. A user object can outlive a request (tests authenticate the same object
+# for many requests, a shell keeps it), so each request starts a new generation and a value
+# cached in an earlier one is read again. A ContextVar, not a global: concurrent requests in
+# other threads (or ASGI tasks) do not invalidate each other's caches.
+_request_generation: ContextVar[int] = ContextVar("scrm_request_generation", default=0)
+_generations = itertools.count(1)
+
+
+@receiver(request_started, dispatch_uid="scrm.access.scope.new_request_generation")
+def _new_request_generation(**kwargs) -> None:
+    _request_generation.set(next(_generations))
+
 
 def book_owners(user) -> frozenset[int]:
     """The staff whose customers are the user's book: the owners their own, team or
     department role scope covers for viewing (not shares, not an "everything" scope).
 
     The masking matrix shows names of these customers to sales roles (scrm.masking.policy).
-    Cached on the user object, which lives for one request.
+    Cached on the user object for the current request (see _request_generation).
     """
+    generation = _request_generation.get()
     cached = getattr(user, "_scrm_book_owners", None)
-    if cached is not None:
-        return cached
+    if cached is not None and cached[0] == generation:
+        return cached[1]
     kinds = _scope_kinds(user, VIEW) & BOOK_KINDS
     owners = frozenset(owner for kind in kinds for owner in _kind_owners(user, kind))
     if user is not None and user.is_authenticated:
-        user._scrm_book_owners = owners
+        user._scrm_book_owners = (generation, owners)
     return owners
 
 

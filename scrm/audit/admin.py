@@ -10,10 +10,12 @@ from django.utils import timezone
 
 from scrm.access.scope import LIST
 from scrm.audit.admin_mixins import DoorAdminMixin
+from scrm.audit.changelog import rendered_changes, visible_log_entries
 from scrm.audit.export import csv_rows
 from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
 from scrm.audit.read_budget import release_read_block
 from scrm.masking.detectors import mask_text
+from scrm.masking.viewer import ViewerAdminMixin, current_viewer
 
 
 class ReadOnlyAdmin(DoorAdminMixin, admin.ModelAdmin):
@@ -130,10 +132,21 @@ class SecurityAlertAdmin(ReadOnlyAdmin):
         return request.user.has_perm("audit.change_securityalert")
 
 
-# The change log (django-auditlog's admin) is a read of the audit trail too: recorded.
+# --- the change log, scoped like customers (insider §5) and recorded (insider §3) -----------
+# django-auditlog registers its own LogEntryAdmin (unscoped); scrm.audit comes after auditlog
+# in INSTALLED_APPS, so this replaces it.
 admin.site.unregister(LogEntry)
 
 
 @admin.register(LogEntry)
-class RecordedLogEntryAdmin(DoorAdminMixin, LogEntryAdmin):
-    pass
+class ScopedLogEntryAdmin(ViewerAdminMixin, DoorAdminMixin, LogEntryAdmin):
+    """The change log as the viewer's customer scope allows (scrm.audit.changelog): entries
+    about customers outside it are not listed and their change forms answer "not found"; diffs
+    render through the masking matrix. Reading it is recorded like any other read."""
+
+    def get_queryset(self, request):
+        return visible_log_entries(super().get_queryset(request), request.user)
+
+    @admin.display(description="Changes")
+    def msg(self, obj):
+        return rendered_changes(obj, current_viewer())

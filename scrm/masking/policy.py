@@ -1,7 +1,9 @@
 """The one masking policy: which fields are sensitive, their data class, and how they are masked.
 
-Serializers, the admin, exports and templates all render sensitive values through `masked()`;
-revealing a raw value is `scrm.masking.reveal.reveal_field`, never a direct attribute read.
+Serializers, the admin, exports and templates render sensitive values for a viewer through
+`shown()` (the role x data-class matrix, ROLE_MATRIX); `masked()` is the mask itself, for places
+without a viewer. Revealing a raw value is `scrm.masking.reveal.reveal_field`, never a direct
+attribute read.
 """
 
 import re
@@ -92,8 +94,38 @@ def presentation_for(user, field: str, *, owner_id: int | None) -> str:
     if kind == IN_BOOK:
         from scrm.access.scope import book_owners  # scope imports roles only; no cycle at use
 
+        if getattr(user, "employment_status", "active") != "active":
+            # From the notice date a leaver keeps working on masked names: a departing rep
+            # copying their book off the screen is the insider this matrix is about.
+            return MASKED
         return SHOWN if owner_id is not None and owner_id in book_owners(user) else MASKED
     return kind
+
+
+def customer_label(user, customer) -> str:
+    """A customer as a line of text for `user`: the name as the matrix shows it, and the id.
+
+    `str(customer)` is the masked label for places without a viewer (admin messages, the
+    change log's object_repr)."""
+    name = shown(user, "name", customer.name, owner_id=customer.owner_id)
+    return f"{name} (#{customer.pk})"
+
+
+def matrix_table() -> list[dict]:
+    """ROLE_MATRIX as rows for the admin page: one per role, in the roles' order."""
+    return [
+        {
+            "role": role,
+            "cells": [ROLE_MATRIX[role].get(c, DEFAULT_PRESENTATION) for c in MATRIX_CLASSES],
+        }
+        for role in roles.ALL_ROLES
+        if role in ROLE_MATRIX
+    ]
+
+
+# The data classes the matrix decides (customer fields); transaction and behaviour data are
+# not masked field by field.
+MATRIX_CLASSES = (BASIC, CONTACT, IDENTITY)
 
 
 def shown(user, field: str, value: str | None, *, owner_id: int | None) -> str | None:

@@ -15,7 +15,6 @@ from openpyxl import load_workbook
 from chats.export import COLUMNS, export_response
 from chats.models import Message
 from scrm.audit.models import AccessAction, AccessEvent
-from scrm.masking.policy import masked
 from scrm.staff.models import Staff
 from tests.chats.factories import ConversationFactory, MessageFactory
 
@@ -110,7 +109,9 @@ def test_rep_exports_only_own_customers_within_history_window(org, chat, api_cli
     assert [int(r["message_id"]) for r in rows] == [own_recent.pk]
 
 
-def test_lead_sees_the_team_masked(org, customers, chat, api_client_for):
+def test_lead_sees_the_team_text_masked_and_names_as_the_matrix_shows(
+    org, customers, chat, api_client_for
+):
     # given
     on_team = from_customer(chat.of_rep_b, text=f"call me on {MOBILE} please")
     MessageFactory(conversation=chat.of_other_team)
@@ -124,8 +125,8 @@ def test_lead_sees_the_team_masked(org, customers, chat, api_client_for):
     row = rows[0]
     assert row["message_id"] == str(on_team.pk)
     assert row["text"] == "call me on 138****5678 please"
-    assert row["customer_name"] == masked("name", customers.of_rep_b.name)
-    assert row["customer_name"] != customers.of_rep_b.name
+    # insider §5: a team lead sees the names of the team's customers (the masking matrix).
+    assert row["customer_name"] == customers.of_rep_b.name
     assert row["staff"] == "rep_b"
     assert row["sender"] == "customer"
     assert row["customer_id"] == str(customers.of_rep_b.pk)
@@ -193,7 +194,7 @@ def test_xlsx_opens_with_openpyxl_and_holds_the_rows(org, customers, chat, api_c
     assert list(header) == COLUMNS
     assert [r[0] for r in rows] == [first.pk, second.pk]
     assert rows[0][COLUMNS.index("text")] == '=HYPERLINK("http://x","138****5678")'
-    assert rows[0][COLUMNS.index("customer_name")] == masked("name", customers.of_rep.name)
+    assert rows[0][COLUMNS.index("customer_name")] == customers.of_rep.name  # lead's team
     assert rows[1][COLUMNS.index("text")] == "hello there"
 
 
@@ -313,8 +314,9 @@ def test_query_count_does_not_grow_with_rows(
         bulk_messages(chat.of_rep, rows)
         # A fresh user object each round, so neither round profits from a warm permission cache.
         client = api_client_for(Staff.objects.get(pk=org.lead.pk))
-        # --- insider §6: +1 query, the group rooms of the scope (chats.models.scope_room_ids)
-        with django_assert_max_num_queries(10) as captured:
+        # 11: +1 query for the group rooms of the scope (insider §6, chats.models.scope_room_ids)
+        # and +1 for the lead's book, for names (insider §5).
+        with django_assert_max_num_queries(11) as captured:
             response = export(client, format=fmt)
             assert len(content_of(response)) > 0
         counts.append(len(captured))
@@ -334,7 +336,7 @@ def test_three_thousand_rows_export_masked(org, customers, chat, api_client_for)
     assert len(rows) == 3000 == len(sheet)
     assert rows[0]["text"] == "row 0: reach me on 138****5678"
     assert rows[-1]["text"] == "row 2999: reach me on 138****5678"
-    assert {r["customer_name"] for r in rows} == {masked("name", customers.of_rep.name)}
+    assert {r["customer_name"] for r in rows} == {customers.of_rep.name}  # the lead's book
     assert sheet[-1][COLUMNS.index("text")] == "row 2999: reach me on 138****5678"
     assert [int(r["message_id"]) for r in rows] == [row[0] for row in sheet]
     assert [int(e.query["row_count"]) for e in AccessEvent.objects.order_by("id")] == [3000, 3000]

@@ -1,0 +1,91 @@
+"""The change log (django-auditlog's LogEntry) as a viewer may read it.
+
+An entry about a customer, or about a row that belongs to one (follow-up, transaction, share,
+hand-over transfer, legal hold), is visible only to viewers whose customer scope
+(`Customer.objects.visible_to(user, VIEW)`) holds that customer: an auditor (everything) sees
+all of them, a security officer (no customer scope) none. Entries about anything else (staff,
+groups, offboarding cases, rules and policies) are the change log's own business and visible to
+everyone who may open it (auditlog.view_logentry). An entry about a customer-bound row that
+has since been deleted (a revoked share) can no longer be tied to its customer: only viewers who
+see every customer see it (fail closed).
+
+Diffs render through the masking matrix: sensitive customer fields are stored masked already
+(AUDITLOG_MASK_CALLABLE), and a data class the viewer may not see at all shows `[hidden]`.
+"""
+
+import copy
+
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q, QuerySet
+
+from scrm.access.scope import VIEW, sees_everything
+from scrm.masking.policy import HIDDEN, HIDDEN_VALUE, SENSITIVE_FIELDS, presentation
+
+# model label -> the lookups from that model to its customer (any of them may match).
+CUSTOMER_BOUND: dict[str, tuple[str, ...]] = {
+    "customers.Customer": ("pk",),
+    "customers.FollowUp": ("customer",),
+    "customers.Transaction": ("customer",),
+    "customers.CustomerUserObjectPermission": ("content_object",),
+    "offboarding.CustomerTransfer": ("customer",),
+    "chats.LegalHold": ("customer", "conversation__customer"),
+}
+
+
+def _content_types() -> dict[str, ContentType]:
+    models = [apps.get_model(label) for label in CUSTOMER_BOUND]
+    by_model = ContentType.objects.get_for_models(*models)  # cached by ContentType's manager
+    return {model._meta.label: by_model[model] for model in models}
+
+
+def visible_log_entries(entries: QuerySet, user) -> QuerySet:
+    """`entries` narrowed to what `user` may read (see the module docstring)."""
+    if sees_everything(user, VIEW):
+        return entries
+    from customers.models import Customer
+
+    visible = Customer.objects.visible_to(user, VIEW).values("pk")
+    content_types = _content_types()
+    allowed = ~Q(content_type__in=list(content_types.values()))
+    for label, paths in CUSTOMER_BOUND.items():
+        model = apps.get_model(label)
+        if label == "customers.Customer":
+            ids = visible
+        else:
+            belongs = Q()
+            for path in paths:
+                belongs |= Q(**{f"{path}__in": visible})
+            ids = model.objects.filter(belongs).values("pk")
+        allowed |= Q(content_type=content_types[label], object_id__in=ids)
+    return entries.filter(allowed)
+
+
+def changes_for(entry, user) -> dict:
+    """The entry's changes with every data class `user` may not see replaced by [hidden].
+
+    Customer entries only. The stored values are the log's masks, never raw, so a viewer who
+    sees names raw elsewhere sees the mask here: the log keeps no raw name to show. (HIDDEN
+    never depends on the customer's owner, so no owner lookup is needed.)"""
+    changes = entry.changes_dict
+    if entry.content_type.model_class() is not apps.get_model("customers.Customer"):
+        return changes
+    return {
+        field: (
+            [HIDDEN_VALUE if value not in (None, "", "None") else value for value in change]
+            if field in SENSITIVE_FIELDS
+            and isinstance(change, list)
+            and presentation(user, SENSITIVE_FIELDS[field].data_class) == HIDDEN
+            else change
+        )
+        for field, change in changes.items()
+    }
+
+
+def rendered_changes(entry, user) -> str:
+    """auditlog's HTML table of the changes, from `changes_for(entry, user)`."""
+    from auditlog.render import render_logentry_changes_html
+
+    shown = copy.copy(entry)
+    shown.changes = changes_for(entry, user)
+    return render_logentry_changes_html(shown)
