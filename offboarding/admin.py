@@ -13,7 +13,11 @@ from offboarding.admin_forms import CaseCreateForm, LeaversCsvForm, ReasonForm, 
 from offboarding.csv_import import import_leavers
 from offboarding.models import CustomerTransfer, OffboardingCase, RevokedShare
 from offboarding.preview import preview_case
-from offboarding.reads import record_customers_shown, record_report_export
+from offboarding.reads import (
+    record_customer_rows,
+    record_customers_shown,
+    record_report_export,
+)
 from offboarding.report import report_csv, report_rows, report_summary, revoked_share_rows
 from offboarding.services import (
     approve_case,
@@ -313,14 +317,12 @@ class CustomerTransferAdmin(ViewerAdminMixin, DoorAdminMixin, admin.ModelAdmin):
 
     def record_changelist(self, request, changelist) -> None:
         # One event per page with the customers it listed.
-        record_access(
-            actor=request.user,
-            action=AccessAction.LIST,
-            model=Customer,
-            object_ids=[t.customer_id for t in changelist.result_list],
-            channel=Channel.ADMIN,
+        record_customer_rows(
             request=request,
-            query={"view": "transfers", **request.GET.dict()},
+            channel=Channel.ADMIN,
+            view="transfers",
+            customer_ids=[t.customer_id for t in changelist.result_list],
+            params=request.GET.dict(),
         )
 
     def has_add_permission(self, request) -> bool:
@@ -398,14 +400,12 @@ class RevokedShareAdmin(DoorAdminMixin, admin.ModelAdmin):
 
     def record_changelist(self, request, changelist) -> None:
         # One event per page with the customers it listed.
-        record_access(
-            actor=request.user,
-            action=AccessAction.LIST,
-            model=Customer,
-            object_ids=[s.customer_id for s in changelist.result_list],
-            channel=Channel.ADMIN,
+        record_customer_rows(
             request=request,
-            query={"view": "revoked_shares", **request.GET.dict()},
+            channel=Channel.ADMIN,
+            view="revoked_shares",
+            customer_ids=[s.customer_id for s in changelist.result_list],
+            params=request.GET.dict(),
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -13,7 +13,11 @@ from customers.models import Customer
 from offboarding.csv_import import import_leavers
 from offboarding.models import CustomerTransfer, OffboardingCase, RevokedShare
 from offboarding.preview import preview_case
-from offboarding.reads import record_customers_shown, record_report_export
+from offboarding.reads import (
+    record_customer_rows,
+    record_customers_shown,
+    record_report_export,
+)
 from offboarding.report import report_csv, report_summary, revoked_share_rows
 from offboarding.serializers import (
     CaseCreateSerializer,
@@ -36,8 +40,7 @@ from offboarding.services import (
 from scrm.access.scope import CHANGE, LIST, VIEW
 from scrm.api.permissions import model_permission
 from scrm.api.viewsets import DeclaredScopeMixin, RecordedReadsViewSetMixin, WriteOnly
-from scrm.audit.models import AccessAction, Channel
-from scrm.audit.services import record_access
+from scrm.audit.models import Channel
 
 
 class CaseViewSet(
@@ -206,14 +209,12 @@ class TransferViewSet(DeclaredScopeMixin, mixins.ListModelMixin, viewsets.Generi
 
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
-        record_access(
-            actor=request.user,
-            action=AccessAction.LIST,
-            model=Customer,
-            object_ids=[row["customer"] for row in response.data["results"]],
-            channel=Channel.API,
+        record_customer_rows(
             request=request,
-            query={"view": "transfers", **request.query_params.dict()},
+            channel=Channel.API,
+            view="transfers",
+            customer_ids=[row["customer"] for row in response.data["results"]],
+            params=request.query_params.dict(),
         )
         return response
 
@@ -248,14 +249,12 @@ class RevokedShareViewSet(DeclaredScopeMixin, mixins.ListModelMixin, viewsets.Ge
 
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
-        record_access(
-            actor=request.user,
-            action=AccessAction.LIST,
-            model=Customer,
-            object_ids=[row["customer"] for row in response.data["results"]],
-            channel=Channel.API,
+        record_customer_rows(
             request=request,
-            query={"view": "revoked_shares", **request.query_params.dict()},
+            channel=Channel.API,
+            view="revoked_shares",
+            customer_ids=[row["customer"] for row in response.data["results"]],
+            params=request.query_params.dict(),
         )
         return response
 

@@ -27,6 +27,22 @@ def record_customers_shown(
     )
 
 
+def record_customer_rows(
+    *, request, channel: str, view: str, customer_ids: Sequence[int], params: dict
+) -> None:
+    """One list event for a page of offboarding rows (transfers, revoked shares), naming the
+    customers it showed and the page's query parameters."""
+    record_access(
+        actor=request.user,
+        action=AccessAction.LIST,
+        model=Customer,
+        object_ids=customer_ids,
+        channel=channel,
+        request=request,
+        query={"view": view, **params},
+    )
+
+
 def record_report_export(*, request, channel: str, case: OffboardingCase) -> None:
     record_access(
         actor=request.user,
