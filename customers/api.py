@@ -48,6 +48,7 @@ class CustomerViewSet(
     # A manager's list can hold a million customers: count at most 1,000 past the page.
     pagination_class = CappedCountPagination
     permission_classes = [model_permission("customers.view_customer")]
+    second_factor_actions = frozenset({"reveal"})
     scope_actions = {
         **ScopedViewSetMixin.scope_actions,
         "reveal": VIEW,

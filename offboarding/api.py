@@ -60,6 +60,9 @@ class CaseViewSet(
     filterset_fields = ["status", "leaver"]
     # Scoped by OffboardingCase.objects.visible_to; lists and details recorded by the base,
     # the customers the preview and report show by offboarding.reads.
+    second_factor_actions = frozenset(
+        {"create", "approve", "schedule", "run", "cancel", "import_csv"}
+    )
     scope_actions = {
         "list": LIST,
         "retrieve": VIEW,

@@ -10,13 +10,55 @@ Both answer 404 like any unknown admin URL.
 
 from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
 
 SWITCHED_OFF = ("autocomplete", "view_on_site")
 
 
 class ScrmAdminSite(AdminSite):
     def get_urls(self):
-        return [p for p in super().get_urls() if getattr(p, "name", None) not in SWITCHED_OFF]
+        from scrm.staff.admin_mfa import enrol_view, verify_view
+
+        mfa_pages = [
+            path("mfa/verify/", self.admin_view_open(verify_view), name="mfa_verify"),
+            path("mfa/enrol/", self.admin_view(lambda r: enrol_view(r, self)), name="mfa_enrol"),
+        ]
+        kept = [p for p in super().get_urls() if getattr(p, "name", None) not in SWITCHED_OFF]
+        return [*mfa_pages, *kept]
+
+    def admin_view_open(self, view):
+        """The code step: before sign-in, so not behind admin_view (which wants staff)."""
+        return never_cache(csrf_protect(lambda request: view(request, self)))
+
+    def login(self, request, extra_context=None):
+        """Django's admin login with the code step after the password (scrm.staff.admin_mfa)."""
+        from django.contrib.admin.forms import AdminAuthenticationForm
+
+        from scrm.staff.admin_mfa import PasswordStepView
+
+        if request.method == "GET" and self.has_permission(request):
+            return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+        context = {
+            **self.each_context(request),
+            "title": _("Log in"),
+            "subtitle": None,
+            "app_path": request.get_full_path(),
+            "username": request.user.get_username(),
+        }
+        if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+            context[REDIRECT_FIELD_NAME] = reverse("admin:index", current_app=self.name)
+        context.update(extra_context or {})
+        request.current_app = self.name
+        return PasswordStepView.as_view(
+            extra_context=context,
+            authentication_form=self.login_form or AdminAuthenticationForm,
+            template_name=self.login_template or "admin/login.html",
+        )(request)
 
 
 class ScrmAdminConfig(AdminConfig):

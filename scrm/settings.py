@@ -44,6 +44,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "guardian",
@@ -62,9 +66,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "scrm.staff.admin_mfa.SecondFactorMiddleware",
     "scrm.audit.middleware.ActorMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes asks: answers a locked-out sign-in
 ]
 
 ROOT_URLCONF = "scrm.urls"
@@ -113,7 +120,10 @@ if os.environ.get("DATABASE_REPLICA_URL"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "staff.Staff"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username or address
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -138,7 +148,7 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "scrm.staff.authentication.DeviceWipeAuthentication",
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "scrm.staff.tokens.ScrmJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -152,14 +162,19 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "scrm.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("SCRM_API_USER_RATE", "1200/min")},
+    # The throttle's client address: REMOTE_ADDR unless proxies are trusted (scrm.client_ip).
+    "NUM_PROXIES": int(os.environ.get("SCRM_TRUSTED_PROXY_COUNT", "0")),
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "15"))),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "7"))),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
-    "UPDATE_LAST_LOGIN": True,
+    # Last login is set by the `user_logged_in` signal that scrm.staff.tokens sends.
+    "UPDATE_LAST_LOGIN": False,
 }
+# No chain of refreshes outlives this many days from the sign-in (scrm.staff.tokens).
+JWT_SESSION_MAX_DAYS = int(os.environ.get("JWT_SESSION_MAX_DAYS", "7"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "scrm API",
     "DESCRIPTION": "REST API for scrm mobile clients. Sensitive fields are masked unless revealed.",
@@ -194,6 +209,39 @@ GUARDIAN_ANONYMOUS_USER_NAME = None  # no anonymous access anywhere; guardian mu
 ANONYMOUS_USER_NAME = None
 AUDITLOG_MASK_CALLABLE = "scrm.masking.policy.mask_for_log"
 AUDITLOG_INCLUDE_ALL_MODELS = False
+
+# --- Identity: second factor, lockout, client address --------------------------------------
+# How many reverse proxies in front of scrm append to X-Forwarded-For (0: trust none, use
+# REMOTE_ADDR). The audit trail, the lockout and the API throttle all read it (scrm.client_ip).
+SCRM_TRUSTED_PROXY_COUNT = int(os.environ.get("SCRM_TRUSTED_PROXY_COUNT", "0"))
+# Roles that must use a second factor (scrm.staff.mfa): whoever may reveal identity data,
+# export raw data, approve or run offboarding, read the audit trail, or administer. Superusers
+# always. Comma-separated group names.
+SCRM_MFA_REQUIRED_ROLES = [
+    r.strip()
+    for r in os.environ.get(
+        "SCRM_MFA_REQUIRED_ROLES",
+        "Team lead,Sales manager,HR,Legal,Auditor,Security officer,Administrator",
+    ).split(",")
+    if r.strip()
+]
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "scrm")
+# django-axes (scrm.staff.lockout): failures per username and per address, each its own limit.
+SCRM_LOCKOUT_USERNAME_FAILURES = int(os.environ.get("SCRM_LOCKOUT_USERNAME_FAILURES", "5"))
+SCRM_LOCKOUT_ADDRESS_FAILURES = int(os.environ.get("SCRM_LOCKOUT_ADDRESS_FAILURES", "20"))
+SCRM_LOCKOUT_MINUTES = int(os.environ.get("SCRM_LOCKOUT_MINUTES", "15"))
+AXES_HANDLER = "scrm.staff.lockout.LockoutHandler"
+AXES_FAILURE_LIMIT = SCRM_LOCKOUT_USERNAME_FAILURES
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # order matters: LockoutHandler
+AXES_COOLOFF_TIME = timedelta(minutes=SCRM_LOCKOUT_MINUTES)
+AXES_RESET_ON_SUCCESS = False  # a sign-in to one's own account must not wipe an address count
+AXES_CLIENT_IP_CALLABLE = "scrm.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "scrm.staff.lockout.lockout_response"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_VERBOSE = False
+# Sign-ins are access events (the audit admin lists them); an address or username is unlocked
+# with `manage.py axes_reset_username` / `axes_reset_ip` (docs/operations.md).
+AXES_ENABLE_ADMIN = False
 
 # --- scrm policy ----------------------------------------------------------------------------
 SCRM_REVEAL_LIMIT_PER_HOUR = int(os.environ.get("SCRM_REVEAL_LIMIT_PER_HOUR", "20"))

@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from chats.api.export import ChatExportView
 from chats.api.messages import (
@@ -15,6 +14,7 @@ from customers.api import CustomerViewSet
 from offboarding.api import CaseViewSet, RevokedShareViewSet, TransferViewSet
 from scrm.audit.api import AccessEventViewSet, SecurityAlertViewSet
 from scrm.masking.views import masking_matrix
+from scrm.staff import auth_api
 from scrm.staff.api import StaffDirectoryViewSet, me
 
 router = DefaultRouter()
@@ -31,8 +31,13 @@ router.register(
 )
 
 api_v1 = [
-    path("auth/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
-    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
+    path("auth/token/", auth_api.ObtainToken.as_view(), name="token_obtain_pair"),
+    path("auth/token/mfa/", auth_api.ObtainTokenWithSecondFactor.as_view(), name="token_mfa"),
+    path("auth/token/refresh/", auth_api.RefreshToken.as_view(), name="token_refresh"),
+    path("auth/logout/", auth_api.Logout.as_view(), name="logout"),
+    path("auth/logout/all/", auth_api.LogoutEverywhere.as_view(), name="logout_all"),
+    path("auth/mfa/totp/", auth_api.TotpEnrolment.as_view(), name="mfa_totp"),
+    path("auth/mfa/totp/confirm/", auth_api.TotpConfirmation.as_view(), name="mfa_totp_confirm"),
     path("me/", me, name="me"),
     path("chats/search/", MessageSearchView.as_view(), name="chat-search"),
     path("chats/export/", ChatExportView.as_view(), name="chat-export"),

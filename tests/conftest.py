@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 
 from scrm.celery import app as celery_app
 from scrm.staff import roles
+from scrm.staff.mfa import is_privileged
 from scrm.staff.models import Staff
 from tests.factories import (
     TEST_PASSWORD,
@@ -29,6 +30,7 @@ from tests.factories import (
     StaffFactory,
     TeamFactory,
 )
+from tests.signin import api_client, enrol, fresh_code
 
 # Every user attribute of `org`, in the order the permission matrix lists them.
 ORG_USERS = (
@@ -177,19 +179,32 @@ def anon_client():
 
 @pytest.fixture
 def api_client_for():
-    """`api_client_for(user)`: an APIClient that acts as `user` (DRF force_authenticate)."""
+    """`api_client_for(user)`: an APIClient that acts as `user` (DRF force_authenticate) with a
+    token that used a second factor; `api_client_for(user, second_factor=False)` without."""
 
-    def build(user) -> APIClient:
-        client = APIClient()
-        client.force_authenticate(user=user)
-        return client
+    def build(user, *, second_factor: bool = True) -> APIClient:
+        return api_client(user, second_factor=second_factor)
 
     return build
 
 
 def obtain_jwt(client: APIClient, username: str, password: str = TEST_PASSWORD) -> dict:
+    """Sign in through the API as a client would: password, then the code when the account
+    has an authenticator (every privileged one gets one here, as production demands)."""
+    user = Staff.objects.get(username=username)
+    device = enrol(user) if is_privileged(user) else None
     response = client.post(
         "/api/v1/auth/token/", {"username": username, "password": password}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    if device is None:
+        return body
+    assert body["mfa_required"] is True, body
+    response = client.post(
+        "/api/v1/auth/token/mfa/",
+        {"ticket": body["ticket"], "code": fresh_code(device)},
+        format="json",
     )
     assert response.status_code == 200, response.content
     return response.json()

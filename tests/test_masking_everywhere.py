@@ -50,6 +50,7 @@ from tests.chats.factories import MessageFactory
 from tests.chats.wecom_records import text_record
 from tests.conftest import ORG_USERS
 from tests.factories import CustomerFactory, FollowUpFactory, StaffFactory
+from tests.signin import verified_login
 
 SCANNED_FIELDS = ("name", "mobile", "id_number", "email", "wechat_id", "address")
 
@@ -496,7 +497,7 @@ def log_entries(customers, cases) -> dict:
 def request(surface: Surface, user, world):
     if surface.client == "admin":
         client = Client()
-        client.force_login(user)
+        verified_login(client, user)
     else:
         client = APIClient()
         client.force_authenticate(user=user)
@@ -559,7 +560,7 @@ MASKED_SECRETS = (
 def test_chat_surfaces_show_the_secrets_masked(role, url, world):
     """Guard against a vacuous scan: the secrets are there, in their masked shape."""
     client = Client()
-    client.force_login(getattr(world.org, role))
+    verified_login(client, getattr(world.org, role))
 
     text = response_text(client.get(url))
 
@@ -613,7 +614,7 @@ def test_raw_readers_really_see_raw_content(role, url, world):
     user = getattr(world.org, role)
     assert shows_raw_content(user) and exports_raw(user)
     client = Client()
-    client.force_login(user)
+    verified_login(client, user)
 
     text = response_text(client.get(url))
 

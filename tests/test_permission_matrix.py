@@ -55,6 +55,7 @@ from tests.chats.factories import ConversationFactory, MessageFactory
 from tests.chats.wecom_records import text_record
 from tests.conftest import ORG_USERS
 from tests.factories import CustomerFactory, StaffFactory
+from tests.signin import api_client, verified_login
 
 ANONYMOUS = "anonymous"
 ROLES = (*ORG_USERS, ANONYMOUS)
@@ -1034,6 +1035,52 @@ ROWS: list[Row] = [
         lambda w: f"/admin/auditlog/logentry/{_log_entry_of(w.case_draft).pk}/change/",
         AUDIT_ADMIN,
     ),
+    # --- identity: sign-in steps, logout, two-factor set-up ---------------------------------
+    # The sign-in steps take no caller: a stale ticket is a 400 for anyone, a forged refresh
+    # token a 401. The caller's own set-up and "sign out everywhere" need a signed-in caller.
+    *expand(
+        "second sign-in step with a stale ticket",
+        "POST",
+        fixed("/api/v1/auth/token/mfa/"),
+        {role: 400 for role in ROLES},
+        body=lambda w: {"ticket": "not-a-ticket", "code": "123456"},
+    ),
+    *expand(
+        "logout with a forged refresh token",
+        "POST",
+        fixed("/api/v1/auth/logout/"),
+        {role: 401 for role in ROLES},
+        body=lambda w: {"refresh": "forged.token.value"},
+    ),
+    *expand("sign out everywhere", "POST", fixed("/api/v1/auth/logout/all/"), only({}, 204)),
+    *expand(
+        "start an authenticator set-up", "POST", fixed("/api/v1/auth/mfa/totp/"), only({}, 201)
+    ),
+    *expand(
+        "confirm an authenticator nobody started",
+        "POST",
+        fixed("/api/v1/auth/mfa/totp/confirm/"),
+        only({}, 400),
+        body=lambda w: {"code": "123456"},
+    ),
+    # The admin's code step for a signed-in, verified user: the form (anonymous: no sign-in
+    # under way, back to the login). The set-up page: verified privileged users are set up
+    # already (back to the index), the others may start one.
+    *admin(
+        "admin second-factor step",
+        "GET",
+        fixed("/admin/mfa/verify/"),
+        {**{role: 200 for role in ORG_USERS}, ANONYMOUS: 302},
+    ),
+    *admin(
+        "admin authenticator set-up",
+        "GET",
+        fixed("/admin/mfa/enrol/"),
+        admin_only(
+            {"rep": 200, "rep_b": 200, "rep_other_team": 200},
+            302,
+        ),
+    ),
 ]
 
 
@@ -1139,15 +1186,18 @@ def world(customer_world):
 
 def client_for(row: Row, world) -> APIClient | Client:
     user = None if row.role == ANONYMOUS else getattr(world.org, row.role)
+    if user is not None:
+        # Rows run in rolled-back transactions, but "sign out everywhere" also raised the
+        # in-memory account's generation: read the current one back.
+        user.refresh_from_db(fields=["auth_generation"])
     if row.client == "admin":
         client = Client()
         if user is not None:
-            client.force_login(user)
+            verified_login(client, user)
         return client
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user=user)
-    return client
+    # A signed-in API client used a second factor where the role needs one (tests/identity
+    # covers the refusals without it).
+    return APIClient() if user is None else api_client(user)
 
 
 def perform(row: Row, world):
@@ -1201,7 +1251,7 @@ def test_hr_edits_staff_records_but_cannot_hand_out_rights(customer_world):
     """Regression: HR could tick "superuser" on itself or set an administrator's password."""
     org = customer_world.org
     client = Client()
-    client.force_login(org.hr)
+    verified_login(client, org.hr)
 
     form = client.get(f"/admin/staff/staff/{org.hr.pk}/change/").content.decode()
     password = client.post(
@@ -1225,7 +1275,7 @@ def test_timeline_shows_messages_only_to_holders_of_the_chat_permission(client, 
     group.permissions.remove(Permission.objects.get(codename="view_message"))
     user = type(world.org.rep).objects.get(pk=world.org.rep.pk)  # fresh permission cache
     browser = Client()
-    browser.force_login(user)
+    verified_login(browser, user)
     pk = world.customers.of_rep.pk
 
     if client == "api":
@@ -1288,8 +1338,8 @@ def test_deactivated_staff_are_refused_even_with_a_live_session(world, api_clien
 
 # Routes without rows, and why.
 UNMATRIXED_API_ROUTES = {
-    "token_obtain_pair": "the sign-in door itself: anonymous by design (tests/api)",
-    "token_refresh": "the sign-in door itself: anonymous by design (tests/api)",
+    "token_obtain_pair": "the sign-in door itself: anonymous by design (tests/identity)",
+    "token_refresh": "the sign-in door itself: anonymous by design (tests/identity)",
 }
 # Admin routes every ModelAdmin has; the rows cover the changelists and each custom page.
 STANDARD_ADMIN_SUFFIXES = ("_add", "_change", "_delete", "_history")

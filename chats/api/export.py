@@ -25,6 +25,7 @@ class JSONErrorsOnly(DefaultContentNegotiation):
 class ChatExportView(DeclaredScopeMixin, APIView):
     """Download the visible messages matching the filters, masked unless raw export is allowed."""
 
+    second_factor_actions = frozenset({"get"})
     scope_actions = {"get": LIST}  # scoped by visible_to, recorded by export_response
 
     permission_classes = [model_permission(EXPORT_PERMISSION)]

@@ -58,8 +58,6 @@ def kind_of(declared: object) -> str | None:
 
 # Views of the libraries the project stands on, which cannot carry a declaration themselves.
 PUBLIC_VIEWS: dict[str, str] = {
-    "rest_framework_simplejwt.views.TokenObtainPairView": "the sign-in door: anonymous by design",
-    "rest_framework_simplejwt.views.TokenRefreshView": "the sign-in door: anonymous by design",
     "drf_spectacular.views.SpectacularAPIView": "the API schema: routes and fields, no records",
     "drf_spectacular.views.SpectacularSwaggerView": "the API docs page: loads the schema",
     "django.views.generic.base.RedirectView": "a redirect: reads nothing",
@@ -75,6 +73,8 @@ PUBLIC_ADMIN_PAGES: dict[str, str] = {
     "index": "the models the user may open, no records",
     "app_list": "the models of one app the user may open, no records",
     "login": "the sign-in door",
+    "mfa_verify": "the sign-in door's second step: a code for the account being signed in",
+    "mfa_enrol": "the caller's own authenticator set-up",
     "logout": "signs out",
     "password_change": "the caller's own password",
     "password_change_done": "a confirmation page",

@@ -17,6 +17,7 @@ from scrm.access.scope import ACTIONS, CHANGE, LIST, VIEW
 from scrm.audit.models import AccessAction, Channel
 from scrm.audit.read_budget import refuse_blocked_reads
 from scrm.audit.services import record_access
+from scrm.staff.mfa import require_second_factor
 
 __all__ = ["Public", "WriteOnly"]  # re-exported: viewsets declare with them
 
@@ -34,6 +35,9 @@ class DeclaredScopeMixin:
     in `scope_actions`; anything else is refused with 403 before it runs."""
 
     scope_actions: dict[str, Declared] = {}
+    # Actions a privileged user (scrm.staff.mfa.is_privileged) may take only with a second
+    # factor in this sign-in: otherwise 403 `mfa_required`.
+    second_factor_actions: frozenset[str] = frozenset()
     metadata_class = DescribeOnlyMetadata
 
     def declared_action_name(self) -> str | None:
@@ -51,6 +55,8 @@ class DeclaredScopeMixin:
         ):
             raise PermissionDenied("This action declares no scope, so it is refused until it does.")
         super().initial(request, *args, **kwargs)
+        if action in self.second_factor_actions:
+            require_second_factor(request)
 
     def scope_action(self) -> Declared:
         return self.scope_actions[self.declared_action_name()]

@@ -54,6 +54,7 @@ class AccessEventViewSet(RecordedReadsViewSetMixin, viewsets.ReadOnlyModelViewSe
     serializer_class = AccessEventSerializer
     filterset_class = AccessEventFilter
     permission_classes = [model_permission("audit.view_accessevent")]
+    second_factor_actions = frozenset({"list", "retrieve", "export"})
     scope_actions = {**RecordedReadsViewSetMixin.scope_actions, "export": LIST}
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
@@ -82,6 +83,7 @@ class SecurityAlertViewSet(RecordedReadsViewSetMixin, viewsets.ReadOnlyModelView
     serializer_class = SecurityAlertSerializer
     filterset_fields = ["kind", "severity", "actor"]
     permission_classes = [model_permission("audit.view_securityalert")]
+    second_factor_actions = frozenset({"list", "retrieve", "release_reads"})
     scope_actions = {
         **RecordedReadsViewSetMixin.scope_actions,
         "release_reads": WriteOnly("releases a read block; answers the block, no alert rows"),

@@ -17,6 +17,9 @@ class AccessAction(models.TextChoices):
     SEARCH = "search", "Search"
     EXPORT = "export", "Export"
     DENIED = "denied", "Denied"
+    LOGIN = "login", "Sign-in"
+    LOGIN_FAILED = "login_failed", "Failed sign-in"
+    LOGOUT = "logout", "Sign-out"
 
 
 class AccessEvent(models.Model):
@@ -28,7 +31,7 @@ class AccessEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     channel = models.CharField(max_length=10, choices=Channel.choices)
-    action = models.CharField(max_length=10, choices=AccessAction.choices)
+    action = models.CharField(max_length=20, choices=AccessAction.choices)
     model = models.CharField(max_length=64)  # "customers.customer"
     object_ids = models.JSONField(default=list, blank=True)
     # How many rows the read showed (len(object_ids), or the entries of a timeline): summed per

@@ -4,6 +4,7 @@ from django.db.models import Model
 
 from scrm.audit.models import AccessAction, AccessEvent, Channel, SecurityAlert
 from scrm.audit.read_budget import watch_notice_reads
+from scrm.client_ip import client_ip
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import mask_query
 
@@ -13,7 +14,7 @@ def _client(request) -> tuple[str | None, str, str]:
         return None, "", ""
     meta = request.META
     return (
-        meta.get("REMOTE_ADDR") or None,
+        client_ip(request),
         meta.get("HTTP_USER_AGENT", "")[:300],
         request.path[:300],
     )

@@ -5,12 +5,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from scrm.access.door import WriteOnly
 from scrm.audit.admin_mixins import DoorAdminMixin
-from scrm.staff import roles
+from scrm.staff import mfa, roles
 from scrm.staff import services as staff_services
 from scrm.staff.models import Department, Device, Staff, Team
+
+# django-otp's own admins show every account's TOTP secret and its QR code to whoever may open
+# them: devices are managed from the staff page instead (reset two-factor, end sessions).
+admin.site.unregister(TOTPDevice)
+admin.site.unregister(StaticDevice)
 
 
 @admin.register(Department)
@@ -59,6 +66,37 @@ class StaffAdmin(DoorAdminMixin, UserAdmin):
         ("Organisation", {"fields": ["department", "team", "supervisor", "wecom_userid"]}),
         ("Employment", {"fields": ["employment_status", "hired_on", "notice_date", "departed_at"]}),
     ]
+
+    actions = ["end_all_sign_ins", "reset_two_factor"]
+
+    @admin.action(description="End every sign-in (lost phone): sessions and API tokens")
+    def end_all_sign_ins(self, request, queryset):
+        if not self._is_administrator(request.user):
+            raise PermissionDenied
+        for staff in queryset:
+            staff_services.sign_out_everywhere(
+                actor=request.user, staff=staff, reason="lost_device"
+            )
+        self.message_user(request, f"Every sign-in of {queryset.count()} account(s) has ended.")
+
+    @admin.action(description="Reset two-factor authentication (they set it up again)")
+    def reset_two_factor(self, request, queryset):
+        if not self._is_administrator(request.user):
+            raise PermissionDenied
+        for staff in queryset:
+            mfa.reset_second_factor(actor=request.user, staff=staff)
+        self.message_user(
+            request,
+            f"Two-factor authentication reset for {queryset.count()} account(s); "
+            "their sign-ins have ended.",
+        )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not self._is_administrator(request.user):
+            actions.pop("end_all_sign_ins", None)
+            actions.pop("reset_two_factor", None)
+        return actions
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Staff are deactivated, never deleted: customers, chats and audit rows refer to them.

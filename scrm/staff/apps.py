@@ -8,6 +8,7 @@ class StaffConfig(AppConfig):
     verbose_name = "Staff and organisation"
 
     def ready(self) -> None:
+        from scrm.staff import lockout, signals  # noqa: F401 (receivers)
         from scrm.staff.roles import ensure_role_groups
 
         # Permissions exist only after every app migrated, so roles are created post-migrate.

@@ -1,12 +1,10 @@
-import jwt
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.state import token_backend
 
 from scrm.staff.models import Device
+from scrm.staff.tokens import ScrmJWTAuthentication, signed_payload
 
 DEVICE_HEADER = "HTTP_X_DEVICE_ID"
 
@@ -24,28 +22,15 @@ def _bearer_token(request) -> str | None:
 
 
 def _signed_user_id(raw: str):
-    """The user id of a token we signed, expired or not; None for anything else.
-
-    PyJWT checks the signature (and audience/issuer) but not the expiry: a phone that was off
-    for days still holds its last access token, long expired, and must still learn to wipe.
-    """
-    try:
-        payload = jwt.decode(
-            raw,
-            token_backend.get_verifying_key(raw),
-            algorithms=[token_backend.algorithm],
-            audience=token_backend.audience,
-            issuer=token_backend.issuer,
-            options={"verify_exp": False, "verify_aud": token_backend.audience is not None},
-        )
-    except jwt.PyJWTError:
-        return None
-    return payload.get(jwt_settings.USER_ID_CLAIM)
+    """The user id of a token we signed, expired or not: a phone that was off for days still
+    holds its last access token, long expired, and must still learn to wipe."""
+    payload = signed_payload(raw)
+    return None if payload is None else payload.get(jwt_settings.USER_ID_CLAIM)
 
 
 def _active_account(raw: str) -> bool:
     """A currently valid access token of an active account (simplejwt's own checks)."""
-    auth = JWTAuthentication()
+    auth = ScrmJWTAuthentication()
     try:
         return auth.get_user(auth.get_validated_token(raw.encode())).is_active
     except (InvalidToken, TokenError, AuthenticationFailed):

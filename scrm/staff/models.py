@@ -63,6 +63,10 @@ class Staff(AbstractUser):
     wecom_userid = models.CharField(
         "WeCom user id", max_length=64, unique=True, null=True, blank=True
     )
+    # Raised whenever every session and token of the account must end at once (password,
+    # deactivation, roles, two-factor reset, "sign out everywhere"): every access and refresh
+    # token carries the number it was issued under, and the browser session hash includes it.
+    auth_generation = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = "staff member"
@@ -76,6 +80,27 @@ class Staff(AbstractUser):
     @cached_property
     def role_names(self) -> frozenset[str]:
         return frozenset(self.groups.values_list("name", flat=True))
+
+    def save(self, *args, **kwargs):
+        # A new password (set_password, then save) ends every session and token. Django's own
+        # rehash on login saves with `_password` cleared, so an upgraded hash ends nothing.
+        if self.pk is not None and self._password is not None:
+            self.auth_generation += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "auth_generation"}
+        super().save(*args, **kwargs)
+
+    def _get_session_auth_hash(self, secret=None) -> str:
+        # Django ends a browser session whose stored hash no longer matches: with the generation
+        # in it, raising the generation ends every browser session of the account too.
+        from django.utils.crypto import salted_hmac
+
+        return salted_hmac(
+            "scrm.staff.Staff.session_auth_hash",
+            f"{self.password}:{self.auth_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class Device(models.Model):
@@ -143,3 +168,43 @@ class Draft(models.Model):
 
     def __str__(self) -> str:
         return f"Draft #{self.pk}"
+
+
+class TokenSession(models.Model):
+    """One sign-in through the API: every access and refresh token of it carries its `sid`.
+
+    Ending it (logout) ends those tokens at once; `expires_at` is the absolute end from the
+    sign-in (JWT_SESSION_MAX_DAYS) that no chain of refreshes outlives.
+    """
+
+    sid = models.CharField(max_length=32, unique=True)
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="token_sessions")
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    second_factor = models.BooleanField(default=False)
+    user_agent = models.CharField(max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = "API session"
+
+    def __str__(self) -> str:
+        return f"{self.staff.username} since {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class LoginTicket(models.Model):
+    """The half-way state of an API sign-in by an enrolled user: the password was right, the
+    second factor is still to come. Valid for minutes, one use; only its hash is stored."""
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveSmallIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"ticket of {self.staff_id}"

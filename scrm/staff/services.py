@@ -24,11 +24,13 @@ from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from scrm.staff import roles
 from scrm.staff.models import Department, Device, Staff, Team
+from scrm.staff.tokens import end_token_sessions
 
 Status = Staff.Status
 
@@ -164,7 +166,7 @@ def set_active(*, actor: Staff, staff: Staff, is_active: bool) -> Staff:
     staff.is_active = is_active
     staff.save(update_fields=["is_active"])
     if not is_active:
-        end_sessions(staff=staff)
+        end_sessions(staff=staff, reason="deactivated")
     return staff
 
 
@@ -217,19 +219,37 @@ def end_access(*, staff: Staff, at: datetime | None = None) -> AccessEnded:
     wiped = Device.objects.filter(staff_id=staff.pk, wipe_requested_at__isnull=True).update(
         wipe_requested_at=now
     )
-    tokens, sessions = _end_tokens_and_sessions(staff, now)
+    tokens, sessions = _end_tokens_and_sessions(staff, now, "departed")
     return AccessEnded(
         tokens_revoked=tokens, sessions_ended=sessions, devices_marked_for_wipe=wiped
     )
 
 
 @transaction.atomic
-def end_sessions(*, staff: Staff) -> int:
-    """Blacklist the account's JWTs and end its browser sessions; returns the sessions ended."""
-    return _end_tokens_and_sessions(staff, timezone.now())[1]
+def sign_out_everywhere(*, actor: Staff, staff: Staff, reason: str = "logout_all") -> int:
+    """End every sign-in of `staff`: their own "sign out everywhere", or an administrator's act
+    for a lost phone. Raises PermissionDenied for anyone else."""
+    if actor.pk != staff.pk and not is_administrator(actor):
+        raise PermissionDenied("Only an administrator ends another account's sign-ins.")
+    return end_sessions(staff=_locked(staff), reason=reason)
 
 
-def _end_tokens_and_sessions(staff: Staff, now: datetime) -> tuple[int, int]:
+@transaction.atomic
+def end_sessions(*, staff: Staff, reason: str) -> int:
+    """End every sign-in of the account at once: its access and refresh tokens stop working on
+    their next request and its browser sessions end. Returns the browser sessions ended.
+    `reason` (deactivated, logout_all, mfa_reset, roles, lost_device, ...) is kept on each
+    API session row."""
+    return _end_tokens_and_sessions(staff, timezone.now(), reason)[1]
+
+
+def _end_tokens_and_sessions(staff: Staff, now: datetime, reason: str) -> tuple[int, int]:
+    # The generation in every token and in the browser session hash (scrm.staff.tokens):
+    # raising it ends them all, whatever process or device holds them.
+    Staff.objects.filter(pk=staff.pk).update(auth_generation=F("auth_generation") + 1)
+    # The caller's instance too: a later save() of it must not write the old number back.
+    staff.auth_generation = Staff.objects.values_list("auth_generation", flat=True).get(pk=staff.pk)
+    end_token_sessions(staff=staff, reason=reason)
     tokens = OutstandingToken.objects.filter(user_id=staff.pk)
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=t) for t in tokens.exclude(blacklistedtoken__isnull=False)],

@@ -8,11 +8,12 @@ from django.test import Client
 
 from scrm.audit.models import AccessAction, AccessEvent
 from scrm.audit.services import record_access
+from tests.signin import verified_login
 
 
 def admin_client(user) -> Client:
     client = Client()
-    client.force_login(user)
+    verified_login(client, user)
     return client
 
 
@@ -99,4 +100,5 @@ def test_access_events_export_opens_in_excel_and_runs_no_formula(org, customers)
     # then: a BOM for Excel's UTF-8, and the formula kept as text
     assert body.startswith("\ufeffid,")
     rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
-    assert [row["reason"] for row in rows] == ['\'=HYPERLINK("http://evil.example","open")']
+    reveals = [row for row in rows if row["action"] == AccessAction.REVEAL]
+    assert [row["reason"] for row in reveals] == ['\'=HYPERLINK("http://evil.example","open")']

@@ -6,13 +6,14 @@ from django.test import Client, override_settings
 from customers.models import Customer, OwnershipTransfer
 from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
 from tests.factories import CustomerFactory, FollowUpFactory
+from tests.signin import verified_login
 
 CHANGELIST = "/admin/customers/customer/"
 
 
 def admin_client(user) -> Client:
     client = Client()
-    client.force_login(user)
+    verified_login(client, user)
     return client
 
 

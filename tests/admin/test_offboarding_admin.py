@@ -11,13 +11,14 @@ from customers.models import Customer
 from offboarding.models import OffboardingCase
 from offboarding.steps import STEPS
 from tests.factories import CustomerFactory
+from tests.signin import verified_login
 
 CASES = "/admin/offboarding/offboardingcase/"
 
 
 def admin_client(user) -> Client:
     client = Client()
-    client.force_login(user)
+    verified_login(client, user)
     return client
 
 

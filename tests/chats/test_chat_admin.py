@@ -3,11 +3,12 @@
 from django.test import Client
 
 from scrm.audit.models import AccessAction, AccessEvent
+from tests.signin import verified_login
 
 
 def admin_client(user) -> Client:
     client = Client()
-    client.force_login(user)
+    verified_login(client, user)
     return client
 
 

@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from customers.services import revoke_share, share_customer
 from scrm.audit.models import AccessAction, AccessEvent
 from scrm.dbrouting import REPLICA, read_replica
+from tests.signin import verified_login
 
 SEARCH = "/api/v1/chats/search/"
 EXPORT = "/api/v1/chats/export/"
@@ -174,7 +175,7 @@ def test_api_export_reads_messages_on_the_replica_and_records_on_the_primary(
 
 
 def test_admin_search_and_export_action_read_messages_on_the_replica(client, org, archive):
-    client.force_login(org.lead)
+    verified_login(client, org.lead)
 
     with CaptureQueriesContext(connections[REPLICA]) as replica:
         response = client.get(ADMIN_SEARCH, {"q": "理赔"})

@@ -22,6 +22,7 @@ from chats.models import Channel, LegalHold, Message, MessageHide, PurgeLog, Ret
 from chats.retention import purge_expired_messages
 from customers.models import Tag
 from tests.chats.factories import ConversationFactory, MessageFactory
+from tests.signin import verified_login
 
 NOW = timezone.now()
 
@@ -413,7 +414,7 @@ def test_command_refuses_bad_arguments_in_one_line(db, args):
 
 def admin_client(user) -> Client:
     client = Client()
-    client.force_login(user)
+    verified_login(client, user)
     return client
 
 

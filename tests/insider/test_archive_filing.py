@@ -43,6 +43,7 @@ from tests.admin.test_customer_admin import form_data
 from tests.chats.factories import ConversationFactory, MessageFactory
 from tests.chats.wecom_records import text_record
 from tests.factories import CustomerFactory, StaffFactory
+from tests.signin import verified_login
 
 pytestmark = pytest.mark.django_db
 
@@ -147,7 +148,7 @@ def test_a_rep_whose_customer_spoke_in_a_room_they_were_not_in_never_sees_it(
     filtered = api_ids(client, "/api/v1/chats/messages/", customer=linked.of_rep.pk)
     assert filtered == {rooms["private_rep"]}
     admin = Client()
-    admin.force_login(org.rep)
+    verified_login(admin, org.rep)
     assert ROOM_A_WORD not in admin.get("/admin/chats/message/").content.decode()
     page = admin.get("/admin/chats/message/search/", {"q": ROOM_A_WORD}).content.decode()
     assert "新产品报价" not in page and "我再考虑" not in page  # (the page echoes the keyword)
@@ -371,10 +372,10 @@ def test_the_migration_turns_blank_ids_into_null(db):
 def test_the_admin_form_is_read_only_for_sales_and_writable_for_administrators(org, linked):
     url = f"/admin/customers/customer/{linked.of_rep.pk}/change/"
     rep = Client()
-    rep.force_login(org.rep)
+    verified_login(rep, org.rep)
     form = rep.get(url).content.decode()
     admin = Client()
-    admin.force_login(org.admin_user)
+    verified_login(admin, org.admin_user)
 
     # when: the rep posts a changed id anyway
     data = form_data(
@@ -515,7 +516,7 @@ def test_a_catastrophic_pattern_does_not_stall_ingest(linked, sync, api_client_f
 )
 def test_a_pattern_re2_cannot_run_is_refused_in_the_admin(org, pattern):
     client = Client()
-    client.force_login(org.security)
+    verified_login(client, org.security)
 
     response = client.post(
         "/admin/chats/sensitivewordrule/add/",
@@ -532,7 +533,7 @@ def test_a_pattern_re2_cannot_run_is_refused_in_the_admin(org, pattern):
 
 def test_valid_rules_are_saved_and_keywords_stay_literal(org, linked, sync):
     client = Client()
-    client.force_login(org.security)
+    verified_login(client, org.security)
     for kind, pattern in (("regex", r"私下\s*转账"), ("keyword", "a.b(")):
         response = client.post(
             "/admin/chats/sensitivewordrule/add/",

@@ -18,6 +18,7 @@ from offboarding.models import CustomerTransfer, OffboardingCase
 from scrm.audit.models import AccessAction, AccessEvent
 from scrm.masking.masks import mask_mobile, mask_name
 from tests.chats.factories import ConversationFactory, MessageFactory
+from tests.signin import verified_login
 from tests.test_masking_everywhere import response_text
 
 CHAT_TEXT = "我电话139-8765-4321，微信 vx: zhangsan_88，身份证 310101 19900307 1235（校验位错的）"
@@ -41,7 +42,7 @@ def assert_masked(text: str, raw: tuple[str, ...], shown: tuple[str, ...]) -> No
 
 def admin_client(user) -> Client:
     client = Client()
-    client.force_login(user)
+    verified_login(client, user)
     return client
 
 

@@ -31,6 +31,7 @@ from tests.chats.factories import ConversationFactory, MessageFactory
 from tests.conftest import obtain_jwt
 from tests.factories import CustomerFactory
 from tests.offboarding.cases import CASES_URL, approved_case, run_to_completion
+from tests.signin import verified_login
 
 CUSTOMERS = "/api/v1/customers/"
 REVOKED = "/api/v1/offboarding/revoked-shares/"
@@ -96,7 +97,7 @@ def test_the_report_lists_each_revoked_share_in_json_csv_and_the_admin_page(
         "utf-8-sig"
     )
     browser = Client()
-    browser.force_login(org.hr)
+    verified_login(browser, org.hr)
     page = browser.get(f"/admin/offboarding/offboardingcase/{case.pk}/report/")
 
     # then
@@ -162,7 +163,7 @@ def test_the_successor_reconfirms_in_the_admin(org, leaver, book, shares, api_cl
     case = run_to_completion(org, leaver, successors=[org.rep_b])
     share = RevokedShare.objects.get(case=case, customer=book.customers[2])
     browser = Client()
-    browser.force_login(org.rep_b)
+    verified_login(browser, org.rep_b)
     page = browser.get("/admin/offboarding/revokedshare/")
     assert page.status_code == 200 and "rep_other_team" in page.content.decode()
 
@@ -361,7 +362,7 @@ def test_the_admin_changelist_is_blocked_with_a_clear_page_and_security_releases
 ):
     # given: the admin shows 100 per page: one page of the book (12) spends the budget (10)
     browser = Client()
-    browser.force_login(org.rep_leaving)
+    verified_login(browser, org.rep_leaving)
     url = "/admin/customers/customer/"
     assert browser.get(url).status_code == 200
 
@@ -377,7 +378,7 @@ def test_the_admin_changelist_is_blocked_with_a_clear_page_and_security_releases
 
     # when: security releases it from the alerts page
     officer = Client()
-    officer.force_login(org.security)
+    verified_login(officer, org.security)
     alert = SecurityAlert.objects.get(kind=BLOCK_KIND, actor=org.rep_leaving)
     officer.post(
         "/admin/audit/securityalert/",

@@ -36,6 +36,7 @@ from scrm.staff import roles
 from scrm.staff.models import Staff
 from tests.conftest import ORG_USERS
 from tests.factories import CustomerFactory
+from tests.signin import verified_login
 
 RAW, MASKED, HIDDEN = "raw", "masked", "hidden"
 FIELDS = ("name", "mobile", "wechat_id", "email", "address", "id_number")
@@ -115,7 +116,7 @@ def api(user) -> Client:
 
 def admin(user) -> Client:
     client = Client()
-    client.force_login(user)
+    verified_login(client, user)
     return client
 
 

@@ -32,6 +32,7 @@ from scrm.staff.models import Device, Staff
 from tests.conftest import obtain_jwt
 from tests.factories import TEST_PASSWORD, CustomerFactory, StaffFactory
 from tests.offboarding.cases import CASES_URL, open_case
+from tests.signin import verified_login
 
 STAFF_ADMIN = "/admin/staff/staff/"
 NEW_PASSWORD = "Back-again-2026-xyz"
@@ -39,7 +40,7 @@ NEW_PASSWORD = "Back-again-2026-xyz"
 
 def session_for(user) -> Client:
     client = Client()
-    client.force_login(user)
+    verified_login(client, user)
     return client
 
 

@@ -13,6 +13,7 @@ from scrm.staff.models import Staff
 from tests.chats.factories import ConversationFactory, MessageFactory
 from tests.factories import CustomerFactory, StaffFactory
 from tests.offboarding.cases import run_to_completion
+from tests.signin import verified_login
 
 
 def owns_a_customer(person, org):
@@ -103,7 +104,7 @@ def test_after_offboarding_the_departed_leaver_still_cannot_be_deleted(org, leav
 
 def test_the_admin_refuses_to_delete_staff(org, leaver, client):
     # given: even a superuser
-    client.force_login(org.admin_user)
+    verified_login(client, org.admin_user)
 
     # when
     page = client.get(f"/admin/staff/staff/{leaver.pk}/delete/")

@@ -18,6 +18,7 @@ from tests.conftest import obtain_jwt
 from tests.factories import CustomerFactory, StaffFactory
 from tests.offboarding.cases import CASES_URL, approved_case, open_case, run_to_completion
 from tests.offboarding.conftest import DEVICE_ID
+from tests.signin import verified_login
 
 ME_URL = "/api/v1/me/"
 CUSTOMERS_URL = "/api/v1/customers/"
@@ -89,8 +90,8 @@ def test_the_leaver_cannot_sign_in_again(org, leaver, book):
 def test_the_leavers_browser_session_is_gone(org, leaver, book):
     # given: the leaver is signed in to the admin, and so is a colleague
     browser, colleague = Client(), Client()
-    browser.force_login(leaver)
-    colleague.force_login(org.rep)
+    verified_login(browser, leaver)
+    verified_login(colleague, org.rep)
     assert browser.get("/admin/").status_code == 200
 
     # when

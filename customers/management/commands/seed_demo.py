@@ -34,7 +34,7 @@ from customers.models import (
     mobile_index,
 )
 from scrm.masking.validation import id_checksum_char
-from scrm.staff import roles
+from scrm.staff import mfa, roles
 from scrm.staff.models import Department, Staff, Team
 from scrm.staff.roles import ensure_role_groups
 
@@ -366,6 +366,8 @@ class Command(BaseCommand):
             )
             if spec.role:
                 member.groups.add(groups[spec.role])  # idempotent: repairs a lost membership
+            if mfa.is_privileged(member):
+                self.tally("demo authenticators", mfa.enrol_demo_account(member))
             staff[spec.username] = member
             self.tally("staff accounts", created)
         # The chat-ingest integration's account: API only (no admin), may ingest and nothing else.
@@ -465,6 +467,10 @@ class Command(BaseCommand):
         ]
         for username, role, sees in rows:
             self.stdout.write(f"  {username:<12} {role:<17} {sees}")
+        self.stdout.write(
+            "Every account but the reps signs in with a second factor too: their demo TOTP "
+            "secrets are in README.md, or run `manage.py demo_otp USER` for the current code."
+        )
 
 
 def check_arguments(customers: int, password: str) -> None:

@@ -1,0 +1,283 @@
+"""Sign-in for API clients: password, then (for enrolled accounts) the second factor; refresh;
+logout; two-factor enrolment. Failures feed django-axes (lockout by username and by address,
+see scrm.staff.lockout), successes and failures are access events.
+
+    POST auth/token/             {username, password}  -> {access, refresh}
+                                 or {mfa_required: true, ticket, methods: ["totp"]}
+    POST auth/token/mfa/         {ticket, code}        -> {access, refresh}
+    POST auth/token/refresh/     {refresh}             -> {access, refresh}
+    POST auth/logout/            {refresh}             -> 204 (that sign-in ends)
+    POST auth/logout/all/                              -> 204 (every sign-in of the caller)
+    POST auth/mfa/totp/                                -> {secret, otpauth_uri}
+    POST auth/mfa/totp/confirm/  {code}                -> {recovery_codes}
+"""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth import authenticate, user_login_failed
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from scrm.api.viewsets import DeclaredScopeMixin, Public, WriteOnly
+from scrm.staff import mfa
+from scrm.staff.lockout import locked_out
+from scrm.staff.models import LoginTicket, Staff
+from scrm.staff.services import sign_out_everywhere
+from scrm.staff.tokens import issue_tokens, logout, rotate, signed_payload
+
+TICKET_MINUTES = 5
+TICKET_MAX_FAILURES = 5
+SIGN_IN = Public("the sign-in door: anonymous by design; answers only the caller's own tokens")
+
+
+class _PostOnly(DeclaredScopeMixin, APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []  # django-axes counts failures instead (per username, per address)
+
+    def get_authenticate_header(self, request) -> str:
+        # No authenticator here, yet a refused token is a 401 (DRF would answer 403).
+        return 'Bearer realm="api"'
+
+
+def _django(request):
+    return getattr(request, "_request", request)
+
+
+def _failed(request, username: str) -> None:
+    """A failed step after the password: axes counts it against the username and address,
+    and the login recorder writes its access event."""
+    user_login_failed.send(
+        sender=Staff, credentials={"username": username}, request=_django(request)
+    )
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class CredentialsSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class ObtainToken(_PostOnly):
+    scope_actions = {"post": SIGN_IN}
+
+    @extend_schema(
+        request=CredentialsSerializer,
+        responses={
+            200: inline_serializer(
+                "SignInAnswer",
+                {
+                    "access": serializers.CharField(required=False),
+                    "refresh": serializers.CharField(required=False),
+                    "mfa_required": serializers.BooleanField(required=False),
+                    "ticket": serializers.CharField(required=False),
+                    "methods": serializers.ListField(child=serializers.CharField(), required=False),
+                },
+            ),
+            401: OpenApiResponse(description="Wrong username or password."),
+            429: OpenApiResponse(description="Locked out after repeated failures."),
+        },
+    )
+    def post(self, request):
+        form = CredentialsSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        credentials = form.validated_data
+        user = authenticate(_django(request), **credentials)
+        if locked_out(request):
+            return Response(status=status.HTTP_429_TOO_MANY_REQUESTS)  # axes answers it
+        if user is None:
+            raise AuthenticationFailed(
+                _("No active account found with the given credentials."), "invalid_credentials"
+            )
+        if mfa.is_enrolled(user):
+            return Response(
+                {"mfa_required": True, "ticket": _new_ticket(user), "methods": ["totp"]}
+            )
+        return Response(issue_tokens(staff=user, request=request, second_factor=False))
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _new_ticket(user: Staff) -> str:
+    key = secrets.token_urlsafe(32)
+    LoginTicket.objects.create(
+        key_hash=_hash(key),
+        staff=user,
+        expires_at=timezone.now() + timedelta(minutes=TICKET_MINUTES),
+    )
+    return key
+
+
+class SecondFactorSerializer(serializers.Serializer):
+    ticket = serializers.CharField(max_length=100)
+    code = serializers.CharField(max_length=32, help_text="TOTP code or a recovery code")
+
+
+class ObtainTokenWithSecondFactor(_PostOnly):
+    scope_actions = {"post": SIGN_IN}
+
+    @extend_schema(
+        request=SecondFactorSerializer,
+        responses={
+            200: TokenPairSerializer,
+            400: OpenApiResponse(description="Wrong code, or the ticket expired or was used."),
+            429: OpenApiResponse(description="Locked out after repeated failures."),
+        },
+    )
+    def post(self, request):
+        form = SecondFactorSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        ticket = _open_ticket(form.validated_data["ticket"])
+        user = ticket.staff
+        if locked_out(request, username=user.username):
+            return Response(status=status.HTTP_429_TOO_MANY_REQUESTS)
+        device = mfa.verify_second_factor(user=user, code=form.validated_data["code"])
+        if device is None or not user.is_active:
+            LoginTicket.objects.filter(pk=ticket.pk).update(failures=ticket.failures + 1)
+            _failed(request, user.username)
+            if locked_out(request, username=user.username):
+                return Response(status=status.HTTP_429_TOO_MANY_REQUESTS)
+            raise serializers.ValidationError({"code": [_("The code is wrong or was used.")]})
+        with transaction.atomic():
+            spent = LoginTicket.objects.filter(pk=ticket.pk, used_at__isnull=True).update(
+                used_at=timezone.now()
+            )
+            if not spent:  # a parallel request used it first
+                raise serializers.ValidationError({"ticket": [_("This ticket was already used.")]})
+            return Response(issue_tokens(staff=user, request=request, second_factor=True))
+
+
+def _open_ticket(key: str) -> LoginTicket:
+    ticket = (
+        LoginTicket.objects.select_related("staff")
+        .filter(
+            key_hash=_hash(key),
+            used_at__isnull=True,
+            expires_at__gt=timezone.now(),
+            failures__lt=TICKET_MAX_FAILURES,
+        )
+        .first()
+    )
+    if ticket is None:
+        raise serializers.ValidationError(
+            {"ticket": [_("The ticket has expired or was used: sign in again.")]}
+        )
+    return ticket
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class RefreshToken(_PostOnly):
+    scope_actions = {"post": SIGN_IN}
+
+    @extend_schema(
+        request=RefreshSerializer,
+        responses={
+            200: TokenPairSerializer,
+            401: OpenApiResponse(description="The token or its sign-in has ended."),
+            429: OpenApiResponse(description="Locked out after repeated failures."),
+        },
+    )
+    def post(self, request):
+        form = RefreshSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        raw = form.validated_data["refresh"]
+        username = _username_of(raw)
+        if locked_out(request, username=username):
+            return Response(status=status.HTTP_429_TOO_MANY_REQUESTS)
+        try:
+            return Response(rotate(raw_refresh=raw))
+        except AuthenticationFailed:
+            _failed(request, username)
+            raise
+
+
+def _username_of(raw: str) -> str:
+    payload = signed_payload(raw) or {}
+    user_id = payload.get("user_id")
+    if user_id is None:
+        return ""
+    return Staff.objects.filter(pk=user_id).values_list("username", flat=True).first() or ""
+
+
+class Logout(_PostOnly):
+    scope_actions = {"post": WriteOnly("ends the sign-in the posted refresh token belongs to")}
+
+    @extend_schema(request=RefreshSerializer, responses={204: None})
+    def post(self, request):
+        form = RefreshSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        logout(raw_refresh=form.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutEverywhere(DeclaredScopeMixin, APIView):
+    scope_actions = {"post": WriteOnly("ends every sign-in and session of the caller")}
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        sign_out_everywhere(actor=request.user, staff=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TotpEnrolment(DeclaredScopeMixin, APIView):
+    scope_actions = {"post": WriteOnly("a new authenticator secret for the caller only")}
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: inline_serializer(
+                "TotpSecret",
+                {"secret": serializers.CharField(), "otpauth_uri": serializers.CharField()},
+            )
+        },
+    )
+    def post(self, request):
+        pending = mfa.start_totp_enrolment(actor=request.user)
+        return Response(
+            {"secret": pending.secret, "otpauth_uri": pending.otpauth_uri},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class CodeSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=32)
+
+
+class TotpConfirmation(DeclaredScopeMixin, APIView):
+    scope_actions = {"post": WriteOnly("confirms the caller's own authenticator")}
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=CodeSerializer,
+        responses={
+            200: inline_serializer(
+                "RecoveryCodes",
+                {"recovery_codes": serializers.ListField(child=serializers.CharField())},
+            )
+        },
+    )
+    def post(self, request):
+        form = CodeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        codes = mfa.confirm_totp_enrolment(actor=request.user, code=form.validated_data["code"])
+        return Response({"recovery_codes": codes})
