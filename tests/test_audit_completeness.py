@@ -1181,3 +1181,70 @@ def test_a_transfer_records_who_moved_what_from_whom_and_why(org, customers, api
         org.lead,
         "rep on leave",
     )
+
+
+# --- identity: every sign-in step leaves exactly one access event -------------------------------
+
+
+def _sign_in_body(user, password=None):
+    from tests.factories import TEST_PASSWORD
+
+    return {"username": user.username, "password": password or TEST_PASSWORD}
+
+
+def test_each_sign_in_step_writes_exactly_one_event(org):
+    from rest_framework.test import APIClient
+
+    from tests.signin import enrol, fresh_code
+
+    client = APIClient(REMOTE_ADDR=CLIENT_IP, HTTP_USER_AGENT=USER_AGENT)
+    device = enrol(org.legal)
+    steps = []
+
+    def step(label, call, action, allowed=True):
+        since = last_event_id()
+        response = call()
+        [event] = new_events(since)
+        assert (event.action, event.allowed, event.channel, event.ip) == (
+            action,
+            allowed,
+            Channel.API,
+            CLIENT_IP,
+        ), label
+        steps.append(label)
+        return response
+
+    step(
+        "wrong password",
+        lambda: client.post("/api/v1/auth/token/", _sign_in_body(org.legal, "no"), format="json"),
+        AccessAction.LOGIN_FAILED,
+        allowed=False,
+    )
+    ticket = client.post("/api/v1/auth/token/", _sign_in_body(org.legal), format="json")
+    ticket = ticket.json()["ticket"]  # the password step alone is not a sign-in: no event
+    step(
+        "wrong code",
+        lambda: client.post("/api/v1/auth/token/mfa/", {"ticket": ticket, "code": "1"}),
+        AccessAction.LOGIN_FAILED,
+        allowed=False,
+    )
+    tokens = step(
+        "code",
+        lambda: client.post(
+            "/api/v1/auth/token/mfa/", {"ticket": ticket, "code": fresh_code(device)}
+        ),
+        AccessAction.LOGIN,
+    ).json()
+    step(
+        "logout",
+        lambda: client.post("/api/v1/auth/logout/", {"refresh": tokens["refresh"]}),
+        AccessAction.LOGOUT,
+    )
+    rep_tokens = client.post("/api/v1/auth/token/", _sign_in_body(org.rep), format="json").json()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {rep_tokens['access']}")
+    step(
+        "logout everywhere",
+        lambda: client.post("/api/v1/auth/logout/all/"),
+        AccessAction.LOGOUT,
+    )
+    assert len(steps) == 5

@@ -16,7 +16,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from django.contrib.auth import authenticate, user_login_failed
+from django.contrib.auth import authenticate, user_logged_out, user_login_failed
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -224,7 +224,7 @@ class Logout(_PostOnly):
     def post(self, request):
         form = RefreshSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        logout(raw_refresh=form.validated_data["refresh"])
+        logout(raw_refresh=form.validated_data["refresh"], request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -235,6 +235,7 @@ class LogoutEverywhere(DeclaredScopeMixin, APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
         sign_out_everywhere(actor=request.user, staff=request.user)
+        user_logged_out.send(sender=Staff, request=_django(request), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 import jwt
 from django.conf import settings
-from django.contrib.auth import user_logged_in
+from django.contrib.auth import user_logged_in, user_logged_out
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -75,7 +75,7 @@ def issue_tokens(*, staff: Staff, request, second_factor: bool) -> dict[str, str
         refresh[OTP_AT] = _timestamp(now)
     _cap_expiry(refresh, session)
     # In the same transaction: the sign-in's access event is as durable as the session row.
-    user_logged_in.send(sender=Staff, request=getattr(request, "_request", request), user=staff)
+    user_logged_in.send(sender=Staff, request=_django(request), user=staff)
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
@@ -137,9 +137,10 @@ def _end(session: TokenSession, reason: str) -> None:
 
 
 @transaction.atomic
-def logout(*, raw_refresh: str) -> None:
+def logout(*, raw_refresh: str, request) -> None:
     """End the sign-in a refresh token belongs to (expired tokens too: a client that was off
-    for a week may still sign out). Raises InvalidToken for a token scrm did not sign."""
+    for a week may still sign out), recorded as a `logout` access event. Raises InvalidToken
+    for a token scrm did not sign."""
     if signed_payload(raw_refresh) is None:
         raise InvalidToken(_("Token is invalid"))
     try:
@@ -147,9 +148,16 @@ def logout(*, raw_refresh: str) -> None:
         refresh.verify_token_type()
     except TokenError as exc:
         raise InvalidToken(str(exc)) from None
-    TokenSession.objects.filter(sid=refresh.get(SESSION, ""), ended_at__isnull=True).update(
+    session = TokenSession.objects.select_related("staff").filter(sid=refresh.get(SESSION, ""))
+    ended = session.filter(ended_at__isnull=True).update(
         ended_at=timezone.now(), end_reason="logout"
     )
+    if ended:
+        user_logged_out.send(sender=Staff, request=_django(request), user=session.get().staff)
+
+
+def _django(request):
+    return getattr(request, "_request", request)
 
 
 def end_token_sessions(*, staff: Staff, reason: str) -> int:

@@ -92,6 +92,7 @@ def test_in_the_notice_period_the_leavers_reads_are_flagged(org, leaver, book, j
     assert listed.json()["count"] == len(book.customers) + 1
     events = list(AccessEvent.objects.filter(actor=leaver).order_by("id"))
     assert [(e.action, e.flagged) for e in events] == [
+        (AccessAction.LOGIN, False),  # jwt_client_for signs in
         (AccessAction.LIST, False),
         (AccessAction.LIST, True),
         (AccessAction.VIEW, True),
