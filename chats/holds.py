@@ -5,38 +5,15 @@ holds are kept (who, when, why) and never deleted. Both services write their dja
 entry inside their own transaction (LegalHold is registered in chats.apps).
 """
 
-from contextlib import contextmanager
-
-from auditlog.context import auditlog_value, set_extra_data
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from chats.models import Conversation, ConversationCustomer, LegalHold
+from scrm.audit.attribution import audit_actor
 
 MANAGE_PERMISSION = "chats.manage_legal_hold"
-
-
-@contextmanager
-def audit_actor(actor):
-    """Attribute the auditlog entries written inside to `actor`, then restore the context.
-
-    auditlog's `set_actor` would overwrite the context the auditlog middleware set for the
-    request (losing its remote address for these entries, and its actor for every later change
-    in the request); this keeps the request's context and restores it afterwards.
-    """
-    if actor is None:  # the system acting (a scheduled task): nothing to attribute
-        yield
-        return
-    previous = auditlog_value.get(None)
-    context = {k: v for k, v in (previous or {}).items() if k != "signal_duid"}
-    try:
-        with set_extra_data({**context, "actor": actor}):
-            yield
-    finally:
-        if previous is not None:
-            auditlog_value.set(previous)
 
 
 def _require_permission(actor) -> None:

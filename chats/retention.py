@@ -34,10 +34,11 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from chats.holds import audit_actor, held_messages_q
+from chats.holds import held_messages_q
 from chats.models import Message, PurgeLog, RetentionPolicy
 from chats.search import unindex_messages
 from customers.models import Customer
+from scrm.audit.attribution import audit_actor
 from scrm.staff.models import Staff
 
 logger = logging.getLogger(__name__)

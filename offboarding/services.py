@@ -29,6 +29,7 @@ from offboarding.planning import (
     validate_successors,
 )
 from offboarding.runner import ensure_steps
+from scrm.audit.attribution import attributed, audit_actor
 from scrm.masking.detectors import mask_text
 from scrm.staff import roles
 
@@ -157,6 +158,7 @@ def may_approve(actor, case: OffboardingCase) -> bool:
     return bool(tree & (departments - {None}))
 
 
+@attributed
 @transaction.atomic
 def approve_case(*, actor, case: OffboardingCase) -> OffboardingCase:
     """The supervisor recorded on the case (or a sales manager above them) approves a draft.
@@ -198,6 +200,7 @@ def _ready_to_run(case: OffboardingCase) -> None:
     validate_plan(case)
 
 
+@attributed
 @transaction.atomic
 def schedule_case(*, actor, case: OffboardingCase) -> OffboardingCase:
     """Start the run at the effective time through a one-off clocked beat task (HR)."""
@@ -227,7 +230,7 @@ def run_now(*, actor, case: OffboardingCase) -> OffboardingCase:
         _ready_to_run(case)
     elif plan_still_to_run(case):
         validate_plan(case)  # a successor who no longer qualifies stops the run before it starts
-        with transaction.atomic():
+        with transaction.atomic(), audit_actor(actor):
             OffboardingCase.objects.filter(pk=case.pk).update(status=Status.APPROVED)
             _start_notice(case)
     if case.scheduled_task_id:
@@ -237,6 +240,7 @@ def run_now(*, actor, case: OffboardingCase) -> OffboardingCase:
     return case
 
 
+@attributed
 @transaction.atomic
 def cancel_case(*, actor, case: OffboardingCase, reason: str) -> OffboardingCase:
     """Cancel a case that is not running. If part of it ran, the summary says exactly what was

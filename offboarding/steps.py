@@ -21,6 +21,7 @@ from customers.models import Customer, CustomerUserObjectPermission, FollowUp, O
 from customers.services import SHARE_LEVELS
 from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, RevokedShare
 from offboarding.planning import assign, team_lead_for
+from scrm.audit.attribution import audit_actor
 from scrm.staff.models import Device, Draft, Notification, PersonalNote, SavedSearch
 from scrm.staff.services import end_access
 
@@ -34,7 +35,8 @@ def batch_committed(step: CaseStep) -> None:
 
 def freeze(case: OffboardingCase, step: CaseStep) -> None:
     # The same function a departure set by hand calls: one definition of "all access gone".
-    ended = end_access(staff=case.leaver)
+    # The change log names the case's creator, as the run's ownership transfers do.
+    ended = end_access(staff=case.leaver, actor=case.created_by)
     step.total = step.done = 1
     step.detail = {
         "tokens_revoked": ended.tokens_revoked,
@@ -244,6 +246,19 @@ def shares(case: OffboardingCase, step: CaseStep) -> None:
     step.total = step.done = step.detail["shares_revoked"] + step.detail["expired_or_owner_removed"]
 
 
+def _forget_device_details(case: OffboardingCase) -> int:
+    """The device rows stay as tombstones (id + wipe flag) so the client keeps being told to
+    wipe; what was registered about each device goes. A few rows: each saved, so the change log
+    records it (in the case creator's name, like the freeze)."""
+    devices = Device.objects.select_for_update().filter(staff_id=case.leaver_id)
+    devices = list(devices.exclude(name="", platform=""))
+    with audit_actor(case.created_by):
+        for device in devices:
+            device.staff, device.name, device.platform = case.leaver, "", ""
+            device.save(update_fields=["name", "platform"])
+    return len(devices)
+
+
 def private_data(case: OffboardingCase, step: CaseStep) -> None:
     leaver_id = case.leaver_id
     with transaction.atomic():
@@ -253,11 +268,7 @@ def private_data(case: OffboardingCase, step: CaseStep) -> None:
             "personal_notes": PersonalNote.objects.filter(
                 staff_id=leaver_id, customer__isnull=True
             ).delete()[0],
-            # The device row stays as a tombstone (id + wipe flag) so the client keeps being told
-            # to wipe; what it registered about the device goes.
-            "device_registrations": Device.objects.filter(staff_id=leaver_id)
-            .exclude(name="", platform="")
-            .update(name="", platform=""),
+            "device_registrations": _forget_device_details(case),
         }
     step.detail = {k: counts[k] + step.detail.get(k, 0) for k in counts}
     step.total = step.done = sum(step.detail.values())

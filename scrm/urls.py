@@ -12,7 +12,7 @@ from chats.api.messages import (
 )
 from customers.api import CustomerViewSet
 from offboarding.api import CaseViewSet, RevokedShareViewSet, TransferViewSet
-from scrm.audit.api import AccessEventViewSet, SecurityAlertViewSet
+from scrm.audit.api import AccessEventViewSet, ChangeLogViewSet, SecurityAlertViewSet
 from scrm.masking.views import masking_matrix
 from scrm.staff import auth_api
 from scrm.staff.api import StaffDirectoryViewSet, me
@@ -21,6 +21,7 @@ router = DefaultRouter()
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("staff", StaffDirectoryViewSet, basename="staff")
 router.register("audit/events", AccessEventViewSet, basename="accessevent")
+router.register("audit/changes", ChangeLogViewSet, basename="changelog")
 router.register("alerts", SecurityAlertViewSet, basename="alert")
 router.register("chats/conversations", ConversationViewSet, basename="conversation")
 router.register("chats/messages", MessageViewSet, basename="message")

@@ -16,7 +16,9 @@ user fixtures (`rep`, `lead`, ...) are shortcuts for tests that need one or two 
 from types import SimpleNamespace
 
 import pytest
+from auditlog.context import disable_auditlog
 from django.core.cache import cache
+from django.db.backends.base.creation import BaseDatabaseCreation
 from rest_framework.test import APIClient
 
 from scrm.celery import app as celery_app
@@ -57,6 +59,22 @@ def _fast_passwords_and_clean_cache(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _restoring_the_test_database_is_not_a_change():
+    """Transactional tests with serialized_rollback reload the migrated rows; the role groups'
+    permissions come back through m2m `set()`, which django-auditlog would log (and on SQLite
+    look up content types not yet restored). A restore is not a change: nothing is logged."""
+    original = BaseDatabaseCreation.deserialize_db_from_string
+
+    def restore(self, data):
+        with disable_auditlog():
+            return original(self, data)
+
+    BaseDatabaseCreation.deserialize_db_from_string = restore
+    yield
+    BaseDatabaseCreation.deserialize_db_from_string = original
 
 
 @pytest.fixture(autouse=True)

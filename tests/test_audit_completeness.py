@@ -809,6 +809,53 @@ READS: list[Read] = [
         lambda w: list(LogEntry.objects.values_list("id", flat=True)),
         client="admin",
     ),
+    # --- identity change log: reading who may do what is recorded too ----------------------
+    Read(
+        "api change log",
+        "auditor",
+        lambda w: "/api/v1/audit/changes/",
+        200,
+        LIST,
+        "auditlog.logentry",
+        lambda w: newest_log_entries(50),
+    ),
+    Read(
+        "api change log of one staff member",
+        "security",
+        lambda w: f"/api/v1/audit/changes/?staff={w.org.rep.pk}",
+        200,
+        LIST,
+        "auditlog.logentry",
+        lambda w: [e.pk for e in LogEntry.objects.get_for_object(w.org.rep)],
+    ),
+    Read(
+        "api change log entry",
+        "security",
+        lambda w: f"/api/v1/audit/changes/{LogEntry.objects.get_for_object(w.org.rep)[0].pk}/",
+        200,
+        VIEW,
+        "auditlog.logentry",
+        lambda w: [LogEntry.objects.get_for_object(w.org.rep)[0].pk],
+    ),
+    Read(
+        "api change log entry of a customer out of scope",
+        "security",
+        lambda w: f"/api/v1/audit/changes/{customer_log(w.customers.of_rep)[0].pk}/",
+        404,
+        DENIED,
+        "auditlog.logentry",
+        lambda w: [customer_log(w.customers.of_rep)[0].pk],
+    ),
+    Read(
+        "admin change log of one staff member",
+        "auditor",
+        lambda w: f"/admin/auditlog/logentry/?staff={w.org.rep.pk}",
+        200,
+        LIST,
+        "auditlog.logentry",
+        lambda w: [e.pk for e in LogEntry.objects.get_for_object(w.org.rep)],
+        client="admin",
+    ),
     # --- insider §7: what leavers leave behind ----------------------------------------------
     Read(
         "api revoked shares",
@@ -898,6 +945,12 @@ READS: list[Read] = [
         query={"attempt": "lookup"},
     ),
 ]
+
+
+def newest_log_entries(count: int) -> list[int]:
+    """The first page of the change log (newest first)."""
+    newest = LogEntry.objects.order_by("-timestamp", "-id").values_list("id", flat=True)
+    return list(newest[:count])
 
 
 def _blocked(w, url: str) -> str:

@@ -323,6 +323,21 @@ SURFACES: list[Surface] = [
     chat("chat search for digits of a hidden middle", fixed("/api/v1/chats/search/?q=1234")),
     # --- insider §5 ---
     Surface("admin: masking matrix", fixed("/admin/masking-matrix/"), client="admin"),
+    # --- identity change log: the API over the same entries ---
+    Surface("change log", fixed("/api/v1/audit/changes/?page_size=200")),
+    Surface("change log of customers", fixed("/api/v1/audit/changes/?model=customers.customer")),
+    *(
+        Surface(
+            f"change log entry of {name}",
+            lambda w, name=name: f"/api/v1/audit/changes/{w.log_entries[name].pk}/",
+        )
+        for name in ("customer", "follow-up", "offboarding case", "transfer")
+    ),
+    Surface(
+        "admin: change log of one staff member",
+        lambda w: f"/admin/auditlog/logentry/?staff={w.org.rep.pk}",
+        client="admin",
+    ),
     Surface(
         "admin: reassign owner page",
         fixed("/admin/customers/customer/"),

@@ -1081,6 +1081,33 @@ ROWS: list[Row] = [
             302,
         ),
     ),
+    # --- identity change log: who may do what, read by the audit trail's readers only -------
+    *expand("api change log", "GET", fixed("/api/v1/audit/changes/"), only(AUDIT_READERS, 403)),
+    *expand(
+        "api change log of one staff member",
+        "GET",
+        lambda w: f"/api/v1/audit/changes/?staff={w.org.rep.pk}",
+        only(AUDIT_READERS, 403),
+    ),
+    *expand(
+        "api change log entry of a staff record",
+        "GET",
+        lambda w: f"/api/v1/audit/changes/{_log_entry_of(w.org.rep).pk}/",
+        only(AUDIT_READERS, 403),
+    ),
+    *expand(
+        "api change log entry of rep's customer",
+        "GET",
+        lambda w: f"/api/v1/audit/changes/{_log_entry_of(w.customers.of_rep).pk}/",
+        # The security officer has no customer scope: not found.
+        only({"auditor": 200, "admin_user": 200, "security": 404}, 403),
+    ),
+    *admin(
+        "admin change log of one staff member",
+        "GET",
+        lambda w: f"/admin/auditlog/logentry/?staff={w.org.rep.pk}",
+        AUDIT_ADMIN,
+    ),
 ]
 
 

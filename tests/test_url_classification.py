@@ -49,6 +49,7 @@ def test_the_walk_reaches_router_admin_and_library_patterns():
     assert classes["CustomerViewSet.transfer"] == WRITE
     assert classes["MessageViewSet.batch"] == WRITE
     assert classes["AccessEventViewSet.export"] == SCOPED_READ
+    assert classes["ChangeLogViewSet.list"] == classes["ChangeLogViewSet.retrieve"] == SCOPED_READ
     assert classes["MeView.get"] == PUBLIC
     assert classes["ObtainToken.post"] == PUBLIC
     assert classes["admin:customers_customer_history"] == SCOPED_READ

@@ -3,14 +3,16 @@ from auditlog.models import LogEntry
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from scrm.access.scope import LIST
 from scrm.audit.admin_mixins import DoorAdminMixin
-from scrm.audit.changelog import rendered_changes, visible_log_entries
+from scrm.audit.changelog import about_staff, rendered_changes, visible_log_entries
 from scrm.audit.export import csv_rows
 from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
 from scrm.audit.read_budget import release_read_block
@@ -138,11 +140,30 @@ class SecurityAlertAdmin(ReadOnlyAdmin):
 admin.site.unregister(LogEntry)
 
 
+class StaffMemberFilter(admin.SimpleListFilter):
+    """Entries about one staff member: their record, roles and permissions, devices."""
+
+    title = _("staff member")
+    parameter_name = "staff"
+
+    def lookups(self, request, model_admin):
+        staff = get_user_model().objects.order_by("username").values_list("pk", "username")
+        return list(staff)
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        return about_staff(queryset, int(value)) if value.isdigit() else queryset.none()
+
+
 @admin.register(LogEntry)
 class ScopedLogEntryAdmin(ViewerAdminMixin, DoorAdminMixin, LogEntryAdmin):
     """The change log as the viewer's customer scope allows (scrm.audit.changelog): entries
     about customers outside it are not listed and their change forms answer "not found"; diffs
     render through the masking matrix. Reading it is recorded like any other read."""
+
+    list_filter = [*LogEntryAdmin.list_filter, StaffMemberFilter]
 
     def get_queryset(self, request):
         return visible_log_entries(super().get_queryset(request), request.user)

@@ -4,18 +4,23 @@ An entry about a customer, or about a row that belongs to one (follow-up, transa
 hand-over transfer, legal hold), is visible only to viewers whose customer scope
 (`Customer.objects.visible_to(user, VIEW)`) holds that customer: an auditor (everything) sees
 all of them, a security officer (no customer scope) none. Entries about anything else (staff,
-groups, offboarding cases, rules and policies) are the change log's own business and visible to
-everyone who may open it (auditlog.view_logentry). An entry about a customer-bound row that
-has since been deleted (a revoked share) can no longer be tied to its customer: only viewers who
-see every customer see it (fail closed).
+roles and their permissions, devices, offboarding cases, rules and policies) are the change
+log's own business and visible to everyone who may open it (auditlog.view_logentry). An entry
+about a customer-bound row that has since been deleted (a revoked share) can no longer be tied
+to its customer: only viewers who see every customer see it (fail closed).
 
 Diffs render through the masking matrix: sensitive customer fields are stored masked already
-(AUDITLOG_MASK_CALLABLE), and a data class the viewer may not see at all shows `[hidden]`.
+(AUDITLOG_MASK_CALLABLE), and a data class the viewer may not see at all shows `[hidden]`. A
+password is stored concealed (scrm.staff.changelog) and shown `[hidden]` whatever is stored.
+
+`about_staff` narrows entries to one staff member: their Staff row (its fields, roles and
+permissions) and the rows bound to them (`scrm.staff.changelog.STAFF_BOUND`: devices).
 """
 
 import copy
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 
@@ -61,13 +66,30 @@ def visible_log_entries(entries: QuerySet, user) -> QuerySet:
     return entries.filter(allowed)
 
 
+def about_staff(entries: QuerySet, staff_id: int) -> QuerySet:
+    """The entries about one staff member: their Staff row and each row bound to them."""
+    from scrm.staff.changelog import STAFF_BOUND
+
+    staff_model = get_user_model()
+    labels = [staff_model._meta.label, *STAFF_BOUND]
+    by_model = ContentType.objects.get_for_models(*(apps.get_model(label) for label in labels))
+    about = Q(content_type=by_model[staff_model], object_id=staff_id)
+    for label, (lookup, _options) in STAFF_BOUND.items():
+        model = apps.get_model(label)
+        rows = model._default_manager.filter(**{lookup: staff_id}).values("pk")
+        about |= Q(content_type=by_model[model], object_id__in=rows)
+    return entries.filter(about)
+
+
 def changes_for(entry, user) -> dict:
     """The entry's changes with every data class `user` may not see replaced by [hidden].
 
-    Customer entries only. The stored values are the log's masks, never raw, so a viewer who
-    sees names raw elsewhere sees the mask here: the log keeps no raw name to show. (HIDDEN
-    never depends on the customer's owner, so no owner lookup is needed.)"""
+    Data classes concern customer entries only. The stored values are the log's masks, never
+    raw, so a viewer who sees names raw elsewhere sees the mask here: the log keeps no raw name
+    to show. (HIDDEN never depends on the customer's owner, so no owner lookup is needed.)"""
     changes = entry.changes_dict
+    if isinstance(changes.get("password"), list):  # stored concealed; never shown otherwise
+        changes = {**changes, "password": [HIDDEN_VALUE, HIDDEN_VALUE]}
     if entry.content_type.model_class() is not apps.get_model("customers.Customer"):
         return changes
     return {

@@ -1,5 +1,7 @@
 import django_filters
+from auditlog.models import LogEntry
 
+from scrm.audit.changelog import about_staff
 from scrm.audit.models import AccessEvent
 from scrm.audit.selectors import events_touching
 
@@ -15,3 +17,35 @@ class AccessEventFilter(django_filters.FilterSet):
 
     def filter_customer(self, queryset, name, value):
         return events_touching(queryset, "customers.customer", int(value))
+
+
+def _logged_models() -> list[tuple[str, str]]:
+    from auditlog.registry import auditlog
+
+    labels = sorted(model._meta.label_lower for model in auditlog.get_models())
+    return [(label, label) for label in labels]
+
+
+class ChangeLogFilter(django_filters.FilterSet):
+    """The change log's filters: who it is about, who made it, what kind of row, when."""
+
+    staff = django_filters.NumberFilter(
+        method="filter_staff", label="Entries about this staff member (id)"
+    )
+    actor = django_filters.NumberFilter(field_name="actor", label="Who made the change (id)")
+    model = django_filters.ChoiceFilter(
+        choices=_logged_models, method="filter_model", label="app_label.model"
+    )
+    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+
+    class Meta:
+        model = LogEntry
+        fields = ["staff", "actor", "model", "since", "until"]
+
+    def filter_staff(self, queryset, name, value):
+        return about_staff(queryset, int(value))
+
+    def filter_model(self, queryset, name, value):
+        app_label, model = value.split(".")
+        return queryset.filter(content_type__app_label=app_label, content_type__model=model)

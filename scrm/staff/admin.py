@@ -38,6 +38,9 @@ class TeamAdmin(admin.ModelAdmin):
 class DeviceInline(admin.TabularInline):
     model = Device
     extra = 0
+    # A wiped device's row is what keeps telling the phone to erase its data, and the change
+    # log finds a person's devices through their rows: devices are wiped, never deleted.
+    can_delete = False
     fields = ["device_id", "name", "platform", "registered_at", "last_seen_at", "wipe_requested_at"]
     readonly_fields = ["registered_at", "last_seen_at"]
 
@@ -118,7 +121,10 @@ class StaffAdmin(DoorAdminMixin, UserAdmin):
         "supervisor",
         "is_active",
     )
-    ALWAYS_READONLY = ("departed_at",)  # set by the departure (services.end_access)
+    # departed_at is set by the departure (services.end_access); the sign-in and joining dates
+    # by Django. The form would also round date_joined to the second on every save, a change
+    # the change log would show.
+    ALWAYS_READONLY = ("departed_at", "last_login", "date_joined")
     PLACEMENT = ("department", "team", "supervisor")
 
     @staticmethod

@@ -4,6 +4,7 @@ Administrators may change a group's permissions in the admin afterwards: default
 only when a group is first created, so a tuned configuration survives later migrations.
 """
 
+from auditlog.context import disable_auditlog
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
 from django.db import DEFAULT_DB_ALIAS
@@ -118,9 +119,17 @@ DEFAULT_PERMISSIONS: dict[str, list[str]] = {
 
 
 def ensure_role_groups(sender=None, using: str = DEFAULT_DB_ALIAS, apps=global_apps, **kwargs):
-    """Create the role groups with their default permissions (post_migrate, idempotent)."""
+    """Create the role groups with their default permissions (post_migrate, idempotent).
+
+    Not in the change log: the defaults are this module, applied by migrate, not a change
+    anyone made."""
     if sender is not None and sender.label != "staff":
         return
+    with disable_auditlog():
+        _create_role_groups(using)
+
+
+def _create_role_groups(using: str) -> None:
     for app_config in global_apps.get_app_configs():
         create_permissions(app_config, verbosity=0, using=using)
     Group = global_apps.get_model("auth", "Group")

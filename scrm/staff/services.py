@@ -11,6 +11,10 @@ separation of duties starts here (issue 9, section 1):
 - a departed leaver comes back only through `reactivate_staff`, an administrator's act that
   sets a new password (the old one stops working).
 
+Every change is in the change log (scrm.staff.changelog) with the verb's actor: rows are saved
+one by one (a staff member, their few devices) so django-auditlog sees each, and what it cannot
+see (blacklisted tokens, ended sessions) is recorded explicitly.
+
 The platform names no domain app at module level: offboarding is looked up lazily.
 """
 
@@ -28,7 +32,9 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from scrm.audit.attribution import attributed
 from scrm.staff import roles
+from scrm.staff.changelog import record_access_ended
 from scrm.staff.models import Department, Device, Staff, Team
 from scrm.staff.tokens import end_token_sessions
 
@@ -69,6 +75,7 @@ def _locked(staff: Staff) -> Staff:
     return Staff.objects.select_for_update().get(pk=staff.pk)
 
 
+@attributed
 @transaction.atomic
 def change_placement(
     *,
@@ -106,6 +113,7 @@ def _supervises(staff: Staff, candidate: Staff) -> bool:
     return False
 
 
+@attributed
 @transaction.atomic
 def set_groups(*, actor: Staff, staff: Staff, groups: Iterable[Group]) -> Staff:
     """Replace the staff member's roles (administrators only)."""
@@ -116,6 +124,7 @@ def set_groups(*, actor: Staff, staff: Staff, groups: Iterable[Group]) -> Staff:
     return staff
 
 
+@attributed
 @transaction.atomic
 def set_employment_status(*, actor: Staff, staff: Staff, status: str, notice_date=None) -> Staff:
     """HR or an administrator sets active / notice / departed.
@@ -141,7 +150,7 @@ def set_employment_status(*, actor: Staff, staff: Staff, status: str, notice_dat
             }
         )
     if status == Status.DEPARTED:
-        end_access(staff=staff)
+        end_access(staff=staff, actor=actor)
         staff.refresh_from_db()
         return staff
     staff.employment_status = status
@@ -151,6 +160,7 @@ def set_employment_status(*, actor: Staff, staff: Staff, status: str, notice_dat
     return staff
 
 
+@attributed
 @transaction.atomic
 def set_active(*, actor: Staff, staff: Staff, is_active: bool) -> Staff:
     """Switch an account on or off (administrators only). Switching off ends the account's
@@ -170,6 +180,7 @@ def set_active(*, actor: Staff, staff: Staff, is_active: bool) -> Staff:
     return staff
 
 
+@attributed
 @transaction.atomic
 def reactivate_staff(*, actor: Staff, staff: Staff, new_password: str) -> Staff:
     """Bring a departed leaver back (administrators only): active again, with a new password so
@@ -206,22 +217,32 @@ class AccessEnded:
     devices_marked_for_wipe: int
 
 
+@attributed
 @transaction.atomic
-def end_access(*, staff: Staff, at: datetime | None = None) -> AccessEnded:
+def end_access(
+    *, staff: Staff, actor: Staff | None = None, at: datetime | None = None
+) -> AccessEnded:
     """Everything a departure takes away, in one place: the account is deactivated and marked
     departed, every JWT it holds is blacklisted, its browser sessions end and its devices are
-    told to wipe. Idempotent. Callers decide who may do this (the offboarding freeze step,
-    `set_employment_status`)."""
+    told to wipe. Idempotent (a second call keeps the first departure time). Callers decide who
+    may do this (the offboarding freeze step, `set_employment_status`); `actor` is whom the
+    change log names for it."""
     now = at or timezone.now()
-    Staff.objects.filter(pk=staff.pk).update(
-        is_active=False, employment_status=Status.DEPARTED, departed_at=now
+    staff = _locked(staff)
+    if staff.employment_status != Status.DEPARTED or staff.departed_at is None:
+        staff.departed_at = now
+    staff.is_active, staff.employment_status = False, Status.DEPARTED
+    staff.save(update_fields=["is_active", "employment_status", "departed_at"])
+    # A handful of devices per person: each saved (and logged) on its own.
+    devices = list(
+        Device.objects.select_for_update().filter(staff_id=staff.pk, wipe_requested_at__isnull=True)
     )
-    wiped = Device.objects.filter(staff_id=staff.pk, wipe_requested_at__isnull=True).update(
-        wipe_requested_at=now
-    )
+    for device in devices:
+        device.staff, device.wipe_requested_at = staff, now
+        device.save(update_fields=["wipe_requested_at"])
     tokens, sessions = _end_tokens_and_sessions(staff, now, "departed")
     return AccessEnded(
-        tokens_revoked=tokens, sessions_ended=sessions, devices_marked_for_wipe=wiped
+        tokens_revoked=tokens, sessions_ended=sessions, devices_marked_for_wipe=len(devices)
     )
 
 
@@ -251,9 +272,9 @@ def _end_tokens_and_sessions(staff: Staff, now: datetime, reason: str) -> tuple[
     staff.auth_generation = Staff.objects.values_list("auth_generation", flat=True).get(pk=staff.pk)
     end_token_sessions(staff=staff, reason=reason)
     tokens = OutstandingToken.objects.filter(user_id=staff.pk)
+    live = list(tokens.exclude(blacklistedtoken__isnull=False))
     BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token=t) for t in tokens.exclude(blacklistedtoken__isnull=False)],
-        ignore_conflicts=True,
+        [BlacklistedToken(token=t) for t in live], ignore_conflicts=True
     )
     # Sessions hold the user id only inside their encoded data: decode the live ones.
     sessions = [
@@ -262,4 +283,6 @@ def _end_tokens_and_sessions(staff: Staff, now: datetime, reason: str) -> tuple[
         if str(s.get_decoded().get("_auth_user_id")) == str(staff.pk)
     ]
     Session.objects.filter(pk__in=sessions).delete()
+    # Neither table is in the change log: one explicit entry on the staff member says what ended.
+    record_access_ended(staff=staff, tokens=len(live), sessions=len(sessions))
     return tokens.count(), len(sessions)
