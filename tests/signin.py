@@ -37,6 +37,9 @@ def fresh_code(device: TOTPDevice) -> str:
 def verified_login(client: Client, user) -> Client:
     """`client.force_login(user)`, and for a privileged user an authenticator and a session
     that django-otp marks verified: what the admin's code step leaves behind."""
+    # The session hash covers the password and the sign-in generation: use the stored ones
+    # (another instance of the account may have changed them since this one was loaded).
+    user.refresh_from_db(fields=["password", "auth_generation"])
     client.force_login(user)
     if is_privileged(user):
         session = client.session

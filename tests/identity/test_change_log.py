@@ -26,6 +26,7 @@ from tests.conftest import obtain_jwt
 from tests.factories import StaffFactory
 from tests.insider.test_separation_of_duties import change_form_data
 from tests.offboarding.cases import approved_case
+from tests.signin import verified_login
 
 CHANGES = "/api/v1/audit/changes/"
 LOG_ADMIN = "/admin/auditlog/logentry/"
@@ -35,7 +36,7 @@ NEW_PASSWORD = "Lantern-Kettle-2026"
 
 def session_for(user) -> Client:
     client = Client()
-    client.force_login(user)
+    verified_login(client, user)
     return client
 
 
