@@ -60,8 +60,6 @@ def kind_of(declared: object) -> str | None:
 PUBLIC_VIEWS: dict[str, str] = {
     "rest_framework_simplejwt.views.TokenObtainPairView": "the sign-in door: anonymous by design",
     "rest_framework_simplejwt.views.TokenRefreshView": "the sign-in door: anonymous by design",
-    "drf_spectacular.views.SpectacularAPIView": "the API schema: routes and fields, no records",
-    "drf_spectacular.views.SpectacularSwaggerView": "the API docs page: loads the schema",
     "django.views.generic.base.RedirectView": "a redirect: reads nothing",
     "rest_framework.routers.APIRootView": "the API root: links to the routes, no records",
 }
