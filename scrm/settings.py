@@ -200,6 +200,12 @@ REST_FRAMEWORK = {
     # JSON only: the browsable API's filter forms list every customer a foreign-key filter
     # names (outside the scope, unrecorded). The docs live at /api/docs/.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's three defaults, with JSON nesting bounded: a body of 100,000 "[" answers 400.
+    "DEFAULT_PARSER_CLASSES": [
+        "scrm.api.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "scrm.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -235,6 +241,8 @@ SPECTACULAR_SETTINGS = {
         "OffboardingPlanEnum": "offboarding.models.OffboardingCase.Plan",
     },
 }
+# Deepest JSON request body the API parses (arrays and objects inside each other).
+SCRM_JSON_MAX_DEPTH = int(os.environ.get("SCRM_JSON_MAX_DEPTH", "64"))
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
