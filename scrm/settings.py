@@ -125,8 +125,12 @@ def database_from_url(url: str) -> dict:
     database = dj_database_url.parse(url, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")))
     if database["ENGINE"] == "django.db.backends.sqlite3":
         # WAL + a busy timeout let the dev server and a management command share the file.
+        # IMMEDIATE: a transaction takes the write lock when it begins, so concurrent writers
+        # wait their turn (the timeout) instead of failing with "database is locked" when a
+        # read lock cannot be upgraded (30 parallel reveals answered 500 before).
         database["OPTIONS"] = {
             "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
         database["CONN_MAX_AGE"] = 0
