@@ -12,6 +12,9 @@ DEMO_PASSWORD = $(or $(SCRM_DEMO_PASSWORD),scrm-demo-2026)
 
 .PHONY: run test lint venv
 
+# DEBUG defaults to off (production: real secrets required, HTTPS only); the development server
+# turns it on itself. `make test` needs nothing: pytest sets DEBUG=1 (pyproject.toml, pytest-env).
+run: export DEBUG = 1
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo --if-empty
@@ -74,6 +77,9 @@ bench-pg-config:
 	done
 	pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql)" main restart
 
+# The benchmarks run on the development keys (.scrm-dev-keys.json); bench/load_test.py starts
+# its gunicorn with DEBUG off and those keys exported.
+bench: export DEBUG = 1
 bench: $(STAMP)
 	@case "$(BENCH_DB)" in scrm_bench*) ;; *) echo "BENCH_DB must start with scrm_bench"; exit 2;; esac
 	@mkdir -p bench/results/$(BENCH_LABEL)

@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scrm.settings")
+# A developer tool on the development keys (.scrm-dev-keys.json): DEBUG defaults to off.
+os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("SCRM_API_USER_RATE", "1000000/min")
 os.environ.setdefault("SCRM_REVEAL_LIMIT_PER_HOUR", "1000000")
 

@@ -97,7 +97,9 @@ def gunicorn(workers: int, *, log_path: str | None = None):
 def server_env() -> dict:
     keys = json.loads((benchlib.ROOT / ".scrm-dev-keys.json").read_text())
     env = {**os.environ, **keys}
-    env.update(DEBUG="0", ALLOWED_HOSTS="127.0.0.1,localhost")
+    # Production mode over plain http on loopback: no redirect to https (the HTTPS defaults of
+    # DEBUG off); the API uses JWTs, so the secure-cookie defaults do not matter here.
+    env.update(DEBUG="0", ALLOWED_HOSTS="127.0.0.1,localhost", SECURE_SSL_REDIRECT="0")
     return env
 
 

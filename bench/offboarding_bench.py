@@ -37,6 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scrm.settings")
+# A developer tool on the development keys (.scrm-dev-keys.json): DEBUG defaults to off.
+os.environ.setdefault("DEBUG", "1")
 
 import django  # noqa: E402
 

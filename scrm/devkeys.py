@@ -17,6 +17,11 @@ from django.core.exceptions import ImproperlyConfigured
 NAMES = ("DJANGO_SECRET_KEY", "SCRM_FIELD_KEYS", "SCRM_BLIND_INDEX_KEY")
 
 
+class UnsafeToStart(ImproperlyConfigured):
+    """The environment would start scrm unsafely; the message says what to set. manage.py
+    prints it as one line and exits 1 (a server's log shows the traceback)."""
+
+
 def _generate() -> dict[str, str]:
     return {
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
@@ -31,7 +36,10 @@ def load_or_create_dev_keys(path: Path, *, production: bool) -> dict[str, str]:
         return from_env
     if production:
         missing = ", ".join(name for name, value in from_env.items() if not value)
-        raise ImproperlyConfigured(f"DEBUG is off and these secrets are not set: {missing}")
+        raise UnsafeToStart(
+            f"DEBUG is off (production) and these secrets are not set: {missing}. "
+            "Set them (see .env.example), or DEBUG=1 for development."
+        )
     if path.exists():
         stored = json.loads(path.read_text())
     else:

@@ -1,8 +1,9 @@
 """Settings read from the environment; see .env.example for every variable.
 
-The embedded default (no environment at all) runs on a SQLite file with eager Celery and
-local development keys, so `make run` works on a bare machine. With DEBUG off the process
-refuses to start without real secrets.
+DEBUG defaults to off: a server started without it is production, refuses to start without
+real secrets, and sends HTTPS-only cookies, HSTS and the SSL redirect. `make run` (and the test
+suite, through pytest-env) set DEBUG=1: then the embedded default runs on a SQLite file with
+eager Celery and local development keys, so it works on a bare machine.
 """
 
 import os
@@ -10,8 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
-from scrm.devkeys import load_or_create_dev_keys
+from scrm.devkeys import UnsafeToStart, load_or_create_dev_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -23,7 +25,12 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = env_bool("DEBUG", True)
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# Off unless asked for: a forgotten variable in production must fail closed, not open.
+DEBUG = env_bool("DEBUG", False)
 
 _secrets = load_or_create_dev_keys(BASE_DIR / ".scrm-dev-keys.json", production=not DEBUG)
 SECRET_KEY = _secrets["DJANGO_SECRET_KEY"]
@@ -31,9 +38,34 @@ SECRET_KEY = _secrets["DJANGO_SECRET_KEY"]
 SCRM_FIELD_KEYS = _secrets["SCRM_FIELD_KEYS"]
 SCRM_BLIND_INDEX_KEY = _secrets["SCRM_BLIND_INDEX_KEY"]
 
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 if DEBUG:
     ALLOWED_HOSTS += ["testserver"]
+
+# --- HTTPS ------------------------------------------------------------------------------------
+# Production (DEBUG off) defaults to HTTPS only; development to plain http on 127.0.0.1. Each
+# can be overridden, e.g. SECURE_SSL_REDIRECT=0 when the balancer already redirects.
+_HTTPS_ONLY = not DEBUG
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _HTTPS_ONLY)
+_ONE_YEAR = 31_536_000
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("SECURE_HSTS_SECONDS") or (_ONE_YEAR if _HTTPS_ONLY else 0)
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _HTTPS_ONLY)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", _HTTPS_ONLY)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _HTTPS_ONLY)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _HTTPS_ONLY)
+# "HEADER,value", e.g. "HTTP_X_FORWARDED_PROTO,https": only behind a proxy that sets the header
+# itself and drops the client's, or any client could claim HTTPS. Default: not trusted.
+_proxy_ssl_header = env_list("SECURE_PROXY_SSL_HEADER")
+if len(_proxy_ssl_header) == 2:
+    SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header)
+elif _proxy_ssl_header:
+    raise UnsafeToStart(
+        'SECURE_PROXY_SSL_HEADER must be "HEADER,value", e.g. "HTTP_X_FORWARDED_PROTO,https".'
+    )
+# Origins (scheme://host[:port]) allowed to POST with the CSRF cookie besides the site itself.
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "scrm.admin_site.ScrmAdminConfig",  # django.contrib.admin without the door bypasses
@@ -50,6 +82,8 @@ INSTALLED_APPS = [
     "axes",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc as local static files, never a CDN
+    "csp",
     "guardian",
     "auditlog",
     "django_celery_beat",
@@ -62,6 +96,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -97,8 +132,12 @@ def database_from_url(url: str) -> dict:
     database = dj_database_url.parse(url, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")))
     if database["ENGINE"] == "django.db.backends.sqlite3":
         # WAL + a busy timeout let the dev server and a management command share the file.
+        # IMMEDIATE: a transaction takes the write lock when it begins, so concurrent writers
+        # wait their turn (the timeout) instead of failing with "database is locked" when a
+        # read lock cannot be upgraded (30 parallel reveals answered 500 before).
         database["OPTIONS"] = {
             "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
         database["CONN_MAX_AGE"] = 0
@@ -137,7 +176,27 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Project-wide assets (the API docs pages); each app keeps its own in <app>/static/.
+STATICFILES_DIRS = [BASE_DIR / "scrm" / "static"]
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------------------
+# Sent on every response: scripts and styles only from this server's static files, no inline
+# script anywhere (the admin's own scripts, ours in <app>/static/, Swagger UI and ReDoc from
+# drf-spectacular-sidecar). data: images are Swagger UI's and the admin's CSS icons. ReDoc's
+# page alone adds inline *styles* and a blob: worker (its CSS-in-JS and search: scrm/api/docs.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # A request body over this size answers 400 instead of being parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440))
@@ -155,6 +214,12 @@ REST_FRAMEWORK = {
     # JSON only: the browsable API's filter forms list every customer a foreign-key filter
     # names (outside the scope, unrecorded). The docs live at /api/docs/.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's three defaults, with JSON nesting bounded: a body of 100,000 "[" answers 400.
+    "DEFAULT_PARSER_CLASSES": [
+        "scrm.api.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "scrm.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -181,7 +246,22 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The docs are for signed-in staff (scrm/api/docs.py), served from local static files.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No validator badge: Swagger UI would send the schema's URL to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # One name per choice set, so the schema (and `check --deploy`) has no naming collisions.
+    "ENUM_NAME_OVERRIDES": {
+        "AccessChannelEnum": "scrm.audit.models.Channel",
+        "ChatChannelEnum": "chats.models.Channel",
+        "OffboardingPlanEnum": "offboarding.models.OffboardingCase.Plan",
+    },
 }
+# Deepest JSON request body the API parses (arrays and objects inside each other).
+SCRM_JSON_MAX_DEPTH = int(os.environ.get("SCRM_JSON_MAX_DEPTH", "64"))
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

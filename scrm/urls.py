@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views.generic import RedirectView
 from rest_framework.routers import DefaultRouter
 
 from chats.api.export import ChatExportView
@@ -12,6 +13,7 @@ from chats.api.messages import (
 )
 from customers.api import CustomerViewSet
 from offboarding.api import CaseViewSet, RevokedShareViewSet, TransferViewSet
+from scrm.api.docs import RedocView, SchemaView, SwaggerView
 from scrm.audit.api import AccessEventViewSet, ChangeLogViewSet, SecurityAlertViewSet
 from scrm.masking.views import masking_matrix
 from scrm.staff import auth_api
@@ -51,7 +53,11 @@ urlpatterns = [
     path("admin/masking-matrix/", masking_matrix, name="masking-matrix"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Signed-in staff only (scrm/api/docs.py).
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", RedocView.as_view(url_name="schema"), name="redoc"),
+    # Browsers ask every site for /favicon.ico; the admin names none (a 404 in every console).
+    path("favicon.ico", RedirectView.as_view(url=static("scrm/favicon.svg"), permanent=True)),
     path("", include("customers.urls")),
 ]

@@ -1108,6 +1108,11 @@ ROWS: list[Row] = [
         lambda w: f"/admin/auditlog/logentry/?staff={w.org.rep.pk}",
         AUDIT_ADMIN,
     ),
+    # --- identity deploy: the API schema and its docs pages, signed-in staff only -----------
+    *expand("API schema", "GET", fixed("/api/schema/"), only({}, 200)),
+    *admin("Swagger UI (session)", "GET", fixed("/api/docs/"), admin_only({}, 200)),
+    *admin("Swagger UI script (session)", "GET", fixed("/api/docs/?script"), admin_only({}, 200)),
+    *admin("ReDoc (session)", "GET", fixed("/api/redoc/"), admin_only({}, 200)),
 ]
 
 

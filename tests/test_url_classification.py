@@ -14,6 +14,7 @@ import pytest
 from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path, resolve
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.views import APIView
 
 from scrm.access.door import (
@@ -57,6 +58,10 @@ def test_the_walk_reaches_router_admin_and_library_patterns():
     assert classes["admin:auditlog_logentry_changelist"] == SCOPED_READ
     assert classes["admin:offboarding_case_approve"] == WRITE
     assert classes["admin:customers_tag_changelist"] == PUBLIC
+    # --- identity deploy: the docs, public in the door's sense (no records), signed in only
+    assert classes["SchemaView.get"] == PUBLIC
+    assert classes["SwaggerView.get"] == PUBLIC
+    assert classes["RedocView.get"] == PUBLIC
     # Switched off: not a URL any more.
     assert "admin:autocomplete" not in classes and "admin:view_on_site" not in classes
 
@@ -94,6 +99,19 @@ def test_a_new_url_is_unclassified_until_declared(pattern, what):
     classes = {w: kind for _, w, kind in classify_urls([pattern])}
 
     assert classes[what] is None
+
+
+# --- identity deploy ---
+@pytest.mark.parametrize(
+    "view",
+    [SpectacularAPIView, SpectacularSwaggerView, SpectacularRedocView],
+    ids=lambda v: v.__name__,
+)
+def test_the_librarys_anonymous_docs_views_are_unclassified(view):
+    """drf-spectacular's own views answer anyone: routed again, they would fail the check."""
+    classes = {w: kind for _, w, kind in classify_urls([path("docs/", view.as_view())])}
+
+    assert classes == {f"{view.__name__}.*": None}
 
 
 def test_declared_public_and_write_only_need_a_reason():

@@ -1,5 +1,7 @@
 """GET /api/v1/chats/export/?format=csv|xlsx&start=&end=&customer=&staff=&team=&type="""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
@@ -32,6 +34,10 @@ class ChatExportView(DeclaredScopeMixin, APIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONErrorsOnly
 
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=list(FORMATS), default=CSV)],
+        responses={200: OpenApiTypes.BINARY},
+    )
     def get(self, request):
         fmt = request.query_params.get("format", CSV)
         if fmt not in FORMATS:

@@ -58,8 +58,6 @@ def kind_of(declared: object) -> str | None:
 
 # Views of the libraries the project stands on, which cannot carry a declaration themselves.
 PUBLIC_VIEWS: dict[str, str] = {
-    "drf_spectacular.views.SpectacularAPIView": "the API schema: routes and fields, no records",
-    "drf_spectacular.views.SpectacularSwaggerView": "the API docs page: loads the schema",
     "django.views.generic.base.RedirectView": "a redirect: reads nothing",
     "rest_framework.routers.APIRootView": "the API root: links to the routes, no records",
 }

@@ -1,3 +1,4 @@
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
@@ -73,3 +74,17 @@ class DeviceWipeAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="api"'
+
+
+class DeviceWipeSchema(OpenApiAuthenticationExtension):
+    """For the OpenAPI schema: not a way to sign in (it only refuses a wiped device's own
+    token), so it adds no security scheme; the JWT scheme describes the credential."""
+
+    target_class = DeviceWipeAuthentication
+    name: list[str] = []
+
+    def get_security_requirement(self, auto_schema):
+        return None
+
+    def get_security_definition(self, auto_schema):
+        return []

@@ -524,8 +524,8 @@ def test_a_garbage_token_is_401(anon_client):
 # --- schema and docs ----------------------------------------------------------------------
 
 
-def test_the_openapi_schema_is_valid_and_lists_the_customer_paths(db, anon_client):
-    response = anon_client.get("/api/schema/?format=json")
+def test_the_openapi_schema_is_valid_and_lists_the_customer_paths(rep, api_client_for):
+    response = api_client_for(rep).get("/api/schema/?format=json")
 
     assert response.status_code == 200
     schema = response.json()
@@ -540,8 +540,9 @@ def test_the_openapi_schema_is_valid_and_lists_the_customer_paths(db, anon_clien
         assert path in schema["paths"]
 
 
-def test_the_api_docs_page_loads(db, anon_client):
-    assert anon_client.get("/api/docs/").status_code == 200
+def test_the_api_docs_page_loads(rep, api_client_for):
+    # Anonymous visitors are sent to the login: tests/identity/test_api_docs.py.
+    assert api_client_for(rep).get("/api/docs/").status_code == 200
 
 
 # --- one error shape --------------------------------------------------------------------------
