@@ -29,6 +29,8 @@ run: $(STAMP)
 	@echo "  legal1      Legal"
 	@echo "  auditor1    Auditor"
 	@echo "  security1   Security officer"
+	@echo "Everyone but the reps is asked for a two-factor code after the password:"
+	@echo "  $(BIN)/python manage.py demo_otp USER prints it (secrets for an app: README.md)"
 	@echo ""
 	$(BIN)/python manage.py runserver $(HOST)
 

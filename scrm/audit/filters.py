@@ -46,6 +46,6 @@ class ChangeLogFilter(django_filters.FilterSet):
     def filter_staff(self, queryset, name, value):
         return about_staff(queryset, int(value))
 
-    def filter_model(self, queryset, name, value):
+    def filter_model(self, queryset, name, value: str):
         app_label, model = value.split(".")
         return queryset.filter(content_type__app_label=app_label, content_type__model=model)

@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from django.contrib.auth import authenticate, user_logged_out, user_login_failed
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -148,7 +149,7 @@ class ObtainTokenWithSecondFactor(_PostOnly):
             return Response(status=status.HTTP_429_TOO_MANY_REQUESTS)
         device = mfa.verify_second_factor(user=user, code=form.validated_data["code"])
         if device is None or not user.is_active:
-            LoginTicket.objects.filter(pk=ticket.pk).update(failures=ticket.failures + 1)
+            LoginTicket.objects.filter(pk=ticket.pk).update(failures=F("failures") + 1)
             _failed(request, user.username)
             if locked_out(request, username=user.username):
                 return Response(status=status.HTTP_429_TOO_MANY_REQUESTS)

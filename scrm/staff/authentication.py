@@ -1,3 +1,4 @@
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
@@ -88,3 +89,9 @@ class DeviceWipeSchema(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return []
+
+
+class ScrmJWTScheme(SimpleJWTScheme):
+    """For the OpenAPI schema: scrm's JWT check is simplejwt's bearer token, with more checks."""
+
+    target_class = ScrmJWTAuthentication

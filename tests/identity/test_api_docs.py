@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from tests.conftest import obtain_jwt
+from tests.signin import verified_login
 
 HTML_PAGES = ("/api/docs/", "/api/docs/?script", "/api/redoc/")
 CDN_HOSTS = ("cdn.jsdelivr.net", "unpkg.com", "googleapis.com", "gstatic.com", "cdnjs")
@@ -60,7 +61,7 @@ def test_a_jwt_opens_the_schema(org, anon_client):
 
 def test_a_session_opens_the_schema_and_both_pages(org):
     browser = Client()
-    browser.force_login(org.rep)
+    verified_login(browser, org.rep)
 
     schema = browser.get("/api/schema/?format=json")
     swagger = browser.get("/api/docs/")
@@ -76,7 +77,7 @@ def test_a_session_opens_the_schema_and_both_pages(org):
 
 def test_the_pages_load_swagger_ui_and_redoc_from_local_static_files(org):
     browser = Client()
-    browser.force_login(org.rep)
+    verified_login(browser, org.rep)
 
     swagger = browser.get("/api/docs/").content.decode()
     redoc = browser.get("/api/redoc/").content.decode()

@@ -17,6 +17,7 @@ from django.utils import timezone
 from offboarding.models import OffboardingCase
 from tests.factories import CustomerFactory
 from tests.offboarding.cases import open_case, supervised_by_lead
+from tests.signin import verified_login
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {
@@ -39,7 +40,7 @@ def policy_of(response) -> dict[str, list[str]]:
 
 def signed_in(user) -> Client:
     client = Client()
-    client.force_login(user)
+    verified_login(client, user)
     return client
 
 

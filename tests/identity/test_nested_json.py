@@ -13,6 +13,7 @@ from rest_framework.parsers import JSONParser
 
 from scrm.access.door import walk
 from scrm.api.parsers import DepthLimitedJSONParser, nesting_depth_exceeds
+from tests.signin import verified_login
 
 TOKEN = "/api/v1/auth/token/"
 CUSTOMERS = "/api/v1/customers/"
@@ -62,7 +63,7 @@ def test_opening_an_offboarding_case_refuses_deep_json_with_400(org, api_client_
 def test_a_reveal_and_a_session_write_refuse_deep_json_too(org, customers, api_client_for):
     reveal = f"{CUSTOMERS}{customers.of_rep.pk}/reveal/"
     browser = Client(enforce_csrf_checks=False)
-    browser.force_login(org.rep)
+    verified_login(browser, org.rep)
 
     assert_refused_as_too_deep(
         post_raw(api_client_for(org.rep), reveal, BOMBS["100,000 closed []"])
