@@ -271,3 +271,28 @@ def test_a_password_only_token_of_an_enrolled_privileged_user_cannot_be_had(org,
     body = sign_in(anon_client, org.auditor).json()
 
     assert "access" not in body
+
+
+def test_enrolment_and_reset_are_in_the_change_log_with_the_secrets_concealed(org):
+    from auditlog.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    from scrm.staff import mfa
+
+    client = APIClient()
+    client.force_authenticate(org.hr)
+    secret = client.post("/api/v1/auth/mfa/totp/").json()["secret"]
+    codes = client.post(
+        "/api/v1/auth/mfa/totp/confirm/", {"code": code_for(secret)}, format="json"
+    ).json()["recovery_codes"]
+    device = TOTPDevice.objects.get(user=org.hr)
+    mfa.reset_second_factor(actor=org.admin_user, staff=org.hr)
+
+    entries = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(TOTPDevice), object_pk=str(device.pk)
+    ).order_by("id")
+    actions = [entry.action for entry in entries]
+    assert actions[0] == LogEntry.Action.CREATE and actions[-1] == LogEntry.Action.DELETE
+    stored = " ".join(str(entry.changes) for entry in LogEntry.objects.all())
+    assert device.key not in stored and secret not in stored
+    assert not any(code in stored for code in codes)
