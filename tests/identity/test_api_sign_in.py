@@ -296,3 +296,28 @@ def test_enrolment_and_reset_are_in_the_change_log_with_the_secrets_concealed(or
     stored = " ".join(str(entry.changes) for entry in LogEntry.objects.all())
     assert device.key not in stored and secret not in stored
     assert not any(code in stored for code in codes)
+
+
+BAD_BODIES = [[], "text", {"username": None, "password": None}, {"username": ["a"]}, {}]
+SIGN_IN_ENDPOINTS = [
+    "/api/v1/auth/token/",
+    "/api/v1/auth/token/mfa/",
+    "/api/v1/auth/token/refresh/",
+    "/api/v1/auth/logout/",
+]
+
+
+@pytest.mark.parametrize("url", SIGN_IN_ENDPOINTS)
+@pytest.mark.parametrize("body", BAD_BODIES, ids=["list", "string", "nulls", "wrong type", "empty"])
+def test_bad_bodies_get_a_clear_400_on_every_sign_in_endpoint(url, body, db, anon_client):
+    response = anon_client.post(url, body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid"
+
+
+def test_a_huge_code_or_ticket_is_a_field_error(org, anon_client):
+    response = anon_client.post(MFA, {"ticket": "x" * 10_000, "code": "9" * 10_000}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"ticket", "code"}
