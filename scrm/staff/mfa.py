@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django_otp import devices_for_user
@@ -25,6 +25,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import exceptions
 
 from scrm.staff.models import Staff
+from scrm.staff.services import end_sessions, is_administrator
 from scrm.staff.tokens import second_factor_used
 
 RECOVERY_CODE_COUNT = 10
@@ -211,11 +212,7 @@ def recovery_codes_left(user: Staff) -> int:
 def reset_second_factor(*, actor: Staff, staff: Staff) -> int:
     """Remove every device of `staff` (a lost phone): they enrol again at the next sign-in.
     Administrators only; ends every session and token of `staff`. Returns devices removed."""
-    from scrm.staff.services import end_sessions, is_administrator
-
     if not is_administrator(actor):
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied(_("Only an administrator resets two-factor authentication."))
     removed = 0
     for device in devices_for_user(staff, confirmed=None):
