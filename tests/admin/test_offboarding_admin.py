@@ -1,6 +1,7 @@
 """HR's offboarding pages in the admin: create, preview, approve, schedule, run, report, import."""
 
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -132,3 +133,46 @@ def test_csv_import_page_reports_bad_lines(org, leaving):
     assert [c.leaver.username for c in result.created] == ["rep"]
     assert [line for line, _ in result.errors] == [3, 4]
     assert "nobody" in result.errors[0][1] and "not a date" in result.errors[1][1]
+
+
+class _FormNesting(HTMLParser):
+    """Every <form> on a page, whether one opened inside another (browsers drop those), and the
+    buttons that post their form elsewhere."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.nested, self.buttons = 0, False, []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.nested |= self.depth > 0
+            self.depth += 1
+        if tag == "button" and "formaction" in attrs:
+            self.buttons.append((attrs["formaction"], attrs.get("formmethod")))
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.depth -= 1
+
+
+def test_the_case_action_buttons_post_to_their_own_urls_without_nested_forms(org, leaving):
+    """The supervisor's Approve used to sit in a <form> inside the change form: the browser
+    dropped the inner form and posted the change form instead (a 403 or a 500)."""
+    case = create_through_admin(org)
+    supervisor = admin_client(org.lead)
+    page = supervisor.get(f"{CASES}{case.pk}/change/").content.decode()
+
+    parsed = _FormNesting()
+    parsed.feed(page)
+
+    assert not parsed.nested
+    approve = f"{CASES}{case.pk}/approve/"
+    assert (approve, "post") in parsed.buttons
+
+    # What the browser sends for that button: the change form's own fields, to its URL.
+    response = supervisor.post(approve, {"reason": "resigned", "leaver": org.rep.pk})
+
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == OffboardingCase.Status.APPROVED

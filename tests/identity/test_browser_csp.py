@@ -280,3 +280,36 @@ def test_the_second_factor_pages_run_without_a_violation(session):
     assert officer.page.locator("#recovery-codes li").count() == 10
     officer.open("/admin/audit/securityalert/")
     assert officer.errors_except() == []
+
+
+def test_the_supervisor_approves_a_case_by_clicking(session):
+    """Issue 11's broken step: Approve on the case page posts to the approve URL (it used to
+    sit in a form nested in the change form, which the browser drops)."""
+    script = (
+        "from django.utils import timezone\n"
+        "from offboarding.services import create_case\n"
+        "from scrm.staff.models import Staff\n"
+        "get = Staff.objects.get\n"
+        "case = create_case(actor=get(username='hr1'), leaver=get(username='rep3'),"
+        " reason='resigned', notice_date=timezone.localdate(), effective_at=timezone.now(),"
+        " successors=[get(username='rep4')])\n"
+        "print(case.pk)\n"
+    )
+    created = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=_SERVER_ENV,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    case_id = created.stdout.strip().splitlines()[-1]
+    lead = session("lead1")
+    lead.open(f"/admin/offboarding/offboardingcase/{case_id}/change/")
+
+    with lead.page.expect_navigation():
+        lead.page.click("#case-actions button:has-text('Approve')")
+
+    assert lead.page.url.endswith(f"/offboardingcase/{case_id}/change/")
+    assert "Case approved." in lead.page.inner_text(".messagelist")
+    assert lead.errors_except() == []
