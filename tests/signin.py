@@ -3,12 +3,11 @@ needs one (scrm.staff.mfa), so the suites exercise the same gates as production.
 
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from scrm.staff.mfa import is_privileged
+from scrm.staff.mfa import current_code, is_privileged
 
 TEST_TOTP_KEY = "3132333435363738393031323334353637383930"  # RFC 6238's test secret, hex
 
@@ -17,11 +16,6 @@ def enrol(user, key: str = TEST_TOTP_KEY) -> TOTPDevice:
     """A confirmed authenticator for `user` (the one already there, if any)."""
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     return device or TOTPDevice.objects.create(user=user, name="test", key=key, confirmed=True)
-
-
-def current_code(device: TOTPDevice) -> str:
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    return str(totp.token()).zfill(device.digits)
 
 
 def fresh_code(device: TOTPDevice) -> str:

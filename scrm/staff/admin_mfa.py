@@ -15,7 +15,7 @@ import time
 import segno
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import BACKEND_SESSION_KEY, login, user_login_failed
+from django.contrib.auth import BACKEND_SESSION_KEY, login
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, resolve_url
@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 from django_otp import login as otp_login
 
 from scrm.staff import mfa
-from scrm.staff.lockout import locked_out
+from scrm.staff.lockout import locked_out, lockout_response, record_failed_step
 from scrm.staff.models import Staff
 
 PENDING = "scrm_mfa_pending"
@@ -80,7 +80,7 @@ def verify_view(request, site):
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if locked_out(request, username=user.username):
-            return _lockout_page(request)
+            return lockout_response(request)
         device = mfa.verify_second_factor(user=user, code=form.cleaned_data["code"])
         if device is not None:
             request.session.pop(PENDING, None)
@@ -93,10 +93,9 @@ def verify_view(request, site):
                     request, _("A recovery code was used; %(left)d left.") % {"left": left}
                 )
             return redirect(data.get("next") or "admin:index")
-        credentials = {"username": user.username}
-        user_login_failed.send(sender=Staff, credentials=credentials, request=request)
+        record_failed_step(request, user.username)
         if locked_out(request, username=user.username):
-            return _lockout_page(request)
+            return lockout_response(request)
         form.add_error("code", _("The code is wrong or was already used."))
     context = {
         **site.each_context(request),
@@ -105,12 +104,6 @@ def verify_view(request, site):
         "username": user.username,
     }
     return TemplateResponse(request, "admin/mfa/verify.html", context)
-
-
-def _lockout_page(request):
-    from scrm.staff.lockout import lockout_response
-
-    return lockout_response(request)
 
 
 def enrol_view(request, site):

@@ -16,7 +16,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from django.contrib.auth import authenticate, user_logged_out, user_login_failed
+from django.contrib.auth import authenticate, user_logged_out
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -30,10 +30,10 @@ from rest_framework.views import APIView
 
 from scrm.api.viewsets import DeclaredScopeMixin, Public, WriteOnly
 from scrm.staff import mfa
-from scrm.staff.lockout import locked_out
+from scrm.staff.lockout import locked_out, record_failed_step
 from scrm.staff.models import LoginTicket, Staff
 from scrm.staff.services import sign_out_everywhere
-from scrm.staff.tokens import issue_tokens, logout, rotate, signed_payload
+from scrm.staff.tokens import django_request, issue_tokens, logout, rotate, signed_user_id
 
 TICKET_MINUTES = 5
 TICKET_MAX_FAILURES = 5
@@ -48,18 +48,6 @@ class _PostOnly(DeclaredScopeMixin, APIView):
     def get_authenticate_header(self, request) -> str:
         # No authenticator here, yet a refused token is a 401 (DRF would answer 403).
         return 'Bearer realm="api"'
-
-
-def _django(request):
-    return getattr(request, "_request", request)
-
-
-def _failed(request, username: str) -> None:
-    """A failed step after the password: axes counts it against the username and address,
-    and the login recorder writes its access event."""
-    user_login_failed.send(
-        sender=Staff, credentials={"username": username}, request=_django(request)
-    )
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -96,7 +84,7 @@ class ObtainToken(_PostOnly):
         form = CredentialsSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         credentials = form.validated_data
-        user = authenticate(_django(request), **credentials)
+        user = authenticate(django_request(request), **credentials)
         if locked_out(request):
             return Response(status=status.HTTP_429_TOO_MANY_REQUESTS)  # axes answers it
         if user is None:
@@ -150,7 +138,7 @@ class ObtainTokenWithSecondFactor(_PostOnly):
         device = mfa.verify_second_factor(user=user, code=form.validated_data["code"])
         if device is None or not user.is_active:
             LoginTicket.objects.filter(pk=ticket.pk).update(failures=F("failures") + 1)
-            _failed(request, user.username)
+            record_failed_step(request, user.username)
             if locked_out(request, username=user.username):
                 return Response(status=status.HTTP_429_TOO_MANY_REQUESTS)
             raise serializers.ValidationError({"code": [_("The code is wrong or was used.")]})
@@ -206,13 +194,12 @@ class RefreshToken(_PostOnly):
         try:
             return Response(rotate(raw_refresh=raw))
         except AuthenticationFailed:
-            _failed(request, username)
+            record_failed_step(request, username)
             raise
 
 
 def _username_of(raw: str) -> str:
-    payload = signed_payload(raw) or {}
-    user_id = payload.get("user_id")
+    user_id = signed_user_id(raw)
     if user_id is None:
         return ""
     return Staff.objects.filter(pk=user_id).values_list("username", flat=True).first() or ""
@@ -236,7 +223,7 @@ class LogoutEverywhere(DeclaredScopeMixin, APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
         sign_out_everywhere(actor=request.user, staff=request.user)
-        user_logged_out.send(sender=Staff, request=_django(request), user=request.user)
+        user_logged_out.send(sender=Staff, request=django_request(request), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -6,7 +6,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from scrm.staff.models import Device
-from scrm.staff.tokens import ScrmJWTAuthentication, signed_payload
+from scrm.staff.tokens import ScrmJWTAuthentication, signed_user_id
 
 DEVICE_HEADER = "HTTP_X_DEVICE_ID"
 
@@ -21,13 +21,6 @@ def _bearer_token(request) -> str | None:
     if len(parts) != 2 or parts[0].decode(errors="replace") not in jwt_settings.AUTH_HEADER_TYPES:
         return None
     return parts[1].decode(errors="replace")
-
-
-def _signed_user_id(raw: str):
-    """The user id of a token we signed, expired or not: a phone that was off for days still
-    holds its last access token, long expired, and must still learn to wipe."""
-    payload = signed_payload(raw)
-    return None if payload is None else payload.get(jwt_settings.USER_ID_CLAIM)
 
 
 def _active_account(raw: str) -> bool:
@@ -68,7 +61,7 @@ class DeviceWipeAuthentication(BaseAuthentication):
         )
         if device is None:
             return None
-        owner = _signed_user_id(raw)
+        owner = signed_user_id(raw)  # expired too: see the class docstring
         if (owner is not None and str(owner) == str(device.staff_id)) or _active_account(raw):
             raise DeviceWiped()
         return None

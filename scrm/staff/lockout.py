@@ -21,12 +21,14 @@ from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
-from django.http import HttpRequest, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from scrm.audit.models import AccessAction, Channel, SecurityAlert
 from scrm.audit.services import raise_alert, record_access
+from scrm.staff.models import Staff
+from scrm.staff.tokens import django_request
 
 STAFF_MODEL = "staff.staff"
 
@@ -51,25 +53,30 @@ class LockoutHandler(AxesDatabaseHandler):
         return by_username
 
 
-def _django(request) -> HttpRequest:
-    return getattr(request, "_request", request)
-
-
 def locked_out(request, *, username: str | None = None) -> bool:
     """Whether this sign-in attempt is refused by a lockout. With `username`, asks axes for
     that username and the request's address (second factor, refresh); without, reports what
     `authenticate()` found. Marks the request so AxesMiddleware answers with the lockout."""
-    django_request = _django(request)
-    if getattr(django_request, "axes_locked_out", False):
+    request = django_request(request)
+    if getattr(request, "axes_locked_out", False):
         return True
     if username is None:
         return False
     credentials = {"username": username}
-    if AxesProxyHandler.is_allowed(django_request, credentials):
+    if AxesProxyHandler.is_allowed(request, credentials):
         return False
-    django_request.axes_locked_out = True
-    django_request.axes_credentials = credentials
+    request.axes_locked_out = True
+    request.axes_credentials = credentials
     return True
+
+
+def record_failed_step(request, username: str) -> None:
+    """A failed step after the password (a wrong code, a refused refresh token): axes counts
+    it against the username and the address, like a wrong password, and `record_login_failed`
+    writes its access event."""
+    user_login_failed.send(
+        sender=Staff, credentials={"username": username}, request=django_request(request)
+    )
 
 
 def retry_after_seconds() -> int:
@@ -96,11 +103,10 @@ def _channel(request) -> str:
     return Channel.API if request.path.startswith("/api/") else Channel.ADMIN
 
 
-@receiver(user_logged_in, dispatch_uid="scrm.record_login")
-def record_login(sender, request, user, **kwargs):
+def _record_own(action: str, request, user) -> None:
     record_access(
         actor=user,
-        action=AccessAction.LOGIN,
+        action=action,
         model=STAFF_MODEL,
         object_ids=[user.pk],
         channel=_channel(request),
@@ -108,22 +114,18 @@ def record_login(sender, request, user, **kwargs):
     )
 
 
+@receiver(user_logged_in, dispatch_uid="scrm.record_login")
+def record_login(sender, request, user, **kwargs):
+    _record_own(AccessAction.LOGIN, request, user)
+
+
 @receiver(user_logged_out, dispatch_uid="scrm.record_logout")
 def record_logout(sender, request, user, **kwargs):
-    if user is not None:
-        record_access(
-            actor=user,
-            action=AccessAction.LOGOUT,
-            model=STAFF_MODEL,
-            object_ids=[user.pk],
-            channel=_channel(request),
-            request=request,
-        )
+    if user is not None:  # signing out of a session that had no user
+        _record_own(AccessAction.LOGOUT, request, user)
 
 
 def _account(username: str):
-    from scrm.staff.models import Staff
-
     return Staff.objects.filter(username=username).first() if username else None
 
 

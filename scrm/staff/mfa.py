@@ -13,6 +13,8 @@ answer 403 `mfa_required` unless the token was issued after a second factor.
 
 from __future__ import annotations
 
+import hashlib
+from base64 import b32encode
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -20,6 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django_otp import devices_for_user
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import exceptions
@@ -31,6 +34,11 @@ from scrm.staff.tokens import second_factor_used
 RECOVERY_CODE_COUNT = 10
 TOTP_NAME = "authenticator"
 RECOVERY_NAME = "recovery codes"
+
+
+def base32_secret(key_hex: str) -> str:
+    """A TOTP key as django-otp stores it (hex) in the base32 that authenticator apps take."""
+    return b32encode(bytes.fromhex(key_hex)).decode()
 
 
 def is_privileged(user) -> bool:
@@ -74,9 +82,7 @@ class PendingEnrolment:
 
     @property
     def secret(self) -> str:
-        from base64 import b32encode
-
-        return b32encode(self.device.bin_key).decode()
+        return base32_secret(self.device.key)
 
     @property
     def otpauth_uri(self) -> str:
@@ -167,16 +173,12 @@ DEMO_DEVICE_NAME = "demo authenticator"
 
 def demo_totp_key(username: str) -> str:
     """The demo account's TOTP key, hex (20 bytes, as django-otp stores it)."""
-    import hashlib
-
     return hashlib.sha1(f"scrm-demo-totp:{username}".encode()).hexdigest()
 
 
 def demo_totp_secret(username: str) -> str:
-    """The same key in base32, as authenticator apps take it."""
-    from base64 import b32encode
-
-    return b32encode(bytes.fromhex(demo_totp_key(username))).decode()
+    """The same key in base32, as authenticator apps take it (README's table)."""
+    return base32_secret(demo_totp_key(username))
 
 
 def enrol_demo_account(staff: Staff) -> bool:
@@ -193,13 +195,16 @@ def enrol_demo_account(staff: Staff) -> bool:
 def demo_code(staff: Staff) -> str:
     """The current code of a demo account. Raises ValueError for any other account: this must
     never print the code of a real authenticator."""
-    from django_otp.oath import TOTP
-
     device = TOTPDevice.objects.filter(
         user=staff, confirmed=True, key=demo_totp_key(staff.username)
     ).first()
     if device is None:
         raise ValueError(f"{staff.username} has no demo authenticator (seed_demo enrols those).")
+    return current_code(device)
+
+
+def current_code(device: TOTPDevice) -> str:
+    """The code `device` shows now, as the authenticator app computes it."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     return str(totp.token()).zfill(device.digits)
 

@@ -3,6 +3,7 @@ from functools import cached_property
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 class Department(models.Model):
@@ -93,8 +94,6 @@ class Staff(AbstractUser):
     def _get_session_auth_hash(self, secret=None) -> str:
         # Django ends a browser session whose stored hash no longer matches: with the generation
         # in it, raising the generation ends every browser session of the account too.
-        from django.utils.crypto import salted_hmac
-
         return salted_hmac(
             "scrm.staff.Staff.session_auth_hash",
             f"{self.password}:{self.auth_generation}",

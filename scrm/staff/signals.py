@@ -9,26 +9,21 @@ from django.dispatch import receiver
 
 from scrm.staff.models import Staff
 
-ROLE_CHANGES = {"post_add", "post_remove", "post_clear", "pre_clear"}
-
 
 @receiver(m2m_changed, sender=Staff.groups.through, dispatch_uid="scrm.roles_end_sessions")
 def roles_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    if action not in ROLE_CHANGES:
-        return
-    if action == "pre_clear" and not reverse:
-        return  # post_clear follows for the same staff member
-    if reverse and action == "pre_clear":  # group.user_set.clear(): the members are gone after it
-        staff_ids = list(instance.user_set.values_list("pk", flat=True))
-    elif reverse and action == "post_clear":
-        return
-    else:
-        staff_ids = list(pk_set or ())
     from scrm.staff.services import end_sessions
 
-    if not reverse:  # the caller's own instance, so its generation stays current
-        end_sessions(staff=instance, reason="roles")
-        instance.__dict__.pop("role_names", None)
+    if not reverse:  # staff.groups.add/remove/clear: the caller's own instance stays current
+        if action in {"post_add", "post_remove", "post_clear"}:
+            end_sessions(staff=instance, reason="roles")
+            instance.__dict__.pop("role_names", None)
         return
-    for staff in Staff.objects.filter(pk__in=staff_ids):
+    if action in {"post_add", "post_remove"}:  # group.user_set.add/remove
+        members = Staff.objects.filter(pk__in=pk_set or ())
+    elif action == "pre_clear":  # group.user_set.clear(): the members are gone after it
+        members = instance.user_set.all()
+    else:
+        return
+    for staff in members:
         end_sessions(staff=staff, reason="roles")

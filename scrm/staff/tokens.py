@@ -75,7 +75,7 @@ def issue_tokens(*, staff: Staff, request, second_factor: bool) -> dict[str, str
         refresh[OTP_AT] = _timestamp(now)
     _cap_expiry(refresh, session)
     # In the same transaction: the sign-in's access event is as durable as the session row.
-    user_logged_in.send(sender=Staff, request=_django(request), user=staff)
+    user_logged_in.send(sender=Staff, request=django_request(request), user=staff)
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
@@ -97,7 +97,7 @@ def rotate(*, raw_refresh: str) -> dict[str, str]:
     if BlacklistedToken.objects.filter(token__jti=refresh[jwt_settings.JTI_CLAIM]).exists():
         # Used before: whoever holds the newer token and whoever replays this one cannot both
         # be the client. End the session for both (committed, then refused).
-        _end(session, "refresh_reused")
+        _end(TokenSession.objects.filter(pk=session.pk), "refresh_reused")
         raise SessionEnded(_("This refresh token was already used; the sign-in has ended."))
     return _next_pair(refresh, session)
 
@@ -130,9 +130,10 @@ def _open_session(token) -> TokenSession:
     return session
 
 
-def _end(session: TokenSession, reason: str) -> None:
-    TokenSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
-        ended_at=timezone.now(), end_reason=reason
+def _end(sessions, reason: str) -> int:
+    """Mark the open ones of `sessions` (a TokenSession queryset) ended; returns how many."""
+    return sessions.filter(ended_at__isnull=True).update(
+        ended_at=timezone.now(), end_reason=reason[:40]
     )
 
 
@@ -149,23 +150,22 @@ def logout(*, raw_refresh: str, request) -> None:
     except TokenError as exc:
         raise InvalidToken(str(exc)) from None
     session = TokenSession.objects.select_related("staff").filter(sid=refresh.get(SESSION, ""))
-    ended = session.filter(ended_at__isnull=True).update(
-        ended_at=timezone.now(), end_reason="logout"
-    )
-    if ended:
-        user_logged_out.send(sender=Staff, request=_django(request), user=session.get().staff)
+    if _end(session, "logout"):
+        user_logged_out.send(
+            sender=Staff, request=django_request(request), user=session.get().staff
+        )
 
 
-def _django(request):
+def django_request(request):
+    """The Django HttpRequest under a DRF Request: django-axes and the auth signals mark and
+    read attributes on it, and AxesMiddleware sees only that object."""
     return getattr(request, "_request", request)
 
 
 def end_token_sessions(*, staff: Staff, reason: str) -> int:
     """Mark every open API session of `staff` ended (the generation bump already stops their
     tokens; this keeps the session list honest)."""
-    return TokenSession.objects.filter(staff=staff, ended_at__isnull=True).update(
-        ended_at=timezone.now(), end_reason=reason[:40]
-    )
+    return _end(TokenSession.objects.filter(staff=staff), reason)
 
 
 def signed_payload(raw: str) -> dict | None:
@@ -183,6 +183,12 @@ def signed_payload(raw: str) -> dict | None:
         )
     except jwt.PyJWTError:
         return None
+
+
+def signed_user_id(raw: str):
+    """The user id of a token scrm signed, expired or not; None for anything else."""
+    payload = signed_payload(raw)
+    return None if payload is None else payload.get(jwt_settings.USER_ID_CLAIM)
 
 
 def second_factor_used(token) -> bool:

@@ -136,3 +136,21 @@ def test_demo_otp_refuses_an_account_with_a_real_authenticator(org):
 
     with pytest.raises(CommandError, match="no demo authenticator"):
         call_command("demo_otp", "legal")
+
+
+def test_readme_lists_each_demo_accounts_secret():
+    """The demo TOTP table in README.md is what seed_demo enrols."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for username in (
+        "admin",
+        "manager1",
+        "lead1",
+        "lead2",
+        "hr1",
+        "legal1",
+        "auditor1",
+        "security1",
+    ):
+        assert f"| `{username}` | `{mfa.demo_totp_secret(username)}` |" in readme, username

@@ -25,6 +25,17 @@ def code_for(secret_base32: str) -> str:
     return str(TOTP(b32decode(secret_base32)).token()).zfill(6)
 
 
+def enrol_through_api(user) -> tuple[str, list[str]]:
+    """Set up an authenticator as the mobile client does; its secret and recovery codes."""
+    client = APIClient()
+    client.force_authenticate(user)
+    secret = client.post("/api/v1/auth/mfa/totp/").json()["secret"]
+    codes = client.post(
+        "/api/v1/auth/mfa/totp/confirm/", {"code": code_for(secret)}, format="json"
+    ).json()["recovery_codes"]
+    return secret, codes
+
+
 def test_an_account_without_authenticator_gets_tokens_at_once(org, anon_client):
     response = sign_in(anon_client, org.rep)
 
@@ -116,12 +127,7 @@ def test_a_ticket_dies_after_five_wrong_codes(org, anon_client):
 
 
 def test_a_recovery_code_signs_in_once(org, anon_client):
-    client = APIClient()
-    client.force_authenticate(org.legal)
-    secret = client.post("/api/v1/auth/mfa/totp/").json()["secret"]
-    codes = client.post(
-        "/api/v1/auth/mfa/totp/confirm/", {"code": code_for(secret)}, format="json"
-    ).json()["recovery_codes"]
+    _, codes = enrol_through_api(org.legal)
 
     ticket = sign_in(anon_client, org.legal).json()["ticket"]
     used = anon_client.post(MFA, {"ticket": ticket, "code": codes[0]}, format="json")
@@ -279,12 +285,7 @@ def test_enrolment_and_reset_are_in_the_change_log_with_the_secrets_concealed(or
 
     from scrm.staff import mfa
 
-    client = APIClient()
-    client.force_authenticate(org.hr)
-    secret = client.post("/api/v1/auth/mfa/totp/").json()["secret"]
-    codes = client.post(
-        "/api/v1/auth/mfa/totp/confirm/", {"code": code_for(secret)}, format="json"
-    ).json()["recovery_codes"]
+    secret, codes = enrol_through_api(org.hr)
     device = TOTPDevice.objects.get(user=org.hr)
     mfa.reset_second_factor(actor=org.admin_user, staff=org.hr)
 
