@@ -45,7 +45,6 @@ class MessageViewSet(
     serializer_class = MessageSerializer
     filterset_class = MessageFilter
     permission_classes = [CAN_READ_CHATS]
-    second_factor_actions = frozenset({"reveal"})
     scope_actions = {
         **ScopedViewSetMixin.scope_actions,
         "hide": VIEW,
