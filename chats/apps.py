@@ -1,7 +1,9 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ChatsConfig(AppConfig):
+    verbose_name = _("Chat archive")
     name = "chats"
 
     def ready(self) -> None:

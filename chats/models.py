@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, Tag
 from scrm.access.scope import VIEW, Scope, scope_for
@@ -13,11 +14,11 @@ from scrm.staff.roles import ALL_ROLES
 
 
 class Channel(models.TextChoices):
-    WECOM = "wecom", "WeCom"
-    WECHAT = "wechat", "WeChat"
-    PHONE = "phone", "Phone"
-    EMAIL = "email", "Email"
-    OTHER = "other", "Other"
+    WECOM = "wecom", _("WeCom")
+    WECHAT = "wechat", _("WeChat")
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("Email")
+    OTHER = "other", _("Other")
 
 
 # Up to this many owners a scope is "a book" the planner should start from (see below).
@@ -133,30 +134,50 @@ class ConversationQuerySet(models.QuerySet):
 
 
 class Conversation(models.Model):
-    channel = models.CharField(max_length=10, choices=Channel.choices)
-    external_id = models.CharField(max_length=128)
+    channel = models.CharField(max_length=10, choices=Channel.choices, verbose_name=_("channel"))
+    external_id = models.CharField(max_length=128, verbose_name=_("external id"))
     # One customer for a private chat. Empty for a group room (room_id set): a room belongs
     # to no single customer; its external members are `customers` (ConversationCustomer).
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="conversations"
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="conversations",
+        verbose_name=_("customer"),
     )
-    room_id = models.CharField(max_length=128, blank=True, default="")
+    room_id = models.CharField(max_length=128, blank=True, default="", verbose_name=_("room id"))
     # The staff participants (for a room: its members, whose scopes see it; scope_room_ids).
-    staff = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("staff")
+    )
     customers = models.ManyToManyField(
-        Customer, through="ConversationCustomer", blank=True, related_name="rooms"
+        Customer,
+        through="ConversationCustomer",
+        blank=True,
+        related_name="rooms",
+        verbose_name=_("customers"),
     )
     # The staff side that owns the conversation (moves with the customer on transfer).
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("owner"),
     )
-    title = models.CharField(max_length=200, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
-    last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    title = models.CharField(max_length=200, blank=True, default="", verbose_name=_("title"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    last_message_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, verbose_name=_("last message at")
+    )
 
     objects = ConversationQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
         ordering = ["-last_message_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["channel", "external_id"], name="conversation_ext_uniq")
@@ -175,11 +196,19 @@ class ConversationCustomer(models.Model):
     # The unique constraint's index starts with the conversation; the customer's own index
     # serves a customer's rooms (timeline, legal holds).
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="+", db_index=False
+        Conversation,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("conversation"),
     )
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer")
+    )
 
     class Meta:
+        verbose_name = _("room member")
+        verbose_name_plural = _("room members")
         constraints = [
             models.UniqueConstraint(
                 fields=["conversation", "customer"], name="conversation_customer_uniq"
@@ -193,8 +222,16 @@ class ConversationCustomer(models.Model):
 class HistoryWindow(models.Model):
     """How far back a role may read chat history; no row (or no days) means without limit."""
 
-    role = models.CharField(max_length=40, choices=[(r, r) for r in ALL_ROLES], unique=True)
-    days = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+    role = models.CharField(
+        max_length=40, choices=[(r, r) for r in ALL_ROLES], unique=True, verbose_name=_("role")
+    )
+    days = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Empty: no limit."), verbose_name=_("days")
+    )
+
+    class Meta:
+        verbose_name = _("chat history window")
+        verbose_name_plural = _("chat history windows")
 
     def __str__(self) -> str:
         return f"{self.role}: {self.days or 'unlimited'} days"
@@ -227,23 +264,27 @@ class MessageQuerySet(models.QuerySet):
 
 class Message(models.Model):
     class Type(models.TextChoices):
-        TEXT = "text", "Text"
-        IMAGE = "image", "Image"
-        VOICE = "voice", "Voice"
-        VIDEO = "video", "Video"
-        FILE = "file", "File"
-        LINK = "link", "Link"
-        CARD = "card", "Card"
-        REVOKE = "revoke", "Revoke"
-        SYSTEM = "system", "System"
+        TEXT = "text", _("Text")
+        IMAGE = "image", _("Image")
+        VOICE = "voice", _("Voice")
+        VIDEO = "video", _("Video")
+        FILE = "file", _("File")
+        LINK = "link", _("Link")
+        CARD = "card", _("Card")
+        REVOKE = "revoke", _("Revoke")
+        SYSTEM = "system", _("System")
 
     # No single-column indexes on conversation, customer and staff: the composite indexes below
     # start with them, and every extra index is rewritten when offboarding moves messages.
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.PROTECT, related_name="messages", db_index=False
+        Conversation,
+        on_delete=models.PROTECT,
+        related_name="messages",
+        db_index=False,
+        verbose_name=_("conversation"),
     )
-    channel = models.CharField(max_length=10, choices=Channel.choices)
-    external_id = models.CharField(max_length=128)
+    channel = models.CharField(max_length=10, choices=Channel.choices, verbose_name=_("channel"))
+    external_id = models.CharField(max_length=128, verbose_name=_("external id"))
     # customer: denormalised from the conversation so the scope is a single-table condition;
     # empty for a group room's messages, which are seen through the room (visible_message_q)
     # and belong to their members' timelines through ConversationCustomer; sender_customer
@@ -263,6 +304,7 @@ class Message(models.Model):
         related_name="+",
         db_index=False,
         db_constraint=False,
+        verbose_name=_("customer"),
     )
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -272,6 +314,7 @@ class Message(models.Model):
         related_name="+",
         db_index=False,
         db_constraint=False,
+        verbose_name=_("staff"),
     )
     # No index on the staff sender: it only served deleting staff, which never happens.
     sender_staff = models.ForeignKey(
@@ -282,6 +325,7 @@ class Message(models.Model):
         related_name="+",
         db_index=False,
         db_constraint=False,
+        verbose_name=_("sender staff"),
     )
     sender_customer = models.ForeignKey(
         Customer,
@@ -290,31 +334,48 @@ class Message(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_constraint=False,
+        verbose_name=_("sender customer"),
     )
-    sent_at = models.DateTimeField()
-    msg_type = models.CharField(max_length=10, choices=Type.choices, default=Type.TEXT)
-    text = models.TextField(blank=True, default="")
-    attachment = models.FileField(upload_to="chat/%Y/%m/", blank=True, default="")
-    attachment_name = models.CharField(max_length=255, blank=True, default="")
-    attachment_size = models.BigIntegerField(null=True, blank=True)
-    attachment_content_type = models.CharField(max_length=100, blank=True, default="")
-    attachment_sha256 = models.CharField(max_length=64, blank=True, default="")
+    sent_at = models.DateTimeField(verbose_name=_("sent at"))
+    msg_type = models.CharField(
+        max_length=10, choices=Type.choices, default=Type.TEXT, verbose_name=_("msg type")
+    )
+    text = models.TextField(blank=True, default="", verbose_name=_("text"))
+    attachment = models.FileField(
+        upload_to="chat/%Y/%m/", blank=True, default="", verbose_name=_("attachment")
+    )
+    attachment_name = models.CharField(
+        max_length=255, blank=True, default="", verbose_name=_("attachment name")
+    )
+    attachment_size = models.BigIntegerField(
+        null=True, blank=True, verbose_name=_("attachment size")
+    )
+    attachment_content_type = models.CharField(
+        max_length=100, blank=True, default="", verbose_name=_("attachment content type")
+    )
+    attachment_sha256 = models.CharField(
+        max_length=64, blank=True, default="", verbose_name=_("attachment sha256")
+    )
     # SHA-256 of the canonical message, computed once at ingest and never changed.
-    digest = models.CharField(max_length=64)
+    digest = models.CharField(max_length=64, verbose_name=_("digest"))
     # Distinct characters and character bigrams of the text, space separated (see chats.search).
-    search_tokens = models.TextField(blank=True, default="")
+    search_tokens = models.TextField(blank=True, default="", verbose_name=_("search tokens"))
     # The text as a viewer without chats.reveal_message sees it (mask_text), so their search
     # matches only what they are shown (chats.search): "" when it equals the text, NULL until
     # computed (such a message is not found by a masked search: fail closed).
-    masked_text = models.TextField(null=True, blank=True)  # noqa: DJ001 (NULL: not computed)
+    masked_text = models.TextField(null=True, blank=True, verbose_name=_("masked text"))  # noqa: DJ001 (NULL: not computed)
     # tokens_for(masked_text) when masked_text differs from the text, else "".
-    masked_search_tokens = models.TextField(blank=True, default="")
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    ingested_at = models.DateTimeField(default=timezone.now)
+    masked_search_tokens = models.TextField(
+        blank=True, default="", verbose_name=_("masked search tokens")
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
+    ingested_at = models.DateTimeField(default=timezone.now, verbose_name=_("ingested at"))
 
     objects = MessageQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("chat message")
+        verbose_name_plural = _("chat messages")
         ordering = ["-sent_at", "-id"]
         permissions = [
             ("ingest_message", "Can ingest chat messages (archive sync)"),
@@ -338,11 +399,20 @@ class Message(models.Model):
 class MessageHide(models.Model):
     """A staff member "deleted" a message in their client: hidden from them, kept in the archive."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
-    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    at = models.DateTimeField(default=timezone.now)
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="+", verbose_name=_("message")
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("staff"),
+    )
+    at = models.DateTimeField(default=timezone.now, verbose_name=_("at"))
 
     class Meta:
+        verbose_name = _("hidden message")
+        verbose_name_plural = _("hidden messages")
         constraints = [
             models.UniqueConstraint(fields=["message", "staff"], name="message_hide_uniq")
         ]
@@ -355,23 +425,43 @@ class LegalHold(models.Model):
     """Exempts a customer's or a conversation's messages from purging until released."""
 
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="legal_holds"
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="legal_holds",
+        verbose_name=_("customer"),
     )
     conversation = models.ForeignKey(
-        Conversation, null=True, blank=True, on_delete=models.PROTECT, related_name="legal_holds"
+        Conversation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="legal_holds",
+        verbose_name=_("conversation"),
     )
-    reason = models.TextField()
+    reason = models.TextField(verbose_name=_("reason"))
     placed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("placed by"),
     )
-    placed_at = models.DateTimeField(default=timezone.now)
+    placed_at = models.DateTimeField(default=timezone.now, verbose_name=_("placed at"))
     released_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("released by"),
     )
-    released_at = models.DateTimeField(null=True, blank=True)
-    release_reason = models.TextField(blank=True, default="")
+    released_at = models.DateTimeField(null=True, blank=True, verbose_name=_("released at"))
+    release_reason = models.TextField(blank=True, default="", verbose_name=_("release reason"))
 
     class Meta:
+        verbose_name = _("legal hold")
+        verbose_name_plural = _("legal holds")
         constraints = [
             models.CheckConstraint(
                 condition=Q(customer__isnull=False) | Q(conversation__isnull=False),
@@ -391,14 +481,21 @@ class LegalHold(models.Model):
 class RetentionPolicy(models.Model):
     """Keep matching messages `days` days from sending; the longest applicable policy wins."""
 
-    name = models.CharField(max_length=100)
-    days = models.PositiveIntegerField()
-    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT)
-    channel = models.CharField(max_length=10, choices=Channel.choices, blank=True, default="")
-    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT)
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    days = models.PositiveIntegerField(verbose_name=_("days"))
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("department")
+    )
+    channel = models.CharField(
+        max_length=10, choices=Channel.choices, blank=True, default="", verbose_name=_("channel")
+    )
+    tag = models.ForeignKey(
+        Tag, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("tag")
+    )
 
     class Meta:
-        verbose_name_plural = "retention policies"
+        verbose_name = _("retention policy")
+        verbose_name_plural = _("retention policies")
         constraints = [
             models.CheckConstraint(
                 condition=Q(department__isnull=False) | ~Q(channel="") | Q(tag__isnull=False),
@@ -411,26 +508,35 @@ class RetentionPolicy(models.Model):
 
 
 class PurgeLog(models.Model):
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    dry_run = models.BooleanField(default=False)
-    deleted = models.PositiveIntegerField(default=0)
-    held = models.PositiveIntegerField(default=0)
-    attachments_deleted = models.PositiveIntegerField(default=0)
-    counts_by_policy = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(default=timezone.now, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    dry_run = models.BooleanField(default=False, verbose_name=_("dry run"))
+    deleted = models.PositiveIntegerField(default=0, verbose_name=_("deleted"))
+    held = models.PositiveIntegerField(default=0, verbose_name=_("held"))
+    attachments_deleted = models.PositiveIntegerField(
+        default=0, verbose_name=_("attachments deleted")
+    )
+    counts_by_policy = models.JSONField(
+        default=dict, blank=True, verbose_name=_("counts by policy")
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Who started the purge; empty for the scheduled task.",
+        help_text=_("Who started the purge; empty for the scheduled task."),
+        verbose_name=_("actor"),
     )
     last_message_id = models.BigIntegerField(
-        default=0, help_text="Progress: every expired message up to this id has been handled."
+        default=0,
+        help_text=_("Progress: every expired message up to this id has been handled."),
+        verbose_name=_("last message id"),
     )
 
     class Meta:
+        verbose_name = _("purge log")
+        verbose_name_plural = _("purge logs")
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
@@ -439,18 +545,25 @@ class PurgeLog(models.Model):
 
 class SensitiveWordRule(models.Model):
     class Kind(models.TextChoices):
-        KEYWORD = "keyword", "Keyword"
-        REGEX = "regex", "Regular expression"
+        KEYWORD = "keyword", _("Keyword")
+        REGEX = "regex", _("Regular expression")
 
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.KEYWORD)
-    pattern = models.CharField(max_length=300)
+    kind = models.CharField(
+        max_length=10, choices=Kind.choices, default=Kind.KEYWORD, verbose_name=_("kind")
+    )
+    pattern = models.CharField(max_length=300, verbose_name=_("pattern"))
     severity = models.CharField(
         max_length=10,
         choices=[("low", "Low"), ("medium", "Medium"), ("high", "High")],
         default="medium",
+        verbose_name=_("severity"),
     )
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("sensitive word rule")
+        verbose_name_plural = _("sensitive word rules")
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.pattern}"

@@ -4,6 +4,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from unfold.admin import ModelAdmin, TabularInline
 
 from customers.admin_forms import CustomerAdminForm, ReassignOwnerForm, RevealForm
 from customers.dashboard import dashboard_figures
@@ -34,7 +35,7 @@ from scrm.masking.viewer import ViewerAdminMixin, current_viewer
 from scrm.masking.views import may_read_matrix
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(TabularInline):
     extra = 0
     can_delete = False
 
@@ -85,7 +86,7 @@ def _masked_column(field: str):
 
 
 @admin.register(Customer)
-class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, admin.ModelAdmin):
+class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, ModelAdmin):
     """Customers as the viewer's scope allows; sensitive values as the masking matrix shows
     them to the viewer (ViewerAdminMixin), reads recorded."""
 
@@ -348,6 +349,6 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, admi
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(ModelAdmin):
     door_public = "tag names: shared vocabulary, no customer data"
     search_fields = ["name"]

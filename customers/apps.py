@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CustomersConfig(AppConfig):
+    verbose_name = _("Customers")
     name = "customers"
-    verbose_name = "Customers"
 
     def ready(self) -> None:
         from auditlog.registry import auditlog

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from scrm.access.scope import scope_q
@@ -25,9 +26,11 @@ class CustomerQuerySet(models.QuerySet):
 
 
 class Tag(models.Model):
-    name = models.CharField(max_length=50, unique=True)
+    name = models.CharField(max_length=50, unique=True, verbose_name=_("name"))
 
     class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -36,21 +39,21 @@ class Tag(models.Model):
 
 class Customer(models.Model):
     class Stage(models.TextChoices):
-        LEAD = "lead", "Lead"
-        CONTACTED = "contacted", "Contacted"
-        QUALIFIED = "qualified", "Qualified"
-        NEGOTIATION = "negotiation", "Negotiation"
-        WON = "won", "Won"
-        LOST = "lost", "Lost"
+        LEAD = "lead", _("Lead")
+        CONTACTED = "contacted", _("Contacted")
+        QUALIFIED = "qualified", _("Qualified")
+        NEGOTIATION = "negotiation", _("Negotiation")
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
 
     class Source(models.TextChoices):
-        WECOM = "wecom", "WeCom"
-        WECHAT = "wechat", "WeChat"
-        PHONE = "phone", "Phone"
-        WEB = "web", "Website"
-        REFERRAL = "referral", "Referral"
-        EVENT = "event", "Event"
-        OTHER = "other", "Other"
+        WECOM = "wecom", _("WeCom")
+        WECHAT = "wechat", _("WeChat")
+        PHONE = "phone", _("Phone")
+        WEB = "web", _("Website")
+        REFERRAL = "referral", _("Referral")
+        EVENT = "event", _("Event")
+        OTHER = "other", _("Other")
 
     # Data classes per field; sensitive ones are declared in scrm.masking.policy.
     DATA_CLASSES = {
@@ -66,34 +69,50 @@ class Customer(models.Model):
         "tags": "behaviour",
     }
 
-    name = models.CharField(max_length=100)
-    mobile = EncryptedTextField(blank=True, default="")
-    mobile_bidx = models.CharField(max_length=64, blank=True, default="", db_index=True)
-    wechat_id = EncryptedTextField("WeChat ID", blank=True, default="")
-    email = EncryptedTextField(blank=True, default="")
-    id_number = EncryptedTextField("resident ID number", blank=True, default="")
-    id_number_bidx = models.CharField(max_length=64, blank=True, default="", db_index=True)
-    address = EncryptedTextField(blank=True, default="")
-    company = models.CharField(max_length=200, blank=True, default="")
-    source_channel = models.CharField(max_length=10, choices=Source.choices, default=Source.OTHER)
-    stage = models.CharField(max_length=12, choices=Stage.choices, default=Stage.LEAD)
-    tags = models.ManyToManyField(Tag, blank=True, related_name="customers")
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    mobile = EncryptedTextField(blank=True, default="", verbose_name=_("mobile"))
+    mobile_bidx = models.CharField(
+        max_length=64, blank=True, default="", db_index=True, verbose_name=_("mobile bidx")
+    )
+    wechat_id = EncryptedTextField(_("WeChat ID"), blank=True, default="")
+    email = EncryptedTextField(blank=True, default="", verbose_name=_("email"))
+    id_number = EncryptedTextField(_("resident ID number"), blank=True, default="")
+    id_number_bidx = models.CharField(
+        max_length=64, blank=True, default="", db_index=True, verbose_name=_("id number bidx")
+    )
+    address = EncryptedTextField(blank=True, default="", verbose_name=_("address"))
+    company = models.CharField(max_length=200, blank=True, default="", verbose_name=_("company"))
+    source_channel = models.CharField(
+        max_length=10,
+        choices=Source.choices,
+        default=Source.OTHER,
+        verbose_name=_("source channel"),
+    )
+    stage = models.CharField(
+        max_length=12, choices=Stage.choices, default=Stage.LEAD, verbose_name=_("stage")
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="customers", verbose_name=_("tags"))
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="customers",
+        verbose_name=_("owner"),
     )
     wecom_external_userid = models.CharField(
-        "WeCom external user id", max_length=64, unique=True, null=True, blank=True
+        _("WeCom external user id"), max_length=64, unique=True, null=True, blank=True
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("created at")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = CustomerQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
         ordering = ["-id"]
         permissions = [
             ("reveal_basic", "Can reveal basic fields (name)"),
@@ -119,30 +138,52 @@ class Customer(models.Model):
 class CustomerUserObjectPermission(UserObjectPermissionBase):
     """A share: guardian's direct foreign-key grant, extended with who granted it and until when."""
 
-    content_object = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="grants")
-    granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    content_object = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="grants", verbose_name=_("content object")
     )
-    granted_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("granted by"),
+    )
+    granted_at = models.DateTimeField(default=timezone.now, verbose_name=_("granted at"))
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
 
     class Meta(UserObjectPermissionBase.Meta):
-        verbose_name = "customer share"
+        verbose_name_plural = _("customer shares")
+        verbose_name = _("customer share")
 
 
 class CustomerGroupObjectPermission(GroupObjectPermissionBase):
-    content_object = models.ForeignKey(Customer, on_delete=models.CASCADE)
+    content_object = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, verbose_name=_("content object")
+    )
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        verbose_name = _("customer group share")
+        verbose_name_plural = _("customer group shares")
 
 
 class FollowUp(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="follow_ups")
-    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField(default=timezone.now)
-    note = models.TextField()
-    due_at = models.DateTimeField(null=True, blank=True)
-    done = models.BooleanField(default=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="follow_ups", verbose_name=_("customer")
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("staff"),
+    )
+    at = models.DateTimeField(default=timezone.now, verbose_name=_("at"))
+    note = models.TextField(verbose_name=_("note"))
+    due_at = models.DateTimeField(null=True, blank=True, verbose_name=_("due at"))
+    done = models.BooleanField(default=False, verbose_name=_("done"))
 
     class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
         ordering = ["-at"]
 
     def __str__(self) -> str:
@@ -150,12 +191,16 @@ class FollowUp(models.Model):
 
 
 class Transaction(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="transactions")
-    date = models.DateField()
-    product = models.CharField(max_length=200)
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="transactions", verbose_name=_("customer")
+    )
+    date = models.DateField(verbose_name=_("date"))
+    product = models.CharField(max_length=200, verbose_name=_("product"))
+    amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))
 
     class Meta:
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
         ordering = ["-date"]
 
     def __str__(self) -> str:
@@ -165,27 +210,44 @@ class Transaction(models.Model):
 class OwnershipTransfer(models.Model):
     """Who owned which customer when: one row per change of owner, never edited."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="ownership")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="ownership", verbose_name=_("customer")
+    )
     from_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("from owner"),
     )
     to_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("to owner"),
     )
-    at = models.DateTimeField(default=timezone.now)
+    at = models.DateTimeField(default=timezone.now, verbose_name=_("at"))
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("actor"),
     )
-    reason = models.CharField(max_length=500)
+    reason = models.CharField(max_length=500, verbose_name=_("reason"))
     case = models.ForeignKey(
         "offboarding.OffboardingCase",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        verbose_name=_("case"),
     )
 
     class Meta:
+        verbose_name = _("ownership change")
+        verbose_name_plural = _("ownership history")
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["customer", "-at"], name="ownership_customer_at")]
 

@@ -7,6 +7,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from unfold.admin import ModelAdmin
 
 from customers.models import Customer
 from offboarding.admin_forms import CaseCreateForm, LeaversCsvForm, ReasonForm, RefusalActionForm
@@ -45,7 +46,7 @@ def _errors(exc: ValidationError) -> str:
 
 
 @admin.register(OffboardingCase)
-class OffboardingCaseAdmin(DoorAdminMixin, admin.ModelAdmin):
+class OffboardingCaseAdmin(DoorAdminMixin, ModelAdmin):
     list_display = ["id", "leaver", "status", "plan", "notice_date", "effective_at", "progress"]
     list_filter = ["status", "plan"]
     list_select_related = ["leaver"]
@@ -287,7 +288,7 @@ class OffboardingCaseAdmin(DoorAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CustomerTransfer)
-class CustomerTransferAdmin(ViewerAdminMixin, DoorAdminMixin, admin.ModelAdmin):
+class CustomerTransferAdmin(ViewerAdminMixin, DoorAdminMixin, ModelAdmin):
     list_display = [
         "id",
         "case",
@@ -354,7 +355,7 @@ class CustomerTransferAdmin(ViewerAdminMixin, DoorAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(RevokedShare)
-class RevokedShareAdmin(DoorAdminMixin, admin.ModelAdmin):
+class RevokedShareAdmin(DoorAdminMixin, ModelAdmin):
     """Shares leavers gave, revoked by their offboarding run. The customer's owner (usually the
     successor) finds those of their customers here and re-confirms the ones to keep."""
 
@@ -421,7 +422,7 @@ class RevokedShareAdmin(DoorAdminMixin, admin.ModelAdmin):
             allowed=share is not None,
         )
         # Recorded above against the customer; skip the mixin's event about the share row.
-        return admin.ModelAdmin.change_view(self, request, object_id, form_url, extra_context)
+        return ModelAdmin.change_view(self, request, object_id, form_url, extra_context)
 
     @admin.action(
         description="Re-confirm selected shares (the colleague keeps the customer)",

@@ -1,7 +1,9 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OffboardingConfig(AppConfig):
+    verbose_name = _("Offboarding")
     name = "offboarding"
 
     def ready(self) -> None:

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
 from scrm.staff import roles
@@ -24,41 +25,54 @@ class CaseQuerySet(models.QuerySet):
 
 class OffboardingCase(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        APPROVED = "approved", "Approved"
-        SCHEDULED = "scheduled", "Scheduled"
-        RUNNING = "running", "Running"
-        COMPLETED = "completed", "Completed"
-        FAILED = "failed", "Failed (resumable)"
-        CANCELLED = "cancelled", "Cancelled"
+        DRAFT = "draft", _("Draft")
+        APPROVED = "approved", _("Approved")
+        SCHEDULED = "scheduled", _("Scheduled")
+        RUNNING = "running", _("Running")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed (resumable)")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Plan(models.TextChoices):
-        SINGLE = "single", "One successor"
-        SPLIT = "split", "Split across named successors"
-        ROUND_ROBIN = "round_robin", "Round-robin within the team"
-        LEAST_LOADED = "least_loaded", "Least-loaded within the team"
+        SINGLE = "single", _("One successor")
+        SPLIT = "split", _("Split across named successors")
+        ROUND_ROBIN = "round_robin", _("Round-robin within the team")
+        LEAST_LOADED = "least_loaded", _("Least-loaded within the team")
 
     OPEN = (Status.DRAFT, Status.APPROVED, Status.SCHEDULED, Status.RUNNING, Status.FAILED)
 
     leaver = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="offboarding_cases"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="offboarding_cases",
+        verbose_name=_("leaver"),
     )
-    reason = models.CharField(max_length=500)
-    notice_date = models.DateField()
-    effective_at = models.DateTimeField(help_text="The leaver's last working moment.")
-    plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.SINGLE)
+    reason = models.CharField(max_length=500, verbose_name=_("reason"))
+    notice_date = models.DateField(verbose_name=_("notice date"))
+    effective_at = models.DateTimeField(
+        help_text=_("The leaver's last working moment."), verbose_name=_("effective at")
+    )
+    plan = models.CharField(
+        max_length=20, choices=Plan.choices, default=Plan.SINGLE, verbose_name=_("plan")
+    )
     successors = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
         related_name="+",
-        help_text="One for the single plan; the named successors for a split.",
+        help_text=_("One for the single plan; the named successors for a split."),
+        verbose_name=_("successors"),
     )
-    handover_notes = models.TextField(blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    handover_notes = models.TextField(blank=True, verbose_name=_("handover notes"))
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFT, verbose_name=_("status")
+    )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
     # Who approves, fixed when the case is opened: the leaver's supervisor as it stood then, so
     # that changing the supervisor afterwards (the HR-makes-itself-supervisor attack) moves
     # nothing. A sales manager above them may approve too (services.approve_case).
@@ -68,27 +82,36 @@ class OffboardingCase(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="The leaver's supervisor when the case was opened.",
+        help_text=_("The leaver's supervisor when the case was opened."),
+        verbose_name=_("approver"),
     )
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("approved by"),
     )
-    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("approved at"))
     scheduled_task = models.ForeignKey(
         "django_celery_beat.PeriodicTask",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("scheduled task"),
     )
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    cancel_summary = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    cancel_summary = models.TextField(blank=True, verbose_name=_("cancel summary"))
 
     objects = CaseQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("offboarding case")
+        verbose_name_plural = _("offboarding cases")
         ordering = ["-created_at"]
         # No "approve any case" permission: approval is the approver's or a sales manager's
         # above them, never a right a group or a superuser holds (services.approve_case).
@@ -101,13 +124,22 @@ class OffboardingCase(models.Model):
 class SuccessorOverride(models.Model):
     """A per-customer choice of successor that beats the plan."""
 
-    case = models.ForeignKey(OffboardingCase, on_delete=models.CASCADE, related_name="overrides")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(
+        OffboardingCase, on_delete=models.CASCADE, related_name="overrides", verbose_name=_("case")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer")
+    )
     successor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("successor"),
     )
 
     class Meta:
+        verbose_name = _("successor override")
+        verbose_name_plural = _("successor overrides")
         constraints = [
             models.UniqueConstraint(fields=["case", "customer"], name="override_case_customer")
         ]
@@ -120,33 +152,39 @@ class CaseStep(models.Model):
     """One step of a run with its progress; a finished step is skipped when the run resumes."""
 
     class Name(models.TextChoices):
-        FREEZE = "freeze", "Freeze account"
-        TRANSFER = "transfer", "Transfer customers"
-        CONVERSATIONS = "conversations", "Move conversations and follow-ups"
-        GRANTS = "grants", "Remove the leaver's grants"
-        SHARES = "shares", "Revoke the shares the leaver gave"
-        PRIVATE_DATA = "private_data", "Clear private data"
-        NOTIFY = "notify", "Notify successors and supervisor"
-        REPORT = "report", "Produce the handover report"
+        FREEZE = "freeze", _("Freeze account")
+        TRANSFER = "transfer", _("Transfer customers")
+        CONVERSATIONS = "conversations", _("Move conversations and follow-ups")
+        GRANTS = "grants", _("Remove the leaver's grants")
+        SHARES = "shares", _("Revoke the shares the leaver gave")
+        PRIVATE_DATA = "private_data", _("Clear private data")
+        NOTIFY = "notify", _("Notify successors and supervisor")
+        REPORT = "report", _("Produce the handover report")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
-    case = models.ForeignKey(OffboardingCase, on_delete=models.CASCADE, related_name="steps")
-    name = models.CharField(max_length=20, choices=Name.choices)
-    position = models.PositiveSmallIntegerField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
-    detail = models.JSONField(default=dict, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
+    case = models.ForeignKey(
+        OffboardingCase, on_delete=models.CASCADE, related_name="steps", verbose_name=_("case")
+    )
+    name = models.CharField(max_length=20, choices=Name.choices, verbose_name=_("name"))
+    position = models.PositiveSmallIntegerField(verbose_name=_("position"))
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    total = models.PositiveIntegerField(default=0, verbose_name=_("total"))
+    done = models.PositiveIntegerField(default=0, verbose_name=_("done"))
+    detail = models.JSONField(default=dict, blank=True, verbose_name=_("detail"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
 
     class Meta:
+        verbose_name = _("case step")
+        verbose_name_plural = _("case steps")
         ordering = ["case", "position"]
         constraints = [models.UniqueConstraint(fields=["case", "name"], name="step_case_name")]
 
@@ -164,24 +202,37 @@ class CustomerTransfer(models.Model):
     """What happened to one customer in a case (or an in-service transfer)."""
 
     class Status(models.TextChoices):
-        COMPLETED = "completed", "Completed"
-        REFUSED = "refused", "Refused"
-        FAILED = "failed", "Failed"
+        COMPLETED = "completed", _("Completed")
+        REFUSED = "refused", _("Refused")
+        FAILED = "failed", _("Failed")
 
-    case = models.ForeignKey(OffboardingCase, on_delete=models.PROTECT, related_name="transfers")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(
+        OffboardingCase, on_delete=models.PROTECT, related_name="transfers", verbose_name=_("case")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer")
+    )
     from_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("from owner"),
     )
     to_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("to owner"),
     )
-    status = models.CharField(max_length=10, choices=Status.choices)
-    reason = models.CharField(max_length=500, blank=True)
-    at = models.DateTimeField(default=timezone.now)
-    refused_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, verbose_name=_("status"))
+    reason = models.CharField(max_length=500, blank=True, verbose_name=_("reason"))
+    at = models.DateTimeField(default=timezone.now, verbose_name=_("at"))
+    refused_at = models.DateTimeField(null=True, blank=True, verbose_name=_("refused at"))
 
     class Meta:
+        verbose_name = _("customer transfer")
+        verbose_name_plural = _("customer transfers")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["case", "customer"], name="transfer_case_customer")
@@ -200,22 +251,39 @@ class RevokedShare(models.Model):
     """
 
     case = models.ForeignKey(
-        OffboardingCase, on_delete=models.PROTECT, related_name="revoked_shares"
+        OffboardingCase,
+        on_delete=models.PROTECT,
+        related_name="revoked_shares",
+        verbose_name=_("case"),
     )
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer")
+    )
     colleague = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("colleague"),
     )
-    level = models.CharField(max_length=30)  # "view" / "change" (share_customer's levels)
-    granted_at = models.DateTimeField()
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(default=timezone.now)
+    level = models.CharField(
+        max_length=30, verbose_name=_("level")
+    )  # "view" / "change" (share_customer's levels)
+    granted_at = models.DateTimeField(verbose_name=_("granted at"))
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
+    revoked_at = models.DateTimeField(default=timezone.now, verbose_name=_("revoked at"))
     reconfirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("reconfirmed by"),
     )
-    reconfirmed_at = models.DateTimeField(null=True, blank=True)
+    reconfirmed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("reconfirmed at"))
 
     class Meta:
+        verbose_name = _("revoked share")
+        verbose_name_plural = _("revoked shares")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(

@@ -5,22 +5,32 @@
   `autocomplete_fields`, so it is off (a system check fails if one starts to);
 - view_on_site (`/admin/r/<content type>/<id>/`) looks any object up by id outside every scope;
   no model has `get_absolute_url`, so it is off too.
+- unfold's model search (`/admin/search/`) runs every registered admin's search the same way
+  (no access event, no throttle, outside the read door), so it is off as well.
 Both answer 404 like any unknown admin URL.
+
+The site is django-unfold's (the theme); its home page is each role's dashboard, built from the
+panels the apps register (scrm.dashboard): the platform names no domain app.
 """
 
-from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
+from unfold.sites import UnfoldAdminSite
 
-SWITCHED_OFF = ("autocomplete", "view_on_site")
+SWITCHED_OFF = ("autocomplete", "view_on_site", "search")
 
 
-class ScrmAdminSite(AdminSite):
+class ScrmAdminSite(UnfoldAdminSite):
+    site_header = gettext_lazy("scrm customer resource protection")
+    site_title = "scrm"
+    index_title = gettext_lazy("Home")
+
     def get_urls(self):
         from scrm.staff.admin_mfa import enrol_view, verify_view
 
@@ -29,7 +39,10 @@ class ScrmAdminSite(AdminSite):
             path("mfa/enrol/", self.admin_view(lambda r: enrol_view(r, self)), name="mfa_enrol"),
         ]
         kept = [p for p in super().get_urls() if getattr(p, "name", None) not in SWITCHED_OFF]
-        return [*mfa_pages, *kept]
+        # unfold's templates reverse "search" even with its search turned off: the name stays,
+        # answering 404 like the other switched-off pages.
+        gone = [path("search/", self.admin_view(switched_off), name="search")]
+        return [*mfa_pages, *kept, *gone]
 
     def admin_view_open(self, view):
         """The code step: before sign-in, so not behind admin_view (which wants staff)."""
@@ -61,5 +74,33 @@ class ScrmAdminSite(AdminSite):
         )(request)
 
 
+def switched_off(request, *args, **kwargs):
+    raise Http404
+
+
 class ScrmAdminConfig(AdminConfig):
     default_site = "scrm.admin_site.ScrmAdminSite"
+
+    def ready(self) -> None:
+        super().ready()  # autodiscovers every app's admin module
+        themed_admins(self.module.site)
+
+
+def themed_admins(site) -> None:
+    """Give the admins registered by other libraries (groups, tokens, celery beat) unfold's
+    look too: the same class with unfold's ModelAdmin mixed in, so every page has one style."""
+    from unfold.admin import ModelAdmin
+
+    for model, model_admin in list(site._registry.items()):
+        if not isinstance(model_admin, ModelAdmin):
+            themed = type(type(model_admin).__name__, (type(model_admin), ModelAdmin), {})
+            site.unregister(model)
+            site.register(model, themed)
+
+
+def dashboard_callback(request, context: dict) -> dict:
+    """unfold's home page hook: the panels the apps registered for this viewer."""
+    from scrm.dashboard import panels_for
+
+    context["scrm_panels"] = panels_for(request)
+    return context

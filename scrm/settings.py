@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from django.utils.translation import gettext_lazy as _
 
 from scrm.devkeys import UnsafeToStart, load_or_create_dev_keys
 
@@ -68,6 +69,10 @@ elif _proxy_ssl_header:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    # django-unfold: the admin's theme (Tailwind, dashboard components, Chart.js, all served
+    # from its static files). Before django.contrib.admin so its templates win.
+    "unfold.apps.BasicAppConfig",  # the theme only: the site is scrm.admin_site.ScrmAdminSite
+    "unfold.contrib.filters",
     "scrm.admin_site.ScrmAdminConfig",  # django.contrib.admin without the door bypasses
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -97,7 +102,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "scrm.admin_policy.AdminScriptPolicyMiddleware",  # Alpine.js in the admin (unfold)
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before common: the session's choice, else the browser's Accept-Language,
+    # else LANGUAGE_CODE (zh-hans).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -168,11 +177,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"  # the login page posts no "next" of its own
 
-LANGUAGE_CODE = "en-us"
+# Chinese first, English available. The catalogue (locale/zh_Hans/LC_MESSAGES/) is committed
+# compiled, so a fresh clone shows Chinese without GNU gettext installed.
+LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "zh-hans")
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
+# The company named on printed reports (the offboarding handover report).
+SCRM_COMPANY_NAME = os.environ.get("SCRM_COMPANY_NAME", "示例科技有限公司")
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -343,6 +359,26 @@ LOGGING = {
 # Object permissions are decided by scrm.access.scope (which honours share expiry); guardian's
 # backend would not, so it is deliberately not installed.
 SILENCED_SYSTEM_CHECKS = ["guardian.W001"]
+
+# --- The admin's look (django-unfold) -------------------------------------------------------
+UNFOLD = {
+    "SITE_TITLE": "scrm",
+    "SITE_HEADER": "scrm 客户资源保护",
+    "SITE_SUBHEADER": _("Customers, conversations and the staff who own them"),
+    "SITE_SYMBOL": "shield_person",
+    "SITE_FAVICONS": [
+        {"rel": "icon", "type": "image/svg+xml", "href": "/static/scrm/favicon.svg"},
+    ],
+    "SHOW_LANGUAGES": True,
+    "SHOW_HISTORY": True,
+    # No "view on site": the page it opens looks objects up outside every scope (admin_site).
+    "SHOW_VIEW_ON_SITE": False,
+    "SHOW_BACK_BUTTON": True,
+    "DASHBOARD_CALLBACK": "scrm.admin_site.dashboard_callback",
+    "SIDEBAR": {"show_search": False, "command_search": False, "show_all_applications": True},
+    "COMMAND": {"search_models": False},
+    "BORDER_RADIUS": "6px",
+}
 
 # --- Offboarding ----------------------------------------------------------------------------
 # A case always needs its approver (offboarding.services.approve_case): no setting skips it.

@@ -52,6 +52,8 @@ urlpatterns = [
     # insider §5: the masking matrix, read-only, for administrators, auditors, security officers
     path("admin/masking-matrix/", masking_matrix, name="masking-matrix"),
     path("admin/", admin.site.urls),
+    # The header's language switcher posts here (Django's set_language: session + cookie).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     # Signed-in staff only (scrm/api/docs.py).
     path("api/schema/", SchemaView.as_view(), name="schema"),

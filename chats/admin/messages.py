@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
+from unfold.admin import ModelAdmin
 
 from chats.display import display_text
 from chats.export import CSV, EXPORT_PERMISSION, XLSX, export_response
@@ -29,7 +30,7 @@ def _customer_shown(customer, viewer) -> str:
     return shown(viewer, "name", customer.name, owner_id=customer.owner_id)
 
 
-class ArchiveAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, admin.ModelAdmin):
+class ArchiveAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, ModelAdmin):
     """The archive is read in the admin, never edited: it is the record relied on in disputes.
     Columns render for the viewer (ViewerAdminMixin: the masking matrix, the content rights).
     Its changelists filter on their list filters only (`?text__contains=` is an oracle on the
@@ -224,7 +225,7 @@ class SensitiveWordRuleForm(forms.ModelForm):
 
 
 @admin.register(SensitiveWordRule)
-class SensitiveWordRuleAdmin(admin.ModelAdmin):
+class SensitiveWordRuleAdmin(ModelAdmin):
     door_public = "configuration: the rules, no messages"
     form = SensitiveWordRuleForm
     list_display = ["pattern", "kind", "severity", "active", "created_at"]

@@ -3,9 +3,10 @@ the purge log (read-only) and the history windows."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from unfold.admin import ModelAdmin
+from unfold.forms import ActionForm
 
 from chats.holds import MANAGE_PERMISSION, place_legal_hold, release_legal_hold
 from chats.models import Conversation, HistoryWindow, LegalHold, PurgeLog, RetentionPolicy
@@ -15,7 +16,7 @@ from scrm.masking.detectors import mask_text
 
 
 @admin.register(RetentionPolicy)
-class RetentionPolicyAdmin(admin.ModelAdmin):
+class RetentionPolicyAdmin(ModelAdmin):
     door_public = "configuration: retention periods"
     list_display = ["name", "days", "department", "channel", "tag"]
     list_filter = ["channel", "department", "tag"]
@@ -58,7 +59,7 @@ class ReleaseHoldActionForm(ActionForm):
 
 
 @admin.register(LegalHold)
-class LegalHoldAdmin(DoorAdminMixin, admin.ModelAdmin):
+class LegalHoldAdmin(DoorAdminMixin, ModelAdmin):
     """Holds are placed with the add form and released with the action; never edited."""
 
     form = LegalHoldForm
@@ -167,7 +168,7 @@ class LegalHoldAdmin(DoorAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PurgeLog)
-class PurgeLogAdmin(admin.ModelAdmin):
+class PurgeLogAdmin(ModelAdmin):
     """What each purge deleted; written only by chats.retention, never edited."""
 
     door_public = "counts per purge and policy, no messages"
@@ -197,7 +198,7 @@ class PurgeLogAdmin(admin.ModelAdmin):
 
 
 @admin.register(HistoryWindow)
-class HistoryWindowAdmin(admin.ModelAdmin):
+class HistoryWindowAdmin(ModelAdmin):
     door_public = "configuration: days of history per role"
     list_display = ["role", "days"]
     list_display_links = ["role"]

@@ -2,13 +2,14 @@ from auditlog.admin import LogEntryAdmin
 from auditlog.models import LogEntry
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
+from unfold.forms import ActionForm
 
 from scrm.access.scope import LIST
 from scrm.audit.admin_mixins import DoorAdminMixin
@@ -20,7 +21,7 @@ from scrm.masking.detectors import mask_text
 from scrm.masking.viewer import ViewerAdminMixin, current_viewer
 
 
-class ReadOnlyAdmin(DoorAdminMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(DoorAdminMixin, ModelAdmin):
     """Audit rows are append-only: nobody, not even a superuser, edits or deletes them here.
     Reading them is recorded like any other read: who read who read what."""
 
@@ -158,7 +159,7 @@ class StaffMemberFilter(admin.SimpleListFilter):
 
 
 @admin.register(LogEntry)
-class ScopedLogEntryAdmin(ViewerAdminMixin, DoorAdminMixin, LogEntryAdmin):
+class ScopedLogEntryAdmin(ViewerAdminMixin, DoorAdminMixin, LogEntryAdmin, ModelAdmin):
     """The change log as the viewer's customer scope allows (scrm.audit.changelog): entries
     about customers outside it are not listed and their change forms answer "not found"; diffs
     render through the masking matrix. Reading it is recorded like any other read."""

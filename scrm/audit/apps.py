@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditConfig(AppConfig):
+    verbose_name = _("Audit")
     name = "scrm.audit"
     label = "audit"
-    verbose_name = "Audit"
 
     def ready(self):
         from django.core import checks

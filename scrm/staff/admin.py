@@ -7,6 +7,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from scrm.access.door import WriteOnly
 from scrm.audit.admin_mixins import DoorAdminMixin
@@ -21,21 +23,21 @@ admin.site.unregister(StaticDevice)
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(ModelAdmin):
     door_public = "the department tree: names"
     list_display = ["name", "parent"]
     search_fields = ["name"]
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(ModelAdmin):
     door_public = "team names and departments"
     list_display = ["name", "department"]
     list_filter = ["department"]
     search_fields = ["name"]
 
 
-class DeviceInline(admin.TabularInline):
+class DeviceInline(TabularInline):
     model = Device
     extra = 0
     # A wiped device's row is what keeps telling the phone to erase its data, and the change
@@ -46,7 +48,12 @@ class DeviceInline(admin.TabularInline):
 
 
 @admin.register(Staff)
-class StaffAdmin(DoorAdminMixin, UserAdmin):
+class StaffAdmin(DoorAdminMixin, UserAdmin, ModelAdmin):
+    # unfold's styled versions of UserAdmin's forms
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
+
     list_display = [
         "username",
         "first_name",

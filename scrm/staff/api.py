@@ -21,7 +21,7 @@ class StaffDirectorySerializer(serializers.ModelSerializer):
         fields = ["id", "username", "display_name", "department", "team", "employment_status"]
 
     def get_display_name(self, obj) -> str:
-        return obj.get_full_name() or obj.username
+        return obj.display_name
 
 
 class MeSerializer(StaffDirectorySerializer):

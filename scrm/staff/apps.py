@@ -1,11 +1,12 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class StaffConfig(AppConfig):
+    verbose_name = _("Staff and organisation")
     name = "scrm.staff"
     label = "staff"
-    verbose_name = "Staff and organisation"
 
     def ready(self) -> None:
         from auditlog.registry import auditlog

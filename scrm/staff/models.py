@@ -4,15 +4,23 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
 
 
 class Department(models.Model):
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, verbose_name=_("name"))
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=_("parent"),
     )
 
     class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -30,10 +38,14 @@ class Department(models.Model):
 
 
 class Team(models.Model):
-    name = models.CharField(max_length=100)
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="teams")
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="teams", verbose_name=_("department")
+    )
 
     class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -42,41 +54,80 @@ class Team(models.Model):
 
 class Staff(AbstractUser):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        NOTICE = "notice", "Notice period"
-        DEPARTED = "departed", "Departed"
+        ACTIVE = "active", _("Active")
+        NOTICE = "notice", _("Notice period")
+        DEPARTED = "departed", _("Departed")
 
     department = models.ForeignKey(
-        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
+        verbose_name=_("department"),
     )
     team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+        verbose_name=_("team"),
     )
     supervisor = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reports",
+        verbose_name=_("supervisor"),
     )
     employment_status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True
+        max_length=10,
+        choices=Status.choices,
+        default=Status.ACTIVE,
+        db_index=True,
+        verbose_name=_("employment status"),
     )
-    hired_on = models.DateField(null=True, blank=True)
-    notice_date = models.DateField(null=True, blank=True)
-    departed_at = models.DateTimeField(null=True, blank=True)
+    hired_on = models.DateField(null=True, blank=True, verbose_name=_("hired on"))
+    notice_date = models.DateField(null=True, blank=True, verbose_name=_("notice date"))
+    departed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("departed at"))
     wecom_userid = models.CharField(
-        "WeCom user id", max_length=64, unique=True, null=True, blank=True
+        _("WeCom user id"), max_length=64, unique=True, null=True, blank=True
     )
     # Raised whenever every session and token of the account must end at once (password,
     # deactivation, roles, two-factor reset, "sign out everywhere"): every access and refresh
     # token carries the number it was issued under, and the browser session hash includes it.
-    auth_generation = models.PositiveIntegerField(default=0, editable=False)
+    auth_generation = models.PositiveIntegerField(
+        default=0, editable=False, verbose_name=_("auth generation")
+    )
 
     class Meta:
-        verbose_name = "staff member"
-        verbose_name_plural = "staff"
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
         ordering = ["username"]
 
     def __str__(self) -> str:
-        full = self.get_full_name()
-        return f"{full} ({self.username})" if full else self.username
+        name = self.display_name
+        return f"{name} ({self.username})" if name != self.username else name
+
+    @property
+    def display_name(self) -> str:
+        """The one way a person's name is shown: family name first. Chinese names run together
+        (唐丹); in Latin letters they keep a space (Tang Dan). No name at all: the username."""
+        family, given = self.last_name.strip(), self.first_name.strip()
+        if not (family or given):
+            return self.username
+        if (family + given).isascii():
+            return " ".join(part for part in (family, given) if part)
+        return family + given
+
+    def get_full_name(self) -> str:
+        # Django's own pages (the admin's user tools, the change log) call this one.
+        return self.display_name if (self.first_name or self.last_name) else ""
+
+    def get_short_name(self) -> str:
+        return self.display_name
 
     @cached_property
     def role_names(self) -> frozenset[str]:
@@ -105,13 +156,21 @@ class Staff(AbstractUser):
 class Device(models.Model):
     """A mobile device registered to a staff member; wiping it makes the client erase local data."""
 
-    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="devices")
-    device_id = models.CharField(max_length=128, unique=True)
-    name = models.CharField(max_length=100, blank=True)
-    platform = models.CharField(max_length=20, blank=True)
-    registered_at = models.DateTimeField(default=timezone.now)
-    last_seen_at = models.DateTimeField(null=True, blank=True)
-    wipe_requested_at = models.DateTimeField(null=True, blank=True)
+    staff = models.ForeignKey(
+        Staff, on_delete=models.CASCADE, related_name="devices", verbose_name=_("staff")
+    )
+    device_id = models.CharField(max_length=128, unique=True, verbose_name=_("device id"))
+    name = models.CharField(max_length=100, blank=True, verbose_name=_("name"))
+    platform = models.CharField(max_length=20, blank=True, verbose_name=_("platform"))
+    registered_at = models.DateTimeField(default=timezone.now, verbose_name=_("registered at"))
+    last_seen_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last seen at"))
+    wipe_requested_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("wipe requested at")
+    )
+
+    class Meta:
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
 
     def __str__(self) -> str:
         return f"{self.name or self.device_id} ({self.staff.username})"
@@ -120,14 +179,18 @@ class Device(models.Model):
 class Notification(models.Model):
     """An in-app notification (offboarding hand-overs, approvals)."""
 
-    recipient = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="notifications")
-    title = models.CharField(max_length=200)
-    body = models.TextField(blank=True)
-    link = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    read_at = models.DateTimeField(null=True, blank=True)
+    recipient = models.ForeignKey(
+        Staff, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
+    )
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    body = models.TextField(blank=True, verbose_name=_("body"))
+    link = models.CharField(max_length=300, blank=True, verbose_name=_("link"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    read_at = models.DateTimeField(null=True, blank=True, verbose_name=_("read at"))
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -137,22 +200,39 @@ class Notification(models.Model):
 class PersonalNote(models.Model):
     """A staff member's private note; one attached to a customer is business data and stays."""
 
-    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="personal_notes")
-    customer = models.ForeignKey(
-        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    staff = models.ForeignKey(
+        Staff, on_delete=models.CASCADE, related_name="personal_notes", verbose_name=_("staff")
     )
-    text = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("customer"),
+    )
+    text = models.TextField(verbose_name=_("text"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("personal note")
+        verbose_name_plural = _("personal notes")
 
     def __str__(self) -> str:
         return f"Note #{self.pk} of {self.staff_id}"
 
 
 class SavedSearch(models.Model):
-    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="saved_searches")
-    name = models.CharField(max_length=100)
-    query = models.JSONField(default=dict)
-    created_at = models.DateTimeField(default=timezone.now)
+    staff = models.ForeignKey(
+        Staff, on_delete=models.CASCADE, related_name="saved_searches", verbose_name=_("staff")
+    )
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    query = models.JSONField(default=dict, verbose_name=_("query"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("saved search")
+        verbose_name_plural = _("saved searches")
 
     def __str__(self) -> str:
         return self.name
@@ -161,9 +241,15 @@ class SavedSearch(models.Model):
 class Draft(models.Model):
     """An unsent message draft kept by a client."""
 
-    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="drafts")
-    body = models.TextField()
-    updated_at = models.DateTimeField(default=timezone.now)
+    staff = models.ForeignKey(
+        Staff, on_delete=models.CASCADE, related_name="drafts", verbose_name=_("staff")
+    )
+    body = models.TextField(verbose_name=_("body"))
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
+
+    class Meta:
+        verbose_name = _("draft")
+        verbose_name_plural = _("drafts")
 
     def __str__(self) -> str:
         return f"Draft #{self.pk}"
@@ -176,19 +262,22 @@ class TokenSession(models.Model):
     sign-in (JWT_SESSION_MAX_DAYS) that no chain of refreshes outlives.
     """
 
-    sid = models.CharField(max_length=32, unique=True)
-    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="token_sessions")
-    started_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    second_factor = models.BooleanField(default=False)
-    user_agent = models.CharField(max_length=300, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    end_reason = models.CharField(max_length=40, blank=True)
+    sid = models.CharField(max_length=32, unique=True, verbose_name=_("sid"))
+    staff = models.ForeignKey(
+        Staff, on_delete=models.CASCADE, related_name="token_sessions", verbose_name=_("staff")
+    )
+    started_at = models.DateTimeField(default=timezone.now, verbose_name=_("started at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    second_factor = models.BooleanField(default=False, verbose_name=_("second factor"))
+    user_agent = models.CharField(max_length=300, blank=True, verbose_name=_("user agent"))
+    ip_address = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("ip address"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
+    end_reason = models.CharField(max_length=40, blank=True, verbose_name=_("end reason"))
 
     class Meta:
+        verbose_name_plural = _("API sessions")
         ordering = ["-started_at"]
-        verbose_name = "API session"
+        verbose_name = _("API session")
 
     def __str__(self) -> str:
         return f"{self.staff.username} since {self.started_at:%Y-%m-%d %H:%M}"
@@ -198,12 +287,18 @@ class LoginTicket(models.Model):
     """The half-way state of an API sign-in by an enrolled user: the password was right, the
     second factor is still to come. Valid for minutes, one use; only its hash is stored."""
 
-    key_hash = models.CharField(max_length=64, unique=True)
-    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-    failures = models.PositiveSmallIntegerField(default=0)
+    key_hash = models.CharField(max_length=64, unique=True, verbose_name=_("key hash"))
+    staff = models.ForeignKey(
+        Staff, on_delete=models.CASCADE, related_name="+", verbose_name=_("staff")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("used at"))
+    failures = models.PositiveSmallIntegerField(default=0, verbose_name=_("failures"))
+
+    class Meta:
+        verbose_name = _("sign-in ticket")
+        verbose_name_plural = _("sign-in tickets")
 
     def __str__(self) -> str:
         return f"ticket of {self.staff_id}"
