@@ -63,6 +63,7 @@ PUBLIC_VIEWS: dict[str, str] = {
 }
 # Plain Django pages of the project (by URL name) that read no protected record.
 PUBLIC_PAGES: dict[str, str] = {
+    "set_language": "stores the caller's language choice (session and cookie), reads nothing",
     "masking-matrix": "the masking policy (role x data class): names no customer and no value; "
     "administrators, auditors and security officers only",
 }
@@ -77,6 +78,7 @@ PUBLIC_ADMIN_PAGES: dict[str, str] = {
     "password_change": "the caller's own password",
     "password_change_done": "a confirmation page",
     "jsi18n": "the admin's translated JavaScript strings",
+    "search": "unfold's model search, switched off: always 404 (scrm.admin_site)",
 }
 # Admins of the libraries' models: no customer, chat or audit data in them.
 UNPROTECTED_ADMIN_MODELS: dict[str, str] = {

@@ -152,18 +152,18 @@ def test_api_list_and_detail_follow_the_matrix(role, org, world):
 
 # --- the admin --------------------------------------------------------------------------------
 
-ROW_RE = re.compile(r"<tr>(.*?)</tr>", re.S)
+ROW_RE = re.compile(r"<tr[^>]*>(.*?)</tr>", re.S)
 
 
 def changelist_rows(body: str) -> dict[int, dict[str, str]]:
     """pk -> the name and mobile columns of the customer changelist."""
     rows = {}
     for row in ROW_RE.findall(body):
-        pk = re.search(r'customers/customer/(\d+)/change/">\d+<', row)
+        pk = re.search(r'customers/customer/(\d+)/change/"[^>]*>\d+<', row)
         if pk is None:
             continue
-        name = re.search(r'field-masked_name"><a [^>]*>(.*?)</a>', row).group(1)
-        mobile = re.search(r'field-masked_mobile">(.*?)</td>', row).group(1)
+        name = re.search(r"field-masked_name\b[^>]*><a [^>]*>(.*?)</a>", row).group(1)
+        mobile = re.search(r"field-masked_mobile\b[^>]*>(.*?)</td>", row).group(1)
         rows[int(pk.group(1))] = {"name": html.unescape(name), "mobile": html.unescape(mobile)}
     return rows
 
@@ -173,8 +173,12 @@ def change_form_values(body: str) -> dict[str, str]:
     values = {}
     for field in FIELDS:
         editable = re.search(rf'<input[^>]*name="{field}"[^>]*value="([^"]*)"', body)
+        # unfold marks a read-only value by its label, not by a field-<name> class
+        label = re.escape(str(Customer._meta.get_field(field).verbose_name))
         readonly = re.search(
-            rf'field-masked_{field}">.*?<div class="readonly">(.*?)</div>', body, re.S
+            rf">{label}</label>\s*</div>\s*<div[^>]*>\s*<div class=\"readonly[^\"]*\">(.*?)</div>",
+            body,
+            re.S,
         )
         assert editable or readonly, field
         values[field] = html.unescape((editable or readonly).group(1))
@@ -242,7 +246,7 @@ def test_security_officer_cannot_read_a_customers_change_log(org, world):
     assert by_id.status_code == 302  # "does not exist": back to the admin index
     assert "Renamed Ltd" not in client.get(by_id.url).content.decode()
     assert "Renamed Ltd" not in searched.content.decode()
-    assert "0 log entries" in searched.content.decode()
+    assert searched.context["cl"].result_count == 0
 
 
 def test_security_officer_still_reads_the_change_log_of_their_own_business(org):

@@ -70,6 +70,22 @@ def test_rep_cannot_read_customers_through_admin_autocomplete(params, term, org,
     assert events_since(since) == []  # nothing was read, so nothing to record
 
 
+@pytest.mark.parametrize("term", ["mobile", "name"])
+def test_unfolds_model_search_is_switched_off_for_everyone(term, org, customers):
+    """django-unfold's /admin/search/ runs every admin's search_fields with no access event:
+    a superuser typing a mobile would get its customer. It answers 404 like autocomplete."""
+    target = customers.of_rep
+    typed = {"mobile": target.mobile, "name": target.name}[term]
+    since = last_event_id()
+
+    for user in (org.rep, org.admin_user):
+        response = browser(user).get("/admin/search/", {"s": typed, "extended": "1"})
+
+        assert response.status_code == 404
+        assert target.name not in response.content.decode()
+    assert events_since(since) == []
+
+
 def test_view_on_site_cannot_look_objects_up_outside_the_scope(org, customers):
     content_type = ContentType.objects.get_for_model(Customer)
 

@@ -127,7 +127,7 @@ def test_bad_rows_are_reported_with_line_and_reason_and_leave_nothing_behind(
     [
         ("name,notice\nli.na,2026-03-01\n", "Columns needed"),
         ("username,notice_date\nli.na,2026-03-01\n", "Columns needed"),
-        ("", "The submitted file is empty."),
+        ("", "提交的是空文件。"),  # Django's own message, in the product language
         ("username,notice_date,last_working_date\n".encode("utf-16"), "not UTF-8"),
     ],
 )
