@@ -382,8 +382,8 @@ class Command(BaseCommand):
             events_before = AccessEvent.objects.count()
             reveals = stories.seed_reveals(staff, self.book)
             exports = stories.seed_exports(staff)
-            reads = stories.seed_notice_reads(Staff.objects.get(username="rep24"))
-            sign_ins = stories.seed_failed_sign_ins("rep21")
+            reads = stories.seed_notice_reads(Staff.objects.get(username=stories.NOTICE_READER))
+            sign_ins = stories.seed_failed_sign_ins(stories.LOCKED_OUT)
             self.tally_all("reveals, exports", reveals + exports)
             self.tally_all("leaver reads", reads)
             self.tally_all("failed sign-ins", sign_ins)
@@ -679,7 +679,7 @@ class Command(BaseCommand):
         if total:
             oldest = messages.order_by("sent_at").values_list("sent_at", flat=True).first()
             cutoff = timezone.now() - timedelta(days=settings.SCRM_CHAT_RETENTION_DAYS)
-            by_type = messages.values_list("msg_type").annotate(n=Count("pk"))
+            by_type = messages.order_by().values_list("msg_type").annotate(n=Count("pk"))
             kinds = dict(by_type.values_list("msg_type", "n"))
             days = (timezone.now() - oldest).days
             self.stdout.write(

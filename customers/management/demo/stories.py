@@ -162,6 +162,8 @@ HANDOVER_NOTES = "重点客户已在企业微信逐一告知交接；在谈的�
 CANCEL_REASON = "员工撤回离职申请，决定留任"
 REFUSAL_REASON = "客户希望由团队负责人直接对接"
 SHARED_WITH = "rep7"  # rep21 had shared a customer with rep7: the run revokes the share
+NOTICE_READER = "rep24"  # in their notice period (approved case): reads past the hourly budget
+LOCKED_OUT = "rep21"  # departed (completed case): someone tries the account from outside
 
 
 class WorkerLost(BaseException):
