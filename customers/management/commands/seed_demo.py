@@ -4,6 +4,12 @@ Idempotent: departments, teams, staff, tags and customers are looked up by their
 (name, username, `wecom_external_userid`) before anything is created, so re-running with the
 same `--customers` creates nothing and a larger number only adds the missing customers. The data
 is generated from one fixed seed: customer N always gets the same name, mobile and ID number.
+
+On top of that organisation: a WeCom chat archive stored through the ingest service
+(customers/management/demo/archive.py; message ids are fixed, so ingest answers "duplicate"
+the second time), and the stories told through the services (demo/stories.py): follow-ups due
+today, an offboarding case in every state for seven extra reps (rep21-rep27), a legal hold,
+reveals and exports of today, a leaver's reads and a locked-out sign-in raising alerts.
 """
 
 import random
@@ -21,10 +27,26 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from faker import Faker
 from tqdm import tqdm
 
+from chats.ingest import MAX_BATCH, ingest_records
+from chats.models import Conversation, Message
+from customers.management.demo import stories
+from customers.management.demo.archive import (
+    DEFAULT_MESSAGES,
+    LEAVER_SHAPE,
+    ROOM_PREFIX,
+    ROOM_SHAPE,
+    Chat,
+    ChatCustomer,
+    ChatStaff,
+    build_records,
+    salutation,
+)
+from customers.management.demo.scripts import RECENT_PRIVATE, RECENT_ROOM
 from customers.models import (
     Customer,
     FollowUp,
@@ -33,6 +55,8 @@ from customers.models import (
     id_number_index,
     mobile_index,
 )
+from offboarding.models import OffboardingCase
+from scrm.audit.models import AccessEvent, SecurityAlert
 from scrm.masking.validation import id_checksum_char
 from scrm.staff import mfa, roles
 from scrm.staff.models import Department, Staff, Team
@@ -41,6 +65,7 @@ from scrm.staff.roles import ensure_role_groups
 SEED = 2026
 BATCH_SIZE = 500
 MAX_CUSTOMERS = 1_000_000
+MAX_MESSAGES = 1_000_000
 EXTERNAL_ID_PREFIX = "wmdemo"
 SERVICE_ACCOUNT = "wecom-sync"
 STAFF_EMAIL_DOMAIN = "demo.scrm.example"  # .example is reserved: no mail can ever be delivered
@@ -81,10 +106,32 @@ def staff_specs() -> list[StaffSpec]:
         StaffSpec("auditor1", roles.AUDITOR, AUDIT_DEPT),
         StaffSpec("security1", roles.SECURITY_OFFICER, SECURITY_DEPT),
     ]
+    # Last, so the accounts above keep the names (and hire dates) they had before these.
+    specs += [
+        StaffSpec(
+            leaver.username, roles.SALES_REP, EAST_SALES, TEAM_OF_LEAD[leaver.lead], leaver.lead
+        )
+        for leaver in sorted(stories.LEAVERS, key=lambda leaver: int(leaver.username[3:]))
+    ]
     return specs
 
 
 REP_USERNAMES = [f"rep{number}" for number in range(1, 21)]
+TEAM_OF_LEAD = {"lead1": TEAM_1, "lead2": TEAM_2}
+# The leavers' customers: indices past --customers' range, a fixed book per leaver.
+LEAVER_FIRST_INDEX = 1_000_000
+# Private chats for the reps' first customers (about 12 each), all of the leavers' customers,
+# and a few group rooms: (rep, lead in the room or None, customers, title).
+CHAT_CUSTOMERS = 240
+LEAVER_CHAT_WEIGHT = 3.0
+ROOM_WEIGHT = 3.0
+ROOMS = [
+    ("rep1", "lead1", 4, "华东渠道客户交流群"),
+    ("rep6", None, 3, "门店系统上线项目群"),
+    ("rep11", "lead2", 4, "年度续约沟通群"),
+    ("rep15", None, 3, "会员积分系统培训群"),
+    ("rep21", None, 3, "售后服务群"),
+]
 
 # (city prefix, district, the district's 6-digit administrative code)
 DISTRICTS = [
@@ -277,13 +324,20 @@ def external_id(index: int) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Create a demo organisation (departments, teams, staff in every role) and N fake "
-        "customers with follow-ups. Idempotent: re-running creates only what is missing."
+        "Create a demo organisation (departments, teams, staff in every role), N fake customers "
+        "with follow-ups, a WeCom chat archive and offboarding cases in every state. "
+        "Idempotent: re-running creates only what is missing."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--customers", type=int, default=2000, help="How many demo customers (default 2000)."
+        )
+        parser.add_argument(
+            "--messages",
+            type=int,
+            default=DEFAULT_MESSAGES,
+            help=f"How many chat-archive messages (default {DEFAULT_MESSAGES:,}).",
         )
         parser.add_argument(
             "--password",
@@ -295,24 +349,58 @@ class Command(BaseCommand):
             help="Do nothing when the database already has staff accounts (used by `make run`).",
         )
 
-    def handle(self, *args, customers: int, password: str | None, if_empty: bool, **options):
+    def handle(
+        self,
+        *args,
+        customers: int,
+        messages: int,
+        password: str | None,
+        if_empty: bool,
+        **options,
+    ):
         password = settings.SCRM_DEMO_PASSWORD if password is None else password
-        check_arguments(customers, password)
+        check_arguments(customers, password, messages)
         if if_empty and Staff.objects.exists():
             self.stdout.write("Staff accounts already exist: demo data not seeded (--if-empty).")
             return
         started = time.monotonic()
         self.show_progress = options["verbosity"] > 0 and sys.stderr.isatty()
         self.counts: dict[str, Counts] = {}
+        self.customer_total = customers
+        alerts_before = SecurityAlert.objects.count()
         with transaction.atomic():
             ensure_role_groups()  # normally done by migrate; cheap and idempotent
             departments, teams = self.seed_organisation()
             staff = self.seed_staff(departments, teams, password)
             self.seed_tags()
             self.seed_customers(customers, staff)
+            self.seed_leavers_customers(staff)
+            self.seed_archive(customers, messages, staff)
+            self.tally_all("due follow-ups", stories.seed_due_follow_ups(staff, self.book))
+            self.seed_cases(staff)
+            self.tally_all("legal holds", stories.seed_legal_hold(staff))
+            events_before = AccessEvent.objects.count()
+            reveals = stories.seed_reveals(staff, self.book)
+            exports = stories.seed_exports(staff)
+            reads = stories.seed_notice_reads(Staff.objects.get(username=stories.NOTICE_READER))
+            sign_ins = stories.seed_failed_sign_ins(stories.LOCKED_OUT)
+            self.tally_all("reveals, exports", reveals + exports)
+            self.tally_all("leaver reads", reads)
+            self.tally_all("failed sign-ins", sign_ins)
+            self.counts["access events"] = Counts(
+                AccessEvent.objects.count() - events_before, events_before
+            )
+        alerts_after = SecurityAlert.objects.count()
+        self.counts["security alerts"] = Counts(alerts_after - alerts_before, alerts_before)
         if options["verbosity"] > 0:
             self.print_summary(time.monotonic() - started)
+            self.print_archive()
             self.print_logins(password, customers)
+
+    def tally_all(self, label: str, created: list[bool]) -> None:
+        counts = self.counts.setdefault(label, Counts())
+        counts.created += sum(created)
+        counts.existing += len(created) - sum(created)
 
     def tally(self, label: str, created: bool) -> None:
         counts = self.counts.setdefault(label, Counts())
@@ -389,31 +477,60 @@ class Command(BaseCommand):
 
     def seed_customers(self, total: int, staff: dict[str, Staff]) -> None:
         """Create the missing demo customers 0..total-1, round-robin over the reps, in batches."""
-        existing = set(
-            Customer.objects.filter(
-                wecom_external_userid__startswith=EXTERNAL_ID_PREFIX
-            ).values_list("wecom_external_userid", flat=True)
-        )
         reps = [staff[username] for username in REP_USERNAMES]
+        owners = {index: reps[index % len(reps)] for index in range(total)}
+        self.insert_customers("customers", owners, desc="Customers")
+
+    def seed_leavers_customers(self, staff: dict[str, Staff]) -> None:
+        """Each leaver's book, whatever --customers says (the cases need something to move)."""
+        self.insert_customers("leavers' customers", self.leaver_books(staff))
+
+    @staticmethod
+    def leaver_books(staff: dict[str, Staff]) -> dict[int, Staff]:
+        """Customer index -> leaver, for the fixed indices past --customers' range."""
+        books, index = {}, LEAVER_FIRST_INDEX
+        for leaver in stories.LEAVERS:
+            for _ in range(leaver.customers):
+                books[index] = staff[leaver.username]
+                index += 1
+        return books
+
+    def insert_customers(self, label: str, owners: dict[int, Staff], desc: str = "") -> None:
+        wanted = {external_id(index): index for index in owners}
+        existing = set(
+            Customer.objects.filter(wecom_external_userid__in=list(wanted)).values_list(
+                "wecom_external_userid", flat=True
+            )
+        )
         tags = dict(Tag.objects.filter(name__in=TAGS).values_list("name", "pk"))
         data, now = DemoData(), timezone.now()
-        for label in ("customers", "follow-ups", "transactions"):
-            self.counts[label] = Counts()
-        self.counts["customers"].existing = sum(external_id(i) in existing for i in range(total))
-        missing = [i for i in range(total) if external_id(i) not in existing]
+        self.counts[label] = Counts(existing=len(existing))
+        for other in ("follow-ups", "transactions"):
+            self.counts.setdefault(other, Counts())
+        missing = [index for key, index in wanted.items() if key not in existing]
         progress = tqdm(
-            total=len(missing), desc="Customers", unit="", disable=not self.show_progress
+            total=len(missing), desc=desc or label, unit="", disable=not self.show_progress
         )
         for start in range(0, len(missing), BATCH_SIZE):
             batch = [
-                data.customer(index, reps[index % len(reps)], now)
+                data.customer(index, owners[index], now)
                 for index in missing[start : start + BATCH_SIZE]
             ]
-            self.insert_batch(batch, tags)
+            self.insert_batch(batch, tags, label)
             progress.update(len(batch))
         progress.close()
 
-    def insert_batch(self, batch: list[DemoCustomer], tags: dict[str, int]) -> None:
+    def book(self, rep: Staff) -> list[Customer]:
+        """A rep's first three round-robin demo customers (whoever owns them now), or a
+        leaver's own customers: what the stories pick from, the same on every run."""
+        if rep.username not in REP_USERNAMES:
+            return list(Customer.objects.filter(owner=rep).order_by("pk")[:3])
+        first = REP_USERNAMES.index(rep.username)
+        keys = [external_id(i) for i in range(first, self.customer_total, len(REP_USERNAMES))]
+        found = Customer.objects.filter(wecom_external_userid__in=keys[:3])
+        return sorted(found, key=lambda customer: customer.wecom_external_userid)
+
+    def insert_batch(self, batch: list[DemoCustomer], tags: dict[str, int], label: str) -> None:
         customers = [row.customer for row in batch]
         Customer.objects.bulk_create(customers)
         # Not every backend returns primary keys from bulk_create: read them back by external id.
@@ -434,16 +551,156 @@ class Command(BaseCommand):
         transactions = [item for row in batch for item in row.transactions]
         FollowUp.objects.bulk_create(follow_ups, batch_size=BATCH_SIZE)
         Transaction.objects.bulk_create(transactions, batch_size=BATCH_SIZE)
-        self.counts["customers"].created += len(customers)
+        self.counts[label].created += len(customers)
         self.counts["follow-ups"].created += len(follow_ups)
         self.counts["transactions"].created += len(transactions)
+
+    # --- chat archive --------------------------------------------------------------------
+
+    def chat_plan(self, total: int, staff: dict[str, Staff]) -> list[Chat]:
+        """The private chats of the reps' first customers and of every leaver's customer,
+        and the group rooms, as the demo's generator draws them (no database read)."""
+        data, now = DemoData(), timezone.now()
+
+        def person(username: str) -> ChatStaff:
+            member = staff[username]
+            full_name = member.last_name + member.first_name
+            return ChatStaff(username, f"{member.last_name}经理", full_name)
+
+        def customer(index: int) -> ChatCustomer:
+            row = data.customer(index, None, now).customer
+            key = external_id(index)
+            return ChatCustomer(
+                key,
+                salutation(row.name, key, SEED),
+                row.company,
+                row.mobile,
+                row.id_number,
+                row.email,
+                row.address,
+            )
+
+        chats, books = [], {}
+        for index in range(min(total, CHAT_CUSTOMERS)):
+            username = REP_USERNAMES[index % len(REP_USERNAMES)]
+            book = books.setdefault(username, [])
+            book.append(customer(index))
+            recent = RECENT_PRIVATE[(len(book) - 1) % len(RECENT_PRIVATE)]
+            chats.append(
+                Chat(book[-1].external_id, person(username), [book[-1]], recent_topic=recent)
+            )
+        for index, leaver in self.leaver_books(staff).items():
+            spec = next(s for s in stories.LEAVERS if s.username == leaver.username)
+            book = books.setdefault(leaver.username, [])
+            book.append(customer(index))
+            leaving = spec.state != stories.Status.CANCELLED
+            successor = person(spec.successors[0]).salutation if spec.successors else "团队里的同事"
+            chats.append(
+                Chat(
+                    book[-1].external_id,
+                    person(leaver.username),
+                    [book[-1]],
+                    weight=LEAVER_CHAT_WEIGHT,
+                    shape=LEAVER_SHAPE,
+                    recent_topic=RECENT_PRIVATE[(len(book) - 1) % len(RECENT_PRIVATE)],
+                    successor=successor if leaving else "",
+                )
+            )
+        for number, (username, lead, size, title) in enumerate(ROOMS, start=1):
+            members = books.get(username, [])[:size]
+            if len(members) < 2:
+                continue  # a room needs several customers; too few demo customers for this one
+            room = f"{ROOM_PREFIX}{number:04d}"
+            chats.append(
+                Chat(
+                    room,
+                    person(username),
+                    members,
+                    weight=ROOM_WEIGHT,
+                    shape=ROOM_SHAPE,
+                    recent_topic=RECENT_ROOM[number % len(RECENT_ROOM)],
+                    room_id=room,
+                    title=title,
+                    silent=[lead] if lead else [],
+                )
+            )
+        return chats
+
+    def seed_archive(self, customers: int, messages: int, staff: dict[str, Staff]) -> None:
+        """Sensitive-word rules first (ingest raises their alerts), then the archive through
+        the ingest service in batches, as `import_chats` stores a file."""
+        self.tally_all("alert rules", stories.seed_rules())
+        chats = self.chat_plan(customers, staff)
+        records = build_records(chats, total=messages, now=timezone.now(), seed=SEED)
+        rooms = Conversation.objects.filter(room_id__startswith=ROOM_PREFIX)
+        rooms_before = rooms.count()
+        counts = self.counts.setdefault("chat messages", Counts())
+        progress = tqdm(
+            total=len(records), desc="Chat archive", unit="", disable=not self.show_progress
+        )
+        service = staff[SERVICE_ACCOUNT]
+        for start in range(0, len(records), MAX_BATCH):
+            batch = records[start : start + MAX_BATCH]
+            results = ingest_records(records=batch, actor=service)
+            errors = [r for r in results if r.status == "error"]
+            if errors:
+                raise CommandError(f"demo record {errors[0].msgid} refused: {errors[0].reason}")
+            counts.created += sum(r.status == "created" for r in results)
+            counts.existing += sum(r.status == "duplicate" for r in results)
+            progress.update(len(batch))
+        progress.close()
+        # The archive records carry no room names (WeCom's group-chat API has them).
+        for chat in chats:
+            if chat.room_id:
+                rooms.filter(room_id=chat.room_id, title="").update(title=chat.title)
+        self.counts["group rooms"] = Counts(rooms.count() - rooms_before, rooms_before)
+
+    # --- stories -------------------------------------------------------------------------
+
+    def seed_cases(self, staff: dict[str, Staff]) -> None:
+        before = OffboardingCase.objects.filter(
+            leaver__username__in=[leaver.username for leaver in stories.LEAVERS]
+        ).count()
+        created = stories.seed_cases(staff)
+        self.counts["offboarding cases"] = Counts(len(created), before)
 
     # --- output --------------------------------------------------------------------------
 
     def print_summary(self, elapsed: float) -> None:
         self.stdout.write(self.style.SUCCESS(f"Demo data ready in {elapsed:.1f} s:"))
+        width = max(len(label) for label in self.counts) + 2
         for label, counts in self.counts.items():
-            self.stdout.write(f"  {label:<15} {counts}")
+            self.stdout.write(f"  {label:<{width}} {counts}")
+
+    def print_archive(self) -> None:
+        """What the demo holds now (not only what this run added)."""
+        messages = stories.demo_messages()
+        total = messages.count()
+        if total:
+            oldest = messages.order_by("sent_at").values_list("sent_at", flat=True).first()
+            cutoff = timezone.now() - timedelta(days=settings.SCRM_CHAT_RETENTION_DAYS)
+            by_type = messages.order_by().values_list("msg_type").annotate(n=Count("pk"))
+            kinds = dict(by_type.values_list("msg_type", "n"))
+            days = (timezone.now() - oldest).days
+            self.stdout.write(
+                f"\nChat archive: {total:,} messages over {days} days, "
+                f"{kinds.get(Message.Type.IMAGE, 0)} images, {kinds.get(Message.Type.FILE, 0)} "
+                f"files, {messages.filter(revoked_at__isnull=False).count()} revoked, "
+                f"{messages.filter(sent_at__lt=cutoff).count()} past the "
+                f"{settings.SCRM_CHAT_RETENTION_DAYS}-day retention."
+            )
+        states = dict(
+            OffboardingCase.objects.filter(
+                leaver__username__in=[leaver.username for leaver in stories.LEAVERS]
+            ).values_list("leaver__username", "status")
+        )
+        if states:
+            cases = ", ".join(f"{name} {state}" for name, state in sorted(states.items()))
+            self.stdout.write(f"Offboarding cases: {cases}.")
+        alerts = stories.security_alerts()
+        if alerts:
+            listed = ", ".join(f"{count} {kind}" for kind, count in alerts.items())
+            self.stdout.write(f"Security alerts: {listed}.")
 
     def print_logins(self, password: str, customers: int) -> None:
         accounts = self.counts["staff accounts"]
@@ -460,6 +717,7 @@ class Command(BaseCommand):
             ("lead1", roles.TEAM_LEAD, f"{EAST_SALES} / {TEAM_1} (rep1-rep10)"),
             ("lead2", roles.TEAM_LEAD, f"{EAST_SALES} / {TEAM_2} (rep11-rep20)"),
             ("rep1..rep20", roles.SALES_REP, f"own customers (~{customers // 20} each)"),
+            ("rep21..rep27", roles.SALES_REP, "leavers: one offboarding case in each state"),
             ("hr1", roles.HR, "staff records; masked customers of leavers"),
             ("legal1", roles.LEGAL, "every customer, may reveal"),
             ("auditor1", roles.AUDITOR, "every customer (masked), audit trail"),
@@ -473,7 +731,7 @@ class Command(BaseCommand):
         )
 
 
-def check_arguments(customers: int, password: str) -> None:
+def check_arguments(customers: int, password: str, messages: int = DEFAULT_MESSAGES) -> None:
     if not settings.DEBUG:
         raise CommandError(
             "seed_demo creates accounts with a published password; it refuses to run with "
@@ -481,6 +739,8 @@ def check_arguments(customers: int, password: str) -> None:
         )
     if not 0 <= customers <= MAX_CUSTOMERS:
         raise CommandError(f"--customers must be between 0 and {MAX_CUSTOMERS:,}.")
+    if not 0 <= messages <= MAX_MESSAGES:
+        raise CommandError(f"--messages must be between 0 and {MAX_MESSAGES:,}.")
     try:
         password_validation.validate_password(password)
     except ValidationError as error:
