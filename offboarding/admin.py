@@ -1,29 +1,45 @@
 """HR's pages: create, preview, approve, schedule, watch progress, read and download the report."""
 
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
+import scrm.staff.admin_notifications  # noqa: F401 - registers "my notifications"
 from customers.models import Customer
 from offboarding.admin_forms import CaseCreateForm, LeaversCsvForm, ReasonForm, RefusalActionForm
 from offboarding.csv_import import import_leavers
 from offboarding.models import CustomerTransfer, OffboardingCase, RevokedShare
+from offboarding.panels import awaiting_approval
 from offboarding.preview import preview_case
 from offboarding.reads import (
     record_customer_rows,
     record_customers_shown,
     record_report_export,
 )
-from offboarding.report import report_csv, report_rows, report_summary, revoked_share_rows
+from offboarding.report import (
+    report_csv,
+    report_people,
+    report_rows,
+    report_summary,
+    revoked_share_rows,
+)
 from offboarding.services import (
     approve_case,
     cancel_case,
     create_case,
+    may_approve,
     reconfirm_share,
     record_refusal,
     run_now,
@@ -41,16 +57,86 @@ from scrm.masking.viewer import ViewerAdminMixin, current_viewer
 
 def _errors(exc: ValidationError) -> str:
     if hasattr(exc, "error_dict"):
-        return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        return "; ".join(" ".join(v) for v in exc.message_dict.values())
     return " ".join(exc.messages)
+
+
+def _when(moment) -> str:
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT") if moment else ""
+
+
+class AwaitingApprovalFilter(admin.SimpleListFilter):
+    title = _("approval")
+    parameter_name = "awaiting"
+
+    def lookups(self, request, model_admin):
+        return [("me", _("Awaiting my approval"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "me":
+            return queryset.filter(pk__in=awaiting_approval(request.user).values("pk"))
+        return queryset
+
+
+STATUS = OffboardingCase.Status
+PREVIEWABLE = (STATUS.DRAFT, STATUS.APPROVED, STATUS.SCHEDULED, STATUS.FAILED)
+REPORTABLE = (STATUS.RUNNING, STATUS.COMPLETED, STATUS.FAILED, STATUS.CANCELLED)
+
+
+def case_actions(user, case: OffboardingCase) -> list[tuple[str, str]]:
+    """The buttons that work for this viewer on this case now (the services decide anyway)."""
+    runs = user.has_perm("offboarding.run_offboardingcase")
+    actions = []
+    if case.status == STATUS.DRAFT and may_approve(user, case):
+        actions.append(("approve", _("Approve")))
+    if runs and case.status == STATUS.APPROVED:
+        actions.append(("schedule", _("Schedule for the effective time")))
+    if runs and case.status in (STATUS.APPROVED, STATUS.SCHEDULED):
+        actions.append(("run", _("Run now")))
+    if runs and case.status == STATUS.FAILED:
+        actions.append(("run", _("Resume the run")))
+    return actions
+
+
+def may_cancel(user, case: OffboardingCase) -> bool:
+    return user.has_perm("offboarding.run_offboardingcase") and case.status not in (
+        STATUS.COMPLETED,
+        STATUS.CANCELLED,
+        STATUS.RUNNING,
+    )
+
+
+def step_rows(case: OffboardingCase) -> list[dict]:
+    """Each step as people read it: its name and status in words, never its stored detail."""
+    return [
+        {
+            "code": s.name,
+            "name": s.get_name_display(),
+            "status": s.status,
+            "status_label": s.get_status_display(),
+            "percent": s.percent,
+            "done": s.done,
+            "total": s.total,
+            "error": mask_text(s.error),
+        }
+        for s in case.steps.order_by("position")
+    ]
 
 
 @admin.register(OffboardingCase)
 class OffboardingCaseAdmin(DoorAdminMixin, ModelAdmin):
-    list_display = ["id", "leaver", "status", "plan", "notice_date", "effective_at", "progress"]
-    list_filter = ["status", "plan"]
+    list_display = [
+        "id",
+        "leaver_name",
+        "status",
+        "plan",
+        "notice_date",
+        "effective_at",
+        "progress",
+    ]
+    list_filter = [AwaitingApprovalFilter, "status", "plan"]
     list_select_related = ["leaver"]
-    search_fields = ["leaver__username"]
+    search_fields = ["leaver__username", "leaver__last_name", "leaver__first_name"]
     form = CaseCreateForm
     change_form_template = "admin/offboarding/offboardingcase/change_form.html"
     change_list_template = "admin/offboarding/offboardingcase/change_list.html"
@@ -62,10 +148,11 @@ class OffboardingCaseAdmin(DoorAdminMixin, ModelAdmin):
         "offboarding_case_cancel": CHANGE,
         "offboarding_case_report": VIEW,
         "offboarding_case_report_csv": VIEW,
+        "offboarding_case_progress": VIEW,
         "offboarding_case_import": WriteOnly("opens cases from a CSV; shows line errors"),
     }
     readonly_fields = [
-        "leaver",
+        "leaver_name",
         "shown_reason",
         "notice_date",
         "effective_at",
@@ -73,12 +160,13 @@ class OffboardingCaseAdmin(DoorAdminMixin, ModelAdmin):
         "successor_names",
         "shown_handover_notes",
         "status",
-        "created_by",
-        "approved_by",
+        "created_by_name",
+        "approver_name",
+        "approved_by_name",
         "approved_at",
         "started_at",
         "finished_at",
-        "error",
+        "shown_error",
         "shown_cancel_summary",
     ]
 
@@ -94,32 +182,55 @@ class OffboardingCaseAdmin(DoorAdminMixin, ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # a case is history: cancel it instead
 
-    @admin.display(description="successors")
+    @admin.display(description=_("leaver"), ordering="leaver__last_name")
+    def leaver_name(self, case: OffboardingCase) -> str:
+        return case.leaver.display_name
+
+    @admin.display(description=_("successors"))
     def successor_names(self, case: OffboardingCase) -> str:
-        return ", ".join(s.username for s in case.successors.all()) or "(team plan)"
+        names = [s.display_name for s in case.successors.all()]
+        return "、".join(names) or gettext("(team plan)")
+
+    @admin.display(description=_("created by"))
+    def created_by_name(self, case: OffboardingCase) -> str:
+        return case.created_by.display_name
+
+    @admin.display(description=_("approver"))
+    def approver_name(self, case: OffboardingCase) -> str:
+        return case.approver.display_name if case.approver else "-"
+
+    @admin.display(description=_("approved by"))
+    def approved_by_name(self, case: OffboardingCase) -> str:
+        return case.approved_by.display_name if case.approved_by else "-"
 
     # Free text through the detectors on display too (rows stored before they learnt a format).
-    @admin.display(description="reason")
+    @admin.display(description=_("reason"))
     def shown_reason(self, case: OffboardingCase) -> str:
         return mask_text(case.reason)
 
-    @admin.display(description="handover notes")
+    @admin.display(description=_("handover notes"))
     def shown_handover_notes(self, case: OffboardingCase) -> str:
         return mask_text(case.handover_notes)
 
-    @admin.display(description="cancel summary")
+    @admin.display(description=_("error"))
+    def shown_error(self, case: OffboardingCase) -> str:
+        return mask_text(case.error)
+
+    @admin.display(description=_("cancel summary"))
     def shown_cancel_summary(self, case: OffboardingCase) -> str:
         return mask_text(case.cancel_summary)
 
-    @admin.display(description="progress")
+    @admin.display(description=_("progress"))
     def progress(self, case: OffboardingCase) -> str:
         steps = list(case.steps.all())
         done = sum(s.status == "done" for s in steps)
-        return f"{done}/{len(steps)} steps"
+        return gettext("%(done)s of %(total)s steps") % {"done": done, "total": len(steps)}
+
+    # --- creating: the service opens the case; its refusals become the form's errors ---------
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        form.instance = create_case(
+        case = create_case(
             actor=request.user,
             leaver=data["leaver"],
             reason=data["reason"],
@@ -129,20 +240,89 @@ class OffboardingCaseAdmin(DoorAdminMixin, ModelAdmin):
             successors=list(data["successors"]),
             handover_notes=data["handover_notes"],
         )
+        # The admin logs and redirects with the object it built: give it the case's id, or
+        # it says "#None was added" and links to /None/change/.
+        obj.pk, obj._state.adding, obj._state.db = case.pk, False, case._state.db
+        form.instance = case
 
     def save_related(self, request, form, formsets, change):
         pass  # create_case set the successors
+
+    def response_add(self, request, obj, post_url_continue=None):
+        url = reverse("admin:offboarding_offboardingcase_change", args=[obj.pk])
+        self.message_user(
+            request,
+            gettext(
+                "Case #%(pk)s for %(name)s opened as a draft; "
+                "%(approver)s has been asked to approve it."
+            )
+            % {
+                "pk": obj.pk,
+                "name": obj.leaver.display_name,
+                "approver": obj.leaver.supervisor.display_name if obj.leaver.supervisor else "-",
+            },
+            messages.SUCCESS,
+        )
+        return redirect(url)
 
     def add_view(self, request, form_url="", extra_context=None):
         try:
             return super().add_view(request, form_url, extra_context)
         except ValidationError as exc:
-            self.message_user(request, f"Case not created: {_errors(exc)}", messages.ERROR)
-            return redirect(request.get_full_path())
+            # create_case refused (the admin's transaction rolled back): show the same form,
+            # everything typed kept, with the service's reasons at their fields.
+            return self._refused_add_form(request, exc, form_url)
+
+    def _refused_add_form(self, request, exc: ValidationError, form_url: str):
+        form = self.get_form(request)(request.POST, request.FILES)
+        form.is_valid()
+        if hasattr(exc, "error_dict"):
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            form.add_error(None, exc.messages)
+        admin_form = helpers.AdminForm(
+            form,
+            list(self.get_fieldsets(request)),
+            self.get_prepopulated_fields(request),
+            (),
+            model_admin=self,
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Add %s") % self.opts.verbose_name,
+            "subtitle": None,
+            "adminform": admin_form,
+            "object_id": None,
+            "original": None,
+            "is_popup": False,
+            "to_field": None,
+            "media": self.media + admin_form.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+        }
+        self.message_user(
+            request, gettext("Case not opened: see the errors below."), messages.ERROR
+        )
+        return self.render_change_form(
+            request, context, add=True, change=False, obj=None, form_url=form_url
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        actions = [("approve", "Approve"), ("schedule", "Schedule"), ("run", "Run now")]
-        extra_context = {**(extra_context or {}), "case_actions": actions}
+        case = self.get_queryset(request).filter(pk=object_id).first()
+        extra = {}
+        if case is not None:
+            extra = {
+                "case_actions": case_actions(request.user, case),
+                "may_cancel": may_cancel(request.user, case),
+                "may_preview": case.status in PREVIEWABLE,
+                "may_report": case.status in REPORTABLE,
+                "steps": step_rows(case),
+                "polls": case.status == STATUS.RUNNING,
+                "title": str(case),
+            }
+        extra_context = {**(extra_context or {}), **extra}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
@@ -162,6 +342,11 @@ class OffboardingCaseAdmin(DoorAdminMixin, ModelAdmin):
                 view(self.report_csv_view),
                 name="offboarding_case_report_csv",
             ),
+            path(
+                "<int:pk>/progress.json",
+                view(self.progress_json_view),
+                name="offboarding_case_progress",
+            ),
             path("import/", view(self.import_view), name="offboarding_case_import"),
             *super().get_urls(),
         ]
@@ -171,7 +356,14 @@ class OffboardingCaseAdmin(DoorAdminMixin, ModelAdmin):
             raise PermissionDenied
         return get_object_or_404(self.get_queryset(request), pk=pk)
 
-    def _page(self, request, template: str, title: str, **context):
+    def _page(self, request, template: str, title: str, case=None, **context):
+        crumbs = [
+            (gettext("Offboarding cases"), reverse("admin:offboarding_offboardingcase_changelist"))
+        ]
+        if case is not None:
+            crumbs.append(
+                (str(case), reverse("admin:offboarding_offboardingcase_change", args=[case.pk]))
+            )
         return TemplateResponse(
             request,
             f"admin/offboarding/offboardingcase/{template}",
@@ -179,42 +371,103 @@ class OffboardingCaseAdmin(DoorAdminMixin, ModelAdmin):
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
                 "title": title,
+                "case": case,
+                "crumbs": crumbs,
                 **context,
             },
         )
 
-    def _act(self, request, pk: int, verb, success: str, **kwargs):
+    def _act(self, request, pk: int, verb, say, **kwargs):
         case = self._case(request, pk)
+        back = redirect(reverse("admin:offboarding_offboardingcase_change", args=[pk]))
         if request.method != "POST":
-            return redirect(reverse("admin:offboarding_offboardingcase_change", args=[pk]))
+            return back
         try:
-            verb(actor=request.user, case=case, **kwargs)
+            result = verb(actor=request.user, case=case, **kwargs)
         except (ValidationError, PermissionDenied) as exc:
             text = _errors(exc) if isinstance(exc, ValidationError) else str(exc)
-            self.message_user(request, text, messages.ERROR)
+            self.message_user(request, gettext(text), messages.ERROR)
         else:
-            self.message_user(request, success, messages.SUCCESS)
-        return redirect(reverse("admin:offboarding_offboardingcase_change", args=[pk]))
+            result.refresh_from_db()
+            level, text = say(result)
+            self.message_user(request, text, level)
+        return back
+
+    @staticmethod
+    def _status_now(case: OffboardingCase) -> dict:
+        return {"status": case.get_status_display(), "when": _when(case.effective_at)}
 
     def approve_view(self, request, pk: int):
-        return self._act(request, pk, approve_case, "Case approved.")
+        return self._act(
+            request,
+            pk,
+            approve_case,
+            lambda c: (
+                messages.SUCCESS,
+                gettext("Case approved; status: %(status)s.") % self._status_now(c),
+            ),
+        )
 
     def schedule_view(self, request, pk: int):
-        return self._act(request, pk, schedule_case, "Case scheduled for its effective time.")
+        return self._act(
+            request,
+            pk,
+            schedule_case,
+            lambda c: (
+                messages.SUCCESS,
+                gettext("The run is scheduled for %(when)s; status: %(status)s.")
+                % self._status_now(c),
+            ),
+        )
 
     def run_view(self, request, pk: int):
-        return self._act(request, pk, run_now, "Run started.")
+        def say(case: OffboardingCase):
+            # Say what the run did, as it stands now: with an eager Celery (development) it
+            # has finished already; with a worker it has only started.
+            now = self._status_now(case)
+            if case.status == STATUS.COMPLETED:
+                return messages.SUCCESS, gettext("The run has finished; status: %(status)s.") % now
+            if case.status == STATUS.FAILED:
+                return messages.ERROR, gettext(
+                    "The run stopped; status: %(status)s. Resume it once the problem is fixed."
+                ) % now
+            return messages.INFO, gettext(
+                "The run has started; status: %(status)s. This page follows its progress."
+            ) % now
+
+        return self._act(request, pk, run_now, say)
 
     def cancel_view(self, request, pk: int):
         form = ReasonForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            return self._act(request, pk, cancel_case, "Case cancelled.", **form.cleaned_data)
+            return self._act(
+                request,
+                pk,
+                cancel_case,
+                lambda c: (
+                    messages.SUCCESS,
+                    gettext("Case cancelled; status: %(status)s.") % self._status_now(c),
+                ),
+                **form.cleaned_data,
+            )
         return self._page(
             request,
             "cancel.html",
-            "Cancel offboarding case",
+            gettext("Cancel offboarding case"),
             case=self._case(request, pk),
             form=form,
+        )
+
+    def progress_json_view(self, request, pk: int):
+        """The case page's progress table, polled while the case runs (case_progress.js)."""
+        case = self._case(request, pk)
+        return JsonResponse(
+            {
+                "status": case.status,
+                "status_label": case.get_status_display(),
+                "running": case.status == STATUS.RUNNING,
+                "steps": step_rows(case),
+            }
         )
 
     def preview_view(self, request, pk: int):
@@ -227,13 +480,22 @@ class OffboardingCaseAdmin(DoorAdminMixin, ModelAdmin):
         record_customers_shown(
             request=request, channel=Channel.ADMIN, case=case, view="preview", customer_ids=shown
         )
+        names = _names_by_username(preview["per_successor"]) if preview else {}
         return self._page(
             request,
             "preview.html",
-            f"Preview of {case}",
+            gettext("Preview of %(case)s") % {"case": case},
             case=case,
             preview=preview,
             problem=problem,
+            per_successor=[
+                (names.get(u, u), n) for u, n in (preview or {}).get("per_successor", {}).items()
+            ],
+            assignments=[
+                {"customer": row["customer"], "to": names.get(row["to"], row["to"])}
+                for row in (preview or {}).get("assignments", [])
+            ],
+            case_actions=case_actions(request.user, case),
         )
 
     def report_view(self, request, pk: int):
@@ -254,11 +516,15 @@ class OffboardingCaseAdmin(DoorAdminMixin, ModelAdmin):
         return self._page(
             request,
             "report.html",
-            f"Handover report: {case}",
+            gettext("Handover report: %(case)s") % {"case": case},
             case=case,
             summary=report_summary(case),
+            people=report_people(case),
+            steps=step_rows(case),
             rows=rows,
             shares=shares,
+            company=settings.SCRM_COMPANY_NAME,
+            printed_at=timezone.now(),
         )
 
     def report_csv_view(self, request, pk: int):
@@ -283,8 +549,13 @@ class OffboardingCaseAdmin(DoorAdminMixin, ModelAdmin):
             except ValidationError as exc:
                 form.add_error("file", _errors(exc))
         return self._page(
-            request, "import.html", "Import leavers from CSV", form=form, result=result
+            request, "import.html", gettext("Import leavers from CSV"), form=form, result=result
         )
+
+
+def _names_by_username(usernames) -> dict[str, str]:
+    Staff = get_user_model()
+    return {s.username: s.display_name for s in Staff.objects.filter(username__in=list(usernames))}
 
 
 @admin.register(CustomerTransfer)

@@ -9,8 +9,21 @@ class OffboardingConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
+        from offboarding import panels
         from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase
+        from scrm.dashboard import Panel, register_panel
 
         auditlog.register(OffboardingCase, m2m_fields={"successors"})
         auditlog.register(CaseStep, include_fields=["status", "error"])
         auditlog.register(CustomerTransfer, include_fields=["status", "to_owner", "reason"])
+
+        folder = "admin/offboarding/panels"
+        for key, build, order in (
+            ("notifications", panels.notifications_panel, 10),
+            ("offboarding_approvals", panels.approvals_panel, 20),
+            ("offboarding_cases", panels.cases_panel, 30),
+            ("offboarding_notice", panels.notice_panel, 40),
+        ):
+            register_panel(
+                Panel(key=key, template=f"{folder}/{key}.html", build=build, order=order)
+            )

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
@@ -118,7 +119,10 @@ class OffboardingCase(models.Model):
         permissions = [("run_offboardingcase", "Can schedule and run offboarding cases")]
 
     def __str__(self) -> str:
-        return f"Offboarding #{self.pk} of {self.leaver.username}"
+        return gettext("Offboarding case #%(pk)s: %(name)s") % {
+            "pk": self.pk,
+            "name": self.leaver.display_name,
+        }
 
 
 class SuccessorOverride(models.Model):

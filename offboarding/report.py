@@ -4,6 +4,8 @@ from collections import Counter
 from collections.abc import Iterator
 from itertools import chain
 
+from django.utils import timezone
+
 from offboarding.models import CustomerTransfer, OffboardingCase, RevokedShare
 from scrm.csv_stream import csv_pieces
 from scrm.masking.detectors import mask_text
@@ -38,6 +40,28 @@ def report_summary(case: OffboardingCase) -> dict:
     }
 
 
+def report_people(case: OffboardingCase) -> dict:
+    """Who signs the printed report: the leaver, each successor who received customers (or
+    was named), and HR who opened the case; plus customers received per successor."""
+    received = Counter(case.transfers.exclude(to_owner=None).values_list("to_owner_id", flat=True))
+    Staff = type(case.leaver)
+    named = set(case.successors.values_list("pk", flat=True))
+    successors = Staff.objects.filter(pk__in=named | set(received)).order_by("username")
+    return {
+        "leaver": case.leaver.display_name,
+        "hr": case.created_by.display_name,
+        "approver": case.approved_by.display_name if case.approved_by else "",
+        "successors": [
+            {"name": s.display_name, "customers": received.get(s.pk, 0)} for s in successors
+        ],
+    }
+
+
+def local_time(moment) -> str:
+    """A time in the CSV: local (TIME_ZONE), to the second, as spreadsheets read it."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
 def report_rows(case: OffboardingCase):
     return case.transfers.select_related("customer", "to_owner", "from_owner").order_by("id")
 
@@ -69,7 +93,7 @@ def _share_row(share: RevokedShare, user) -> list:
         "share_reconfirmed" if reconfirmed else "share_revoked",
         f"{share.level} share given by the leaver"
         + (f"; re-confirmed by {reconfirmed}" if reconfirmed else "; revoked by the run"),
-        share.revoked_at.isoformat(),
+        local_time(share.revoked_at),
         "",
     ]
 
@@ -82,6 +106,6 @@ def _report_row(t: CustomerTransfer, user) -> list:
         t.to_owner.username if t.to_owner else "",
         t.status,
         mask_text(t.reason),
-        t.at.isoformat(),
-        t.refused_at.isoformat() if t.refused_at else "",
+        local_time(t.at),
+        local_time(t.refused_at),
     ]

@@ -9,7 +9,10 @@ from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django_celery_beat.models import ClockedSchedule, PeriodicTask
 
 from chats.models import Conversation
@@ -32,6 +35,7 @@ from offboarding.runner import ensure_steps
 from scrm.audit.attribution import attributed, audit_actor
 from scrm.masking.detectors import mask_text
 from scrm.staff import roles
+from scrm.staff.models import Notification
 
 Status = OffboardingCase.Status
 
@@ -111,7 +115,24 @@ def create_case(
         for customer, successor in overrides.items()
     )
     ensure_steps(case)
+    _ask_for_approval(case)
     return case
+
+
+def _ask_for_approval(case: OffboardingCase) -> None:
+    # The approver's in-app notification (the admin home lists unread ones); written in the
+    # case's transaction, so a refused case asks nobody.
+    Notification.objects.create(
+        recipient=case.approver,
+        title=gettext("Offboarding case #%(pk)s for %(name)s awaits your approval")
+        % {"pk": case.pk, "name": case.leaver.display_name},
+        body=gettext("Opened by %(hr)s; the last working moment is %(when)s.")
+        % {
+            "hr": case.created_by.display_name,
+            "when": date_format(timezone.localtime(case.effective_at), "DATETIME_FORMAT"),
+        },
+        link=reverse("admin:offboarding_offboardingcase_change", args=[case.pk]),
+    )
 
 
 def start_due_notice_periods() -> int:
