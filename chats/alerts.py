@@ -7,9 +7,15 @@ with it when they are saved (SensitiveWordRule.clean), so such a pattern is refu
 """
 
 import re2
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext
 
 from chats.models import SensitiveWordRule
 from scrm.audit.models import SecurityAlert
+from scrm.masking.detectors import mask_text
+
+EXCERPT_AROUND = 30  # characters of context on each side of the match
 
 
 class PatternError(ValueError):
@@ -51,6 +57,32 @@ def _compiled_rules() -> list[tuple[SensitiveWordRule, object]]:
     return compiled
 
 
+def masked_excerpt(text: str, pattern) -> str:
+    """The text around the first match, through the content detectors: masked first, then cut,
+    so a phone number at the cut is never left half raw."""
+    masked = mask_text(text)
+    found = pattern.search(masked)
+    if found is None:  # the match was inside a masked value
+        return masked[: 2 * EXCERPT_AROUND] + ("…" if len(masked) > 2 * EXCERPT_AROUND else "")
+    start, end = max(found.start() - EXCERPT_AROUND, 0), found.end() + EXCERPT_AROUND
+    return ("…" if start else "") + masked[start:end] + ("…" if end < len(masked) else "")
+
+
+def alert_text(row: dict, rule: SensitiveWordRule, pattern) -> str:
+    """What the security officer reads: the rule, the word, a masked excerpt. Written in the
+    product language (the row is stored once, read by everyone)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return gettext(
+            "Message #%(message)s matches rule #%(rule)s (%(kind)s) “%(word)s”: %(excerpt)s"
+        ) % {
+            "message": row["id"],
+            "rule": rule.pk,
+            "kind": rule.get_kind_display(),
+            "word": mask_text(rule.pattern),
+            "excerpt": masked_excerpt(row["text"], pattern),
+        }
+
+
 def alerts_for_messages(rows: list[dict]) -> list[SecurityAlert]:
     """Create one alert per (message, matching rule) for security officers; `rows` are new
     messages as ingest stores them (column values, "id" included)."""
@@ -64,7 +96,7 @@ def alerts_for_messages(rows: list[dict]) -> list[SecurityAlert]:
             actor_id=row["sender_staff_id"],
             model="chats.message",
             object_id=row["id"],
-            message=f"Message #{row['id']} matches rule #{rule.pk} ({rule.get_kind_display()}).",
+            message=alert_text(row, rule, pattern),
         )
         for row in rows
         if row["text"]

@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from unfold.admin import ModelAdmin, TabularInline
 
+from customers import admin_history  # noqa: F401  (registers the ownership history admin)
 from customers.admin_forms import CustomerAdminForm, ReassignOwnerForm, RevealForm
 from customers.dashboard import dashboard_figures
 from customers.models import Customer, FollowUp, OwnershipTransfer, Tag, Transaction, mobile_index

@@ -11,4 +11,10 @@ LIBRARY_STRINGS = [
     _("Audit log"),  # django-auditlog's app
     _("Periodic Tasks"),  # django-celery-beat's app
     _("Token Blacklist"),  # simplejwt's token blacklist app
+    # django-auditlog's table of changes (auditlog.render) and its list filters
+    _("Field"),
+    _("From"),
+    _("To"),
+    _("Relationship"),
+    _("Objects"),
 ]

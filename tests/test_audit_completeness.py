@@ -31,7 +31,7 @@ from customers.models import (
 )
 from customers.services import share_customer
 from offboarding.services import approve_case, create_case, run_now
-from scrm.audit.models import AccessAction, AccessEvent, Channel, ReadBlock
+from scrm.audit.models import AccessAction, AccessEvent, Channel, ReadBlock, SecurityAlert
 from scrm.staff import roles
 from tests.chats.factories import ConversationFactory, MessageFactory
 from tests.factories import CustomerFactory, StaffFactory
@@ -321,6 +321,17 @@ def messages_url(suffix: str = "") -> Callable[[SimpleNamespace], str]:
 
 def admin_change(model: str, path: str) -> Callable[[SimpleNamespace], str]:
     return lambda w: f"/admin/{model}/{pk(path)(w)[0]}/change/"
+
+
+def alert_page(w) -> str:
+    """The page of a sensitive-word alert about rep's first message (created on first use)."""
+    alert, _ = SecurityAlert.objects.get_or_create(
+        kind="sensitive_word",
+        model="chats.message",
+        object_id=w.rep_messages[0].pk,
+        defaults={"message": "matches"},
+    )
+    return f"/admin/chats/message/alert/{alert.pk}/"
 
 
 CASES = "/api/v1/offboarding/cases/"
@@ -736,6 +747,52 @@ READS: list[Read] = [
         ALERT,
         nothing,
         client="admin",
+    ),
+    # --- investigation: the alerted message, ownership history ---
+    Read(
+        "admin message of a security alert",
+        "security",
+        alert_page,
+        200,
+        VIEW,
+        MESSAGE,
+        rep_messages,  # the message and its conversation around it
+        client="admin",
+        query={"view": "alert"},
+    ),
+    Read(
+        "admin message of a security alert refused to a rep",
+        "rep",
+        alert_page,
+        403,
+        DENIED,
+        MESSAGE,
+        pk("rep_messages.0"),
+        client="admin",
+    ),
+    Read(
+        "admin ownership history",
+        "lead",
+        lambda w: "/admin/customers/ownershiptransfer/",
+        200,
+        LIST,
+        CUSTOMER,
+        lambda w: [w.transferred.pk],
+        client="admin",
+        query={"view": "ownership history"},
+        offboarding=True,
+    ),
+    Read(
+        "admin ownership history of one customer",
+        "auditor",
+        lambda w: f"/admin/customers/ownershiptransfer/?customer_id={w.transferred.pk}",
+        200,
+        LIST,
+        CUSTOMER,
+        lambda w: [w.transferred.pk],
+        client="admin",
+        query={"view": "ownership history"},
+        offboarding=True,
     ),
     # --- insider §2: lookups and refused searches ---
     # (the blind index's value: tests/insider/test_no_oracles.py, test_rep_may_look_up_a_mobile_*)

@@ -35,7 +35,7 @@ from chats.models import Message, SensitiveWordRule
 from customers.models import Customer, OwnershipTransfer
 from customers.services import share_customer
 from offboarding.services import approve_case, create_case, record_refusal, run_now
-from scrm.audit.models import AccessAction, AccessEvent
+from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
 from scrm.masking.masks import (
     mask_address,
     mask_email,
@@ -272,6 +272,26 @@ SURFACES: list[Surface] = [
     ),
     Surface("admin: security alerts", fixed("/admin/audit/securityalert/"), client="admin"),
     Surface("admin: change log", fixed("/admin/auditlog/logentry/"), client="admin"),
+    Surface(
+        "admin: change log of one customer",
+        lambda w: f"/admin/auditlog/logentry/?customer_id={w.customers.of_rep.pk}",
+        client="admin",
+    ),
+    Surface(
+        "admin: ownership history",
+        fixed("/admin/customers/ownershiptransfer/"),
+        client="admin",
+    ),
+    Surface(
+        "admin: a security alert",
+        lambda w: f"/admin/audit/securityalert/{w.alert.pk}/change/",
+        client="admin",
+    ),
+    chat(
+        "admin: the message of a security alert",
+        lambda w: f"/admin/chats/message/alert/{w.alert.pk}/",
+        client="admin",
+    ),
     *(
         Surface(
             f"admin: change log entry of {name}",
@@ -432,6 +452,7 @@ def chat_archive(org, customers) -> dict:
     room_message = Message.objects.get(pk=results[-2].id)
     return {
         "message": message,
+        "alert": SecurityAlert.objects.filter(model="chats.message", object_id=message.pk).first(),
         "conversation": message.conversation,
         "room_message": room_message,
         "room": room_message.conversation,

@@ -657,6 +657,33 @@ ROWS: list[Row] = [
     *admin("access events export", "GET", fixed("/admin/audit/accessevent/export/"), AUDIT_ADMIN),
     *admin("security alerts", "GET", fixed("/admin/audit/securityalert/"), AUDIT_ADMIN),
     *admin("change log", "GET", fixed("/admin/auditlog/logentry/"), AUDIT_ADMIN),
+    *admin(
+        "change log of rep's customer",
+        "GET",
+        lambda w: f"/admin/auditlog/logentry/?customer_id={w.customers.of_rep.pk}",
+        AUDIT_ADMIN,
+    ),
+    *admin(
+        "access events touching rep's customer",
+        "GET",
+        lambda w: f"/admin/audit/accessevent/?customer_id={w.customers.of_rep.pk}",
+        AUDIT_ADMIN,
+    ),
+    *admin(
+        "the message a security alert names",
+        "GET",
+        lambda w: f"{MESSAGES_ADMIN}alert/{w.alert.pk}/",
+        admin_only(AUDIT_READERS, 403),
+    ),
+    *admin(
+        "ownership history",
+        "GET",
+        fixed("/admin/customers/ownershiptransfer/"),
+        admin_only(
+            {role: 200 for role in ("lead", "manager", "manager_other", "auditor", "admin_user")},
+            403,
+        ),
+    ),
     *admin("staff changelist", "GET", fixed("/admin/staff/staff/"), admin_only(STAFF_READERS, 403)),
     *admin(
         "staff change form",
@@ -1196,7 +1223,9 @@ def world(customer_world):
         object_ids=[customers.of_rep.pk],
         channel=Channel.API,
     )
-    alert = raise_alert(kind="sensitive_word", message=f"Message #{message.pk} matches a rule.")
+    alert = raise_alert(
+        kind="sensitive_word", message=f"Message #{message.pk} matches a rule.", obj=message
+    )
     # --- insider §6: a group room of rep_other_team in which rep's customer spoke ---
     room = ConversationFactory(customer=None, owner=org.rep_other_team, room_id="room-matrix")
     room.staff.add(org.rep_other_team)

@@ -5,6 +5,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from unfold.admin import ModelAdmin
 
+from chats.admin.alerts import alert_message_view
 from chats.display import display_text
 from chats.export import CSV, EXPORT_PERMISSION, XLSX, export_response
 from chats.filters import MessageFilter
@@ -105,7 +106,11 @@ class MessageAdmin(ArchiveAdmin):
     readonly_fields = fields
     change_list_template = "admin/chats/message/change_list.html"
     actions = ["export_csv", "export_xlsx"]
-    view_scopes = {"chats_message_search": LIST, "chats_message_timeline": VIEW}
+    view_scopes = {
+        "chats_message_search": LIST,
+        "chats_message_timeline": VIEW,
+        "chats_message_alert": VIEW,  # the message an alert names, for the alert's readers
+    }
 
     def has_export_permission(self, request) -> bool:
         return request.user.has_perm(EXPORT_PERMISSION)
@@ -153,6 +158,11 @@ class MessageAdmin(ArchiveAdmin):
                 "timeline/<int:customer_id>/",
                 view(self.timeline_view),
                 name="chats_message_timeline",
+            ),
+            path(
+                "alert/<int:alert_id>/",
+                view(lambda request, alert_id: alert_message_view(self, request, alert_id)),
+                name="chats_message_alert",
             ),
             *super().get_urls(),
         ]

@@ -2,21 +2,38 @@ from auditlog.admin import LogEntryAdmin
 from auditlog.models import LogEntry
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import AllValuesFieldListFilter
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
+from unfold.contrib.filters.admin import (
+    ChoicesDropdownFilter,
+    RangeDateTimeFilter,
+    RelatedDropdownFilter,
+    TextFilter,
+)
 from unfold.forms import ActionForm
 
 from scrm.access.scope import LIST
 from scrm.audit.admin_mixins import DoorAdminMixin
-from scrm.audit.changelog import about_staff, rendered_changes, visible_log_entries
+from scrm.audit.changelog import (
+    about_customer,
+    about_staff,
+    field_label,
+    rendered_changes,
+    visible_log_entries,
+)
 from scrm.audit.export import csv_rows
+from scrm.audit.links import SUBJECT_MODEL, admin_url, alert_page, object_links
 from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
 from scrm.audit.read_budget import release_read_block
+from scrm.audit.selectors import events_touching
 from scrm.masking.detectors import mask_text
 from scrm.masking.viewer import ViewerAdminMixin, current_viewer
 
@@ -35,40 +52,70 @@ class ReadOnlyAdmin(DoorAdminMixin, ModelAdmin):
         return False
 
 
+class SubjectIdFilter(TextFilter):
+    """Events whose ids include one object of the subject model (a list counts for every id it
+    showed): "who read customer N". The subject is a model label, not an import: the platform
+    knows no domain app."""
+
+    title = _("customer id")
+    parameter_name = "customer_id"
+    subject = SUBJECT_MODEL
+
+    def queryset(self, request, queryset):
+        value = (self.value() or "").strip()
+        if not value:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return events_touching(queryset, self.subject, int(value))
+
+
 @admin.register(AccessEvent)
-class AccessEventAdmin(ReadOnlyAdmin):
-    list_display = [
-        "at",
-        "actor",
-        "channel",
-        "action",
-        "model",
-        "shown",
+class AccessEventAdmin(ViewerAdminMixin, ReadOnlyAdmin):
+    """Few, short columns (it fits 1366 px); the full values are on the event's own page."""
+
+    list_display = ["at", "actor_name", "action", "target", "allowed"]
+    list_display_links = ["at"]
+    list_filter = [
+        SubjectIdFilter,
+        ("actor", RelatedDropdownFilter),
+        ("action", ChoicesDropdownFilter),
+        ("at", RangeDateTimeFilter),
         "allowed",
         "flagged",
-        "ip",
+        ("channel", ChoicesDropdownFilter),
     ]
-    list_filter = ["action", "channel", "allowed", "flagged", "model"]
+    list_filter_submit = True  # the range and text filters apply on "submit"
     list_select_related = ["actor"]
-    search_fields = ["actor__username", "reason", "path"]
-    date_hierarchy = "at"
+    search_fields = ["actor__username", "actor__last_name", "actor__first_name", "path"]
+    search_help_text = _("Staff username or name, or the page path.")
     change_list_template = "admin/audit/accessevent/change_list.html"
     view_scopes = {"audit_accessevent_export": LIST}
-    readonly_fields = ["shown_reason"]
+    readonly_fields = ["shown_reason", "target"]
 
     def get_fields(self, request, obj=None):
-        # The reason shown through the detectors, in the stored field's place.
-        fields = [f for f in super().get_fields(request, obj) if f != "shown_reason"]
-        return ["shown_reason" if f == "reason" else f for f in fields]
+        # The reason shown through the detectors, in the stored field's place; the linked
+        # objects next to their ids.
+        fields = [
+            f for f in super().get_fields(request, obj) if f not in ("shown_reason", "target")
+        ]
+        fields = ["shown_reason" if f == "reason" else f for f in fields]
+        at = fields.index("object_ids") + 1 if "object_ids" in fields else len(fields)
+        return [*fields[:at], "target", *fields[at:]]
 
-    @admin.display(description="reason")
+    @admin.display(description=_("reason"))
     def shown_reason(self, event: AccessEvent) -> str:
         return mask_text(event.reason)
 
-    @admin.display(description="objects")
-    def shown(self, event: AccessEvent) -> str:
-        ids = event.object_ids
-        return ", ".join(map(str, ids[:10])) + (f" … (+{len(ids) - 10})" if len(ids) > 10 else "")
+    @admin.display(description=_("actor"), ordering="actor__username")
+    def actor_name(self, event: AccessEvent) -> str:
+        return event.actor.display_name if event.actor_id else "-"
+
+    @admin.display(description=_("objects"))
+    def target(self, event: AccessEvent) -> str:
+        """The model and the first ids, each linked to its admin page where the viewer may
+        open that admin (the page itself still applies the object's scope)."""
+        return object_links(current_viewer(), event.model, event.object_ids)
 
     def get_urls(self):
         export = self.admin_site.admin_view(self.export_csv)
@@ -93,17 +140,81 @@ class AccessEventAdmin(ReadOnlyAdmin):
         return response
 
 
+class DropdownKindFilter(AllValuesFieldListFilter):
+    """The alert kinds present, by their readable names."""
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            value = choice.get("display")
+            if value in ALERT_KINDS:
+                choice = {**choice, "display": ALERT_KINDS[value]}
+            yield choice
+
+
 class ReleaseActionForm(ActionForm):
     reason = forms.CharField(max_length=500, required=False, label="Reason (to release reads)")
 
 
+# Alert kinds as people read them (the kind is a short code set by whoever raises the alert).
+ALERT_KINDS = {
+    "sensitive_word": _("Sensitive word"),
+    "login_lockout": _("Sign-in lockout"),
+    "reveal_rate_limit": _("Reveal limit"),
+    "lookup_rate_limit": _("Lookup limit"),
+}
+
+
 @admin.register(SecurityAlert)
-class SecurityAlertAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "kind", "severity", "actor", "message", "acknowledged_at"]
-    list_filter = ["kind", "severity", ("acknowledged_at", admin.EmptyFieldListFilter)]
+class SecurityAlertAdmin(ViewerAdminMixin, ReadOnlyAdmin):
+    list_display = ["created_at", "kind_label", "severity", "actor_name", "summary", "open_link"]
+    list_display_links = ["created_at"]
+    list_filter = [
+        ("kind", DropdownKindFilter),
+        "severity",
+        ("acknowledged_at", admin.EmptyFieldListFilter),
+    ]
     list_select_related = ["actor"]
+    fields = [
+        "created_at",
+        "kind_label",
+        "severity",
+        "actor_name",
+        "message",
+        "open_link",
+        "acknowledged_at",
+        "acknowledged_by",
+    ]
+    readonly_fields = fields
     actions = ["acknowledge", "release_reads"]
     action_form = ReleaseActionForm
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, alert: SecurityAlert) -> str:
+        return ALERT_KINDS.get(alert.kind, alert.kind)
+
+    @admin.display(description=_("actor"), ordering="actor__username")
+    def actor_name(self, alert: SecurityAlert) -> str:
+        return alert.actor.display_name if alert.actor_id else "-"
+
+    @admin.display(description=_("message"))
+    def summary(self, alert: SecurityAlert) -> str:
+        # Short in the list (it fits the screen); the whole text is on the alert's page.
+        return Truncator(alert.message).chars(60)
+
+    @admin.display(description=_("object"))
+    def open_link(self, alert: SecurityAlert) -> str:
+        """The page that opens the alert's object for its readers (a domain app's, see
+        scrm.audit.links), else the object's admin page where the viewer may open it."""
+        url = alert_page(alert) or (
+            admin_url(current_viewer(), alert.model, alert.object_id) if alert.object_id else None
+        )
+        if url is None:
+            return object_links(None, alert.model, [alert.object_id] if alert.object_id else [])
+        return format_html(
+            '<a href="{}" class="text-primary-600 underline">{}</a>',
+            url,
+            _("Open the message") if alert.model == "chats.message" else _("Open"),
+        )
 
     @admin.action(
         description="Release the list-read block of the selected alerts' staff",
@@ -158,17 +269,44 @@ class StaffMemberFilter(admin.SimpleListFilter):
         return about_staff(queryset, int(value)) if value.isdigit() else queryset.none()
 
 
+class CustomerChangesFilter(TextFilter):
+    """Entries about one customer (by id): its record and the rows that belong to it."""
+
+    title = _("customer id")
+    parameter_name = "customer_id"
+
+    def queryset(self, request, queryset):
+        value = (self.value() or "").strip()
+        if not value:
+            return queryset
+        return about_customer(queryset, int(value)) if value.isdigit() else queryset.none()
+
+
 @admin.register(LogEntry)
 class ScopedLogEntryAdmin(ViewerAdminMixin, DoorAdminMixin, LogEntryAdmin, ModelAdmin):
     """The change log as the viewer's customer scope allows (scrm.audit.changelog): entries
     about customers outside it are not listed and their change forms answer "not found"; diffs
     render through the masking matrix. Reading it is recorded like any other read."""
 
-    list_filter = [*LogEntryAdmin.list_filter, StaffMemberFilter]
+    list_filter = [CustomerChangesFilter, *LogEntryAdmin.list_filter, StaffMemberFilter]
+    list_filter_submit = True  # the customer id is typed, then applied
 
     def get_queryset(self, request):
         return visible_log_entries(super().get_queryset(request), request.user)
 
-    @admin.display(description="Changes")
+    @admin.display(description=_("Changes"))
     def msg(self, obj):
         return rendered_changes(obj, current_viewer())
+
+    @admin.display(description=_("Changes"))
+    def msg_short(self, obj):
+        # The changed fields by their translated names ("公司, 手机号"), not their codes.
+        if obj.action in (LogEntry.Action.DELETE, LogEntry.Action.ACCESS):
+            return ""
+        return Truncator(", ".join(field_label(obj, f) for f in obj.changes_dict)).chars(60)
+
+    def get_list_display(self, request):
+        # One customer's log reads as its changes: the field/old/new table on each row.
+        if request.GET.get(CustomerChangesFilter.parameter_name, "").strip():
+            return ["created", "resource_url", "action", "msg", "user_url"]
+        return [f for f in super().get_list_display(request) if f != "cid_url"]

@@ -27,6 +27,8 @@ from django.db.models import Q, QuerySet
 from scrm.access.scope import VIEW, sees_everything
 from scrm.masking.policy import HIDDEN, HIDDEN_VALUE, SENSITIVE_FIELDS, presentation
 
+CUSTOMER_LABEL = "customers.Customer"
+
 # model label -> the lookups from that model to its customer (any of them may match).
 CUSTOMER_BOUND: dict[str, tuple[str, ...]] = {
     "customers.Customer": ("pk",),
@@ -66,6 +68,22 @@ def visible_log_entries(entries: QuerySet, user) -> QuerySet:
     return entries.filter(allowed)
 
 
+def about_customer(entries: QuerySet, customer_id: int) -> QuerySet:
+    """The entries about one customer: its own row and each row bound to it (CUSTOMER_BOUND)."""
+    content_types = _content_types()
+    about = Q()
+    for label, paths in CUSTOMER_BOUND.items():
+        if label == CUSTOMER_LABEL:
+            about |= Q(content_type=content_types[label], object_id=customer_id)
+            continue
+        belongs = Q()
+        for path in paths:
+            belongs |= Q(**{path: customer_id})
+        rows = apps.get_model(label)._default_manager.filter(belongs).values("pk")
+        about |= Q(content_type=content_types[label], object_id__in=rows)
+    return entries.filter(about)
+
+
 def about_staff(entries: QuerySet, staff_id: int) -> QuerySet:
     """The entries about one staff member: their Staff row and each row bound to them."""
     from scrm.staff.changelog import STAFF_BOUND
@@ -102,6 +120,13 @@ def changes_for(entry, user) -> dict:
         )
         for field, change in changes.items()
     }
+
+
+def field_label(entry, field: str) -> str:
+    """A changed field by its translated name (auditlog's lookup: mapping, then verbose_name)."""
+    from auditlog.render import get_field_verbose_name
+
+    return str(get_field_verbose_name(entry, field))
 
 
 def rendered_changes(entry, user) -> str:

@@ -1,0 +1,82 @@
+"""Links from audit rows to the objects they name, without the platform importing a domain app.
+
+An access event or an alert names its object by model label and id. `admin_url` turns that into
+the object's admin page when the viewer may open that admin at all (its model permission); the
+page itself still applies the object's scope. A domain app may register a page of its own for
+the alerts about its objects (`register_alert_page`): chats sends a security officer to the
+message an alert points to, which its ordinary admin would not show them.
+"""
+
+from collections.abc import Callable, Sequence
+
+from django.apps import apps
+from django.contrib import admin
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+
+# The model whose ids "customer id" means in the audit filters (a label: no import).
+SUBJECT_MODEL = "customers.customer"
+
+SHOWN_IDS = 3
+
+# model label -> fn(alert) -> the URL of the page that opens the alert's object for its readers
+_ALERT_PAGES: dict[str, Callable[[object], str]] = {}
+
+
+def register_alert_page(model_label: str, page: Callable[[object], str]) -> None:
+    _ALERT_PAGES[model_label.lower()] = page
+
+
+def alert_page(alert) -> str | None:
+    page = _ALERT_PAGES.get((alert.model or "").lower())
+    return page(alert) if page is not None and alert.object_id else None
+
+
+def model_of(label: str):
+    try:
+        return apps.get_model(label)
+    except (LookupError, ValueError):
+        return None
+
+
+def admin_url(user, label: str, pk: int) -> str | None:
+    """The admin change page of `label` #pk, or None when the viewer may not open that admin."""
+    model = model_of(label)
+    if model is None or model not in admin.site._registry or user is None:
+        return None
+    opts = model._meta
+    if not any(
+        user.has_perm(f"{opts.app_label}.{verb}_{opts.model_name}") for verb in ("view", "change")
+    ):
+        return None
+    try:
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk])
+    except NoReverseMatch:
+        return None
+
+
+def object_links(user, label: str, ids: Sequence[int]) -> str:
+    """ "客户 #12, #13 … (+8)": the model's name and its first ids, linked where allowed."""
+    model = model_of(label)
+    name = str(model._meta.verbose_name) if model is not None else label
+    if not ids:
+        return name
+    shown = []
+    for pk in ids[:SHOWN_IDS]:
+        url = admin_url(user, label, pk)
+        shown.append((url, pk))
+    links = format_html_join(
+        ", ",
+        "{}",
+        (
+            (format_html('<a href="{}" class="text-primary-600 underline">#{}</a>', url, pk),)
+            if url
+            else (format_html("#{}", pk),)
+            for url, pk in shown
+        ),
+    )
+    more = len(ids) - SHOWN_IDS
+    if more > 0:
+        return format_html("{} {} {}", name, links, _("… (+%(count)s)") % {"count": more})
+    return format_html("{} {}", name, links)
