@@ -5,7 +5,6 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
@@ -26,6 +25,7 @@ from customers.services import (
     may_bind_archive,
     transfer_customers,
     update_customer,
+    yuan,
 )
 from scrm.access.scope import CHANGE, LIST, VIEW, book_owners, can
 from scrm.audit.admin_mixins import DoorAdminMixin
@@ -95,11 +95,6 @@ REVEAL_LABELS = {
     "address": _("Show the full address"),
     "id_number": _("Show the full ID number"),
 }
-
-
-def yuan(amount) -> str:
-    """An amount as ¥ with thousands separators and fen: ¥12,800.00."""
-    return f"¥{number_format(amount, decimal_pos=2, use_l10n=False, force_grouping=True)}"
 
 
 class Labelled:
@@ -428,6 +423,8 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
         )
 
     def _log_view(self, request, pk: int, *, form_class, verb, title, done, anchor: str):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied  # roles without customer pages (security)
         customer = self.get_queryset(request).filter(pk=pk).first()
         attempt = request.resolver_match.url_name.removeprefix("customers_customer_")
         if customer is None:

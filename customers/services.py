@@ -36,6 +36,11 @@ ARCHIVE_BINDING_READ_ONLY = (
 )
 
 
+def yuan(amount: Decimal) -> str:
+    """An amount as shown to people: ¥ with thousands separators and fen (¥12,800.00)."""
+    return f"¥{Decimal(amount):,.2f}"
+
+
 def may_bind_archive(user) -> bool:
     """May `user` set or change a customer's WeCom external user id?"""
     return user.has_perm(ARCHIVE_BINDING_PERMISSION)
