@@ -1,20 +1,32 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 
 from customers import admin_history  # noqa: F401  (registers the ownership history admin)
-from customers.admin_forms import CustomerAdminForm, ReassignOwnerForm, RevealForm
+from customers.admin_forms import (
+    CustomerAdminForm,
+    FollowUpForm,
+    ReassignOwnerForm,
+    RevealForm,
+    TransactionForm,
+)
 from customers.dashboard import dashboard_figures
-from customers.models import Customer, FollowUp, OwnershipTransfer, Tag, Transaction, mobile_index
+from customers.models import Customer, OwnershipTransfer, Tag, mobile_index
 from customers.services import (
+    add_follow_up,
+    add_transaction,
     create_customer,
     may_bind_archive,
     transfer_customers,
     update_customer,
+    yuan,
 )
 from scrm.access.scope import CHANGE, LIST, VIEW, book_owners, can
 from scrm.audit.admin_mixins import DoorAdminMixin
@@ -29,7 +41,13 @@ from scrm.masking.lookups import (
     refuse,
     run_lookup,
 )
-from scrm.masking.policy import SENSITIVE_FIELDS, customer_label, shown
+from scrm.masking.policy import (
+    SENSITIVE_FIELDS,
+    SHOWN,
+    customer_label,
+    presentation_for,
+    shown,
+)
 from scrm.masking.reveal import RevealLimitExceeded, can_reveal, reveal_field
 from scrm.masking.validation import MOBILE_RE, normalize_mobile
 from scrm.masking.viewer import ViewerAdminMixin, current_viewer
@@ -45,22 +63,6 @@ class ReadOnlyInline(TabularInline):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
-
-
-class FollowUpInline(ReadOnlyInline):
-    model = FollowUp
-    fields = ["at", "staff", "masked_note", "due_at", "done"]
-    readonly_fields = fields
-
-    @admin.display(description="note")
-    def masked_note(self, follow_up: FollowUp) -> str:
-        return mask_text(follow_up.note)
-
-
-class TransactionInline(ReadOnlyInline):
-    model = Transaction
-    fields = ["date", "product", "amount"]
-    readonly_fields = fields
 
 
 class OwnershipInline(ReadOnlyInline):
@@ -86,6 +88,61 @@ def _masked_column(field: str):
     return column
 
 
+REVEAL_LABELS = {
+    "name": _("Show the full name"),
+    "mobile": _("Show the full mobile number"),
+    "wechat_id": _("Show the full WeChat ID"),
+    "email": _("Show the full email address"),
+    "address": _("Show the full address"),
+    "id_number": _("Show the full ID number"),
+}
+
+
+class Labelled:
+    """An object as the change form's templates use it (`original`), its text the viewer's
+    label: unfold's header prints `original`, and str(customer) is the masked label."""
+
+    def __init__(self, obj, label: str):
+        self._obj = obj
+        self._label = label
+
+    def __getattr__(self, name):
+        return getattr(self._obj, name)
+
+    def __str__(self) -> str:
+        return self._label
+
+
+def work_panels(customer: Customer) -> dict:
+    """The customer's follow-ups (due ones flagged) and transactions for the change page."""
+    now = timezone.now()
+    follow_ups = [
+        {
+            "at": f.at,
+            "staff": f.staff.display_name,
+            "note": mask_text(f.note),
+            "due_at": f.due_at,
+            "done": f.done,
+            "due": not f.done and f.due_at is not None and f.due_at <= now,
+        }
+        for f in customer.follow_ups.select_related("staff").order_by("-at")[:100]
+    ]
+    deals = list(customer.transactions.order_by("-date", "-id")[:100])
+    return {
+        "follow_ups": follow_ups,
+        "transactions": [
+            {"date": t.date, "product": t.product, "amount": yuan(t.amount)} for t in deals
+        ],
+    }
+
+
+def _invalid_detail(errors) -> str:
+    """The first error message, as the reveal button shows it."""
+    for messages_ in errors.values():
+        return str(messages_[0])
+    return gettext("Invalid input.")
+
+
 @admin.register(Customer)
 class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, ModelAdmin):
     """Customers as the viewer's scope allows; sensitive values as the masking matrix shows
@@ -94,6 +151,9 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
     view_scopes = {
         "customers_customer_reveal": VIEW,  # reveal_field checks the reveal scope and records
         "customers_customer_dashboard": LIST,
+        # Log work on the customer: the change scope (customers.services); GET shows the form.
+        "customers_customer_follow_up": CHANGE,
+        "customers_customer_transaction": CHANGE,
     }
 
     form = CustomerAdminForm
@@ -112,7 +172,9 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
     list_select_related = ["owner", "owner__team"]
     search_fields = ["name"]
     search_help_text = "Name contains, or an exact mobile number."
-    inlines = [FollowUpInline, TransactionInline, OwnershipInline]
+    # Follow-ups and transactions are the page's own panels (change_context), with forms to
+    # log new ones; the ownership history stays a read-only inline.
+    inlines = [OwnershipInline]
     actions = ["reassign_owner"]
     change_form_template = "admin/customers/customer/change_form.html"
     change_list_template = "admin/customers/customer/change_list.html"
@@ -235,8 +297,25 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
         return found, duplicates
 
     def change_context(self, request, customer) -> dict:
-        revealable = [f for f in SENSITIVE_FIELDS if can_reveal(request.user, customer, f)]
-        return {"revealable": revealable}
+        # A value the page already shows raw (a rep's own customer's name) needs no reveal.
+        revealable = [
+            f
+            for f in SENSITIVE_FIELDS
+            if getattr(customer, f)
+            and presentation_for(request.user, f, owner_id=customer.owner_id) != SHOWN
+            and can_reveal(request.user, customer, f)
+        ]
+        may_log = can(request.user, CHANGE, customer)
+        label = customer_label(request.user, customer)
+        return {
+            "revealable": [{"field": f, "label": REVEAL_LABELS[f]} for f in revealable],
+            # The page title and the header show the customer as the matrix shows it to this
+            # viewer (their own customers by name), not str(customer), which is always masked.
+            "subtitle": label,
+            "original": Labelled(customer, label),
+            "may_log": may_log,
+            **work_panels(customer),
+        }
 
     # --- writes go through services ---------------------------------------------------------
     def save_model(self, request, obj, form, change):
@@ -257,22 +336,35 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
         return [
             path("<int:pk>/reveal/", view(self.reveal_view), name="customers_customer_reveal"),
             path("dashboard/", view(self.dashboard_view), name="customers_customer_dashboard"),
+            path(
+                "<int:pk>/follow-up/",
+                view(self.follow_up_view),
+                name="customers_customer_follow_up",
+            ),
+            path(
+                "<int:pk>/transaction/",
+                view(self.transaction_view),
+                name="customers_customer_transaction",
+            ),
             *super().get_urls(),
         ]
 
     def reveal_view(self, request, pk: int):
         if request.method != "POST":
-            return JsonResponse({"code": "method_not_allowed", "detail": "Use POST."}, status=405)
+            return JsonResponse(
+                {"code": "method_not_allowed", "detail": gettext("Use POST.")}, status=405
+            )
         customer = self.get_queryset(request).filter(pk=pk).first()
         if customer is None:
             self.record(
                 request, AccessAction.DENIED, [pk], allowed=False, query={"attempt": "reveal"}
             )
-            return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+            return JsonResponse({"code": "not_found", "detail": gettext("Not found.")}, status=404)
         form = RevealForm(request.POST)
         if not form.is_valid():
             return JsonResponse(
-                {"code": "invalid", "detail": "Invalid input.", "errors": form.errors}, status=400
+                {"code": "invalid", "detail": _invalid_detail(form.errors), "errors": form.errors},
+                status=400,
             )
         try:
             value = reveal_field(
@@ -284,23 +376,94 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
             )
         except PermissionDenied:
             return JsonResponse(
-                {"code": "permission_denied", "detail": "You may not reveal this field."},
+                {"code": "permission_denied", "detail": gettext("You may not reveal this field.")},
                 status=403,
             )
         except RevealLimitExceeded:
             return JsonResponse(
                 {
                     "code": "reveal_limit",
-                    "detail": "Reveal limit reached for this hour; security has been notified.",
+                    "detail": gettext(
+                        "Reveal limit reached for this hour; security has been notified."
+                    ),
                 },
                 status=429,
             )
         except ValidationError as exc:
             return JsonResponse(
-                {"code": "invalid", "detail": "Invalid input.", "errors": exc.message_dict},
+                {
+                    "code": "invalid",
+                    "detail": _invalid_detail(exc.message_dict),
+                    "errors": exc.message_dict,
+                },
                 status=400,
             )
         return JsonResponse({"field": form.cleaned_data["field"], "value": value})
+
+    # --- logging work: follow-ups and transactions (customers.services) --------------------
+    def follow_up_view(self, request, pk: int):
+        return self._log_view(
+            request,
+            pk,
+            form_class=FollowUpForm,
+            verb=add_follow_up,
+            title=_("Log a follow-up"),
+            done=_("Follow-up logged."),
+            anchor="follow-ups",
+        )
+
+    def transaction_view(self, request, pk: int):
+        return self._log_view(
+            request,
+            pk,
+            form_class=TransactionForm,
+            verb=add_transaction,
+            title=_("Log a transaction"),
+            done=_("Transaction logged."),
+            anchor="transactions",
+        )
+
+    def _log_view(self, request, pk: int, *, form_class, verb, title, done, anchor: str):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied  # roles without customer pages (security)
+        customer = self.get_queryset(request).filter(pk=pk).first()
+        attempt = request.resolver_match.url_name.removeprefix("customers_customer_")
+        if customer is None:
+            self.record(
+                request, AccessAction.DENIED, [pk], allowed=False, query={"attempt": attempt}
+            )
+            raise Http404
+        if not can(request.user, CHANGE, customer):
+            # Seen (a view share, legal, auditors) but not theirs to work on.
+            self.record(
+                request, AccessAction.DENIED, [pk], allowed=False, query={"attempt": attempt}
+            )
+            raise PermissionDenied
+        form = form_class(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                verb(actor=request.user, customer=customer, **form.cleaned_data)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                self.message_user(request, done, messages.SUCCESS)
+                change = reverse("admin:customers_customer_change", args=[pk])
+                return redirect(f"{change}#{anchor}")
+        # The page names the customer: a read of it.
+        self.record(request, AccessAction.VIEW, [pk], query={"view": attempt})
+        label = customer_label(request.user, customer)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "subtitle": label,
+            "customer": customer,
+            "customer_label": label,
+            "form": form,
+            "change_url": reverse("admin:customers_customer_change", args=[pk]),
+        }
+        return TemplateResponse(request, "admin/customers/customer/log_work.html", context)
 
     def dashboard_view(self, request):
         if not self.has_view_permission(request):

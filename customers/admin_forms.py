@@ -1,6 +1,14 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
+from unfold.widgets import (
+    CHECKBOX_CLASSES,
+    DATETIME_CLASSES,
+    INPUT_CLASSES,
+    TEXTAREA_CLASSES,
+    UnfoldAdminTextInputWidget,
+)
 
 from customers.models import Customer
 from scrm.masking.policy import SENSITIVE_FIELDS, SHOWN, masked, presentation_for, shown
@@ -33,7 +41,7 @@ class CustomerAdminForm(forms.ModelForm):
             "tags",
             "wecom_external_userid",
         ]
-        widgets = {name: forms.TextInput(attrs={"size": 40}) for name in SENSITIVE_FIELDS}
+        widgets = {name: UnfoldAdminTextInputWidget() for name in SENSITIVE_FIELDS}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -45,7 +53,7 @@ class CustomerAdminForm(forms.ModelForm):
                 self.initial[name] = shown(self.viewer, name, value, owner_id=owner_id)
                 if presentation_for(self.viewer, name, owner_id=owner_id) != SHOWN:
                     field = self.fields[name]
-                    field.help_text = "Shown masked. Leave as is to keep the stored value."
+                    field.help_text = _("Shown masked. Leave as is to keep the stored value.")
 
     def _clean_sensitive(self, name: str, *validators) -> str:
         value = self.cleaned_data.get(name, "")
@@ -89,4 +97,70 @@ class ReassignOwnerForm(forms.Form):
 
 class RevealForm(forms.Form):
     field = forms.ChoiceField(choices=[(name, name) for name in SENSITIVE_FIELDS])
-    reason = forms.CharField(max_length=1000)
+    reason = forms.CharField(
+        max_length=1000,
+        error_messages={"required": _("Say why you need to see this value.")},
+    )
+
+
+def _classes(names: list[str]) -> str:
+    return " ".join(names)
+
+
+class FollowUpForm(forms.Form):
+    """A follow-up as a rep logs it from the customer page (customers.services.add_follow_up)."""
+
+    note = forms.CharField(
+        label=_("What was done or agreed"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4, "class": _classes(TEXTAREA_CLASSES)}),
+        error_messages={"required": _("Write what was done or agreed with the customer.")},
+    )
+    due_at = forms.DateTimeField(
+        label=_("Next follow-up due"),
+        required=False,
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "class": _classes(DATETIME_CLASSES)},
+            format="%Y-%m-%dT%H:%M",
+        ),
+        error_messages={"invalid": _("Enter the due date and time, e.g. 2026-12-31 14:30.")},
+    )
+    done = forms.BooleanField(
+        label=_("Already done"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": _classes(CHECKBOX_CLASSES)}),
+    )
+
+
+class TransactionForm(forms.Form):
+    """A deal as a rep logs it from the customer page (customers.services.add_transaction)."""
+
+    date = forms.DateField(
+        label=_("Date"),
+        widget=forms.DateInput(
+            attrs={"type": "date", "class": _classes(DATETIME_CLASSES)}, format="%Y-%m-%d"
+        ),
+        error_messages={
+            "required": _("Enter the date of the deal."),
+            "invalid": _("Enter the date of the deal, e.g. 2026-12-31."),
+        },
+    )
+    product = forms.CharField(
+        label=_("Product"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"class": _classes(INPUT_CLASSES)}),
+        error_messages={"required": _("Say which product or service was sold.")},
+    )
+    amount = forms.DecimalField(
+        label=_("Amount (¥)"),
+        max_digits=12,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01", "class": _classes(INPUT_CLASSES)}),
+        error_messages={
+            "required": _("Enter the amount in yuan."),
+            "invalid": _("Enter the amount as a number, e.g. 12800.00."),
+            "max_digits": _("The amount is too large."),
+            "max_decimal_places": _("Enter the amount to the fen at most (two decimals)."),
+            "max_whole_digits": _("The amount is too large."),
+        },
+    )

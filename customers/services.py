@@ -1,13 +1,16 @@
 """Every write to customers, as verbs: keyword-only, explicit actor, one transaction each."""
 
 from dataclasses import dataclass
+from datetime import date as date_type
 from datetime import datetime
+from decimal import Decimal
 
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import (
     Customer,
@@ -15,8 +18,10 @@ from customers.models import (
     FollowUp,
     OwnershipTransfer,
     Tag,
+    Transaction,
 )
-from scrm.access.scope import SHARE, TRANSFER, can, can_assign_to
+from scrm.access.scope import CHANGE, SHARE, TRANSFER, can, can_assign_to
+from scrm.staff.models import Staff
 
 SHARE_LEVELS = {"view": "view_customer", "change": "change_customer"}
 BATCH_SIZE = 1000
@@ -29,6 +34,11 @@ ARCHIVE_BINDING_PERMISSION = "chats.ingest_message"
 ARCHIVE_BINDING_READ_ONLY = (
     "Read-only for your role: only the archive sync and administrators link a customer to WeCom."
 )
+
+
+def yuan(amount: Decimal) -> str:
+    """An amount as shown to people: ¥ with thousands separators and fen (¥12,800.00)."""
+    return f"¥{Decimal(amount):,.2f}"
 
 
 def may_bind_archive(user) -> bool:
@@ -85,11 +95,54 @@ def update_customer(
     return customer
 
 
+def _check_may_log(actor, customer: Customer) -> None:
+    # Logging work on a customer changes its record: the customer's change scope decides
+    # (the owner, their lead and manager, a colleague it was shared with for change).
+    if not can(actor, CHANGE, customer):
+        raise PermissionDenied(_("You may not log work on this customer."))
+
+
 @transaction.atomic
 def add_follow_up(
-    *, actor, customer: Customer, note: str, due_at: datetime | None = None
+    *,
+    actor: Staff,
+    customer: Customer,
+    note: str,
+    due_at: datetime | None = None,
+    done: bool = False,
 ) -> FollowUp:
-    return FollowUp.objects.create(customer=customer, staff=actor, note=note, due_at=due_at)
+    """Log a follow-up on a customer the actor may change. Raises PermissionDenied outside the
+    actor's change scope, ValidationError on an empty note. The change log records the row
+    (django-auditlog, note masked)."""
+    _check_may_log(actor, customer)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": _("Write what was done or agreed with the customer.")})
+    follow_up = FollowUp(customer=customer, staff=actor, note=note, due_at=due_at, done=done)
+    follow_up.full_clean(exclude=["customer", "staff"])
+    follow_up.save()
+    return follow_up
+
+
+@transaction.atomic
+def add_transaction(
+    *, actor: Staff, customer: Customer, date: date_type, product: str, amount: Decimal
+) -> Transaction:
+    """Log a deal with a customer the actor may change. Raises PermissionDenied outside the
+    actor's change scope, ValidationError on an empty product or an amount not above zero."""
+    _check_may_log(actor, customer)
+    product = (product or "").strip()
+    errors = {}
+    if not product:
+        errors["product"] = _("Say which product or service was sold.")
+    if amount is None or amount <= 0:
+        errors["amount"] = _("The amount must be more than zero.")
+    if errors:
+        raise ValidationError(errors)
+    deal = Transaction(customer=customer, date=date, product=product, amount=amount)
+    deal.full_clean(exclude=["customer"])
+    deal.save()
+    return deal
 
 
 @transaction.atomic

@@ -255,6 +255,19 @@ SURFACES: list[Surface] = [
         )
         for attr in CUSTOMER_ATTRS
     ),
+    chat(
+        "admin: conversation thread with of_rep",
+        lambda w: f"/admin/chats/message/thread/{w.conversation.pk}/",
+        client="admin",
+    ),
+    *(
+        Surface(
+            f"admin: follow-up form of {attr}",
+            admin_customer_url(attr, "follow-up/"),
+            client="admin",
+        )
+        for attr in CUSTOMER_ATTRS
+    ),
     Surface("admin: conversation changelist", fixed("/admin/chats/conversation/"), client="admin"),
     Surface(
         "admin: conversation with of_rep",

@@ -211,6 +211,16 @@ SEES_OF_REP = {role: 200 for role in ("rep", "lead", "manager", "legal", "audito
 SEES_ALL = {"legal": 200, "auditor": 200, "admin_user": 200}
 NO_CUSTOMERS = {"security": 403}  # audit and alerts only, no customer pages
 NO_CHATS = {"hr": 403, "security": 403}  # roles without chats.view_message
+# Who may log work (follow-ups, transactions) on of_rep: its change scope.
+_LOGS_ON_OF_REP = {
+    "rep": 200,
+    "lead": 200,
+    "manager": 200,
+    "admin_user": 200,
+    "legal": 403,
+    "auditor": 403,
+    **NO_CUSTOMERS,
+}
 CHAT_EXPORTERS = {
     role: 200 for role in ("lead", "manager", "manager_other", "legal", "auditor", "admin_user")
 }
@@ -642,6 +652,27 @@ ROWS: list[Row] = [
         body=_reveal_body,
     ),
     *admin(
+        "log a follow-up on rep's customer (the form)",
+        "GET",
+        customer_admin_url("of_rep", "follow-up/"),
+        # The change scope: seen but not changeable (legal, auditors) is 403; unseen 404.
+        admin_only(_LOGS_ON_OF_REP, 404),
+    ),
+    *admin(
+        "log a follow-up on rep's customer",
+        "POST",
+        customer_admin_url("of_rep", "follow-up/"),
+        admin_only({k: 302 if v == 200 else v for k, v in _LOGS_ON_OF_REP.items()}, 404),
+        body=lambda w: {"note": "电话回访，客户下周签约"},
+    ),
+    *admin(
+        "log a transaction on rep's customer",
+        "POST",
+        customer_admin_url("of_rep", "transaction/"),
+        admin_only({k: 302 if v == 200 else v for k, v in _LOGS_ON_OF_REP.items()}, 404),
+        body=lambda w: {"date": "2026-11-30", "product": "会员积分系统", "amount": "12800"},
+    ),
+    *admin(
         "bulk reassign owner of rep's customer",
         "POST",
         fixed(CUSTOMERS_ADMIN),
@@ -714,6 +745,12 @@ ROWS: list[Row] = [
         "timeline page of rep's customer",
         "GET",
         lambda w: f"{MESSAGES_ADMIN}timeline/{w.customers.of_rep.pk}/",
+        admin_only(SEES_OF_REP, 403),
+    ),
+    *admin(
+        "conversation thread of rep's customer",
+        "GET",
+        lambda w: f"{MESSAGES_ADMIN}thread/{w.conversation.pk}/",
         admin_only(SEES_OF_REP, 403),
     ),
     *admin(

@@ -55,6 +55,10 @@ def test_the_walk_reaches_router_admin_and_library_patterns():
     assert classes["ObtainToken.post"] == PUBLIC
     assert classes["admin:customers_customer_history"] == SCOPED_READ
     assert classes["admin:customers_customer_reveal"] == SCOPED_READ
+    assert classes["admin:customers_customer_follow_up"] == WRITE
+    assert classes["admin:customers_customer_transaction"] == WRITE
+    assert classes["admin:chats_message_thread"] == SCOPED_READ
+    assert classes["admin:chats_message_timeline"] == SCOPED_READ
     assert classes["admin:auditlog_logentry_changelist"] == SCOPED_READ
     assert classes["admin:offboarding_case_approve"] == WRITE
     assert classes["admin:customers_tag_changelist"] == PUBLIC

@@ -1,10 +1,17 @@
 """The Django admin as sales managers (and every other role) meet it."""
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
+from auditlog.models import LogEntry
+from django.core.exceptions import PermissionDenied
 from django.test import Client, override_settings
 
-from customers.models import Customer, OwnershipTransfer
+from customers.models import Customer, FollowUp, OwnershipTransfer
+from customers.services import add_follow_up, add_transaction, share_customer, yuan
 from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
+from scrm.masking.masks import mask_name
 from tests.factories import CustomerFactory, FollowUpFactory
 from tests.signin import verified_login
 
@@ -304,3 +311,101 @@ def test_customers_cannot_be_deleted_in_the_admin(org, customers):
 
     assert response.status_code == 403
     assert Customer.objects.filter(pk=customers.of_rep.pk).exists()
+
+
+# --- a rep's daily work (issue 11 item 4) ---------------------------------------------------
+
+
+def test_the_owner_rep_sees_the_name_in_the_title_and_another_rep_the_mask(org, customers):
+    share_customer(actor=org.lead, customer=customers.of_rep, with_staff=org.rep_b)
+    name = customers.of_rep.name
+
+    mine = admin_client(org.rep).get(change_url(customers.of_rep)).content.decode()
+    theirs = admin_client(org.rep_b).get(change_url(customers.of_rep)).content.decode()
+
+    assert f"{name} (#{customers.of_rep.pk}) |" in mine  # the page title
+    assert name not in theirs  # a view share: masked everywhere on the page
+    assert mask_name(name) in theirs
+
+
+def test_rep_logs_a_follow_up_and_sees_it_listed(org, customers):
+    client = admin_client(org.rep)
+    url = f"{change_url(customers.of_rep).removesuffix('change/')}follow-up/"
+
+    assert client.get(url).status_code == 200
+    done = client.post(
+        url, {"note": "电话回访，客户手机 13812345678", "due_at": "2020-01-02T10:30"}
+    )
+
+    assert done.status_code == 302 and done["Location"].endswith("#follow-ups")
+    follow_up = FollowUp.objects.get(customer=customers.of_rep)
+    assert (follow_up.staff, follow_up.done) == (org.rep, False)
+    page = client.get(change_url(customers.of_rep)).content.decode()
+    assert "电话回访" in page and "13812345678" not in page
+    assert "已到期" in page  # the past due date is flagged
+    assert LogEntry.objects.get_for_object(follow_up).exists()  # the change log has it
+
+
+def test_follow_up_without_a_note_keeps_the_input_and_says_why_in_chinese(org, customers):
+    url = f"{change_url(customers.of_rep).removesuffix('change/')}follow-up/"
+
+    response = admin_client(org.rep).post(url, {"note": "  ", "due_at": "2026-12-31T14:30"})
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "请填写与客户沟通或约定的内容。" in body
+    assert 'value="2026-12-31T14:30"' in body
+    assert not FollowUp.objects.filter(customer=customers.of_rep).exists()
+
+
+def test_transaction_is_logged_and_shown_in_yuan(org, customers):
+    client = admin_client(org.rep)
+    url = f"{change_url(customers.of_rep).removesuffix('change/')}transaction/"
+
+    bad = client.post(url, {"date": "2026-11-30", "product": "会员积分系统", "amount": "-5"})
+    assert bad.status_code == 200
+    assert "金额必须大于零。" in bad.content.decode()
+    assert 'value="会员积分系统"' in bad.content.decode()
+
+    good = client.post(
+        url, {"date": "2026-11-30", "product": "会员积分系统", "amount": "1234567.5"}
+    )
+    assert good.status_code == 302
+    assert "¥1,234,567.50" in client.get(change_url(customers.of_rep)).content.decode()
+    assert yuan(Decimal("12800")) == "¥12,800.00"
+
+
+def test_a_rep_who_may_not_change_the_customer_cannot_log(org, customers):
+    share_customer(actor=org.lead, customer=customers.of_rep, with_staff=org.rep_b)
+    url = f"{change_url(customers.of_rep).removesuffix('change/')}follow-up/"
+
+    response = admin_client(org.rep_b).post(url, {"note": "越权记录"})
+
+    assert response.status_code == 403
+    assert not FollowUp.objects.filter(customer=customers.of_rep).exists()
+    assert AccessEvent.objects.filter(
+        actor=org.rep_b, action=AccessAction.DENIED, query={"attempt": "follow_up"}
+    ).exists()
+    with pytest.raises(PermissionDenied):
+        add_follow_up(actor=org.rep_b, customer=customers.of_rep, note="越权记录")
+    with pytest.raises(PermissionDenied):
+        add_transaction(
+            actor=org.rep_b,
+            customer=customers.of_rep,
+            date=date(2026, 11, 30),
+            product="x",
+            amount=Decimal("1"),
+        )
+
+
+def test_reveal_buttons_are_in_plain_words_and_an_empty_reason_is_refused_in_chinese(
+    org, customers
+):
+    client = admin_client(org.rep)
+    page = client.get(change_url(customers.of_rep)).content.decode()
+
+    assert "查看完整手机号" in page
+    assert "查看完整姓名" not in page  # the owner already sees the name
+    response = client.post(reveal_url(customers.of_rep), {"field": "mobile", "reason": ""})
+    assert response.status_code == 400
+    assert response.json()["detail"] == "请填写查看原因。"

@@ -60,9 +60,10 @@ def test_admin_timeline_page(org, customers, archive):
     response = admin_client(org.lead).get(f"/admin/chats/message/timeline/{customers.of_rep.pk}/")
 
     assert response.status_code == 200
+    # Newest first on the admin page (the API stays oldest first).
     assert [e["id"] for e in response.context["entries"]] == [
-        archive["rep_10d"],
         archive["rep_today"],
+        archive["rep_10d"],
     ]
     assert (
         admin_client(org.rep)
