@@ -1,18 +1,17 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from unfold.admin import ModelAdmin, TabularInline
 
-from customers.admin_forms import CustomerAdminForm, ReassignOwnerForm, RevealForm
+from customers.admin_forms import CustomerAdminForm, RevealForm
+from customers.admin_reassign import reassign_owner
 from customers.dashboard import dashboard_figures
 from customers.models import Customer, FollowUp, OwnershipTransfer, Tag, Transaction, mobile_index
 from customers.services import (
     create_customer,
     may_bind_archive,
-    transfer_customers,
     update_customer,
 )
 from scrm.access.scope import CHANGE, LIST, VIEW, book_owners, can
@@ -28,7 +27,7 @@ from scrm.masking.lookups import (
     refuse,
     run_lookup,
 )
-from scrm.masking.policy import SENSITIVE_FIELDS, customer_label, shown
+from scrm.masking.policy import SENSITIVE_FIELDS, shown
 from scrm.masking.reveal import RevealLimitExceeded, can_reveal, reveal_field
 from scrm.masking.validation import MOBILE_RE, normalize_mobile
 from scrm.masking.viewer import ViewerAdminMixin, current_viewer
@@ -112,7 +111,7 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
     search_fields = ["name"]
     search_help_text = "Name contains, or an exact mobile number."
     inlines = [FollowUpInline, TransactionInline, OwnershipInline]
-    actions = ["reassign_owner"]
+    actions = [reassign_owner]  # customers.admin_reassign
     change_form_template = "admin/customers/customer/change_form.html"
     change_list_template = "admin/customers/customer/change_list.html"
 
@@ -313,36 +312,6 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
             **dashboard_figures(request.user),
         }
         return TemplateResponse(request, "admin/customers/customer/dashboard.html", context)
-
-    @admin.action(description="Reassign owner of selected customers", permissions=["transfer"])
-    def reassign_owner(self, request, queryset):
-        form = ReassignOwnerForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            try:
-                result = transfer_customers(
-                    customers=queryset, actor=request.user, **form.cleaned_data
-                )
-            except (PermissionDenied, ValidationError) as exc:
-                self.message_user(request, f"Nothing was reassigned: {exc}", messages.ERROR)
-                return None
-            self.message_user(
-                request,
-                f"{result.transferred} customer(s) reassigned to "
-                f"{form.cleaned_data['to_staff']}; {result.skipped_already_owned} "
-                "already owned.",
-                messages.SUCCESS,
-            )
-            return redirect(request.get_full_path())
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "Reassign owner",
-            "form": form,
-            "customers": queryset,
-            "customer_labels": [customer_label(request.user, c) for c in queryset],
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/customers/customer/reassign_owner.html", context)
 
     def has_transfer_permission(self, request) -> bool:
         return request.user.has_perm("customers.transfer_customer")
