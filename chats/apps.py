@@ -31,3 +31,16 @@ class ChatsConfig(AppConfig):
         # audit summary instead, and registering it logs the row's creation and every batch's
         # update (counts, progress) inside that batch's transaction (see chats.retention).
         auditlog.register(PurgeLog)
+
+        # A rep's home: their latest conversations (built over the rep's scope).
+        from customers.dashboard import recent_chats_panel
+        from scrm.dashboard import Panel, register_panel
+
+        register_panel(
+            Panel(
+                key="recent_chats",
+                template="admin/chats/panels/recent_chats.html",
+                build=recent_chats_panel,
+                order=30,
+            )
+        )

@@ -13,10 +13,10 @@ from customers import admin_history  # noqa: F401  (registers the ownership hist
 from customers.admin_forms import (
     CustomerAdminForm,
     FollowUpForm,
-    ReassignOwnerForm,
     RevealForm,
     TransactionForm,
 )
+from customers.admin_reassign import reassign_owner
 from customers.dashboard import dashboard_figures
 from customers.models import Customer, OwnershipTransfer, Tag, mobile_index
 from customers.services import (
@@ -24,7 +24,6 @@ from customers.services import (
     add_transaction,
     create_customer,
     may_bind_archive,
-    transfer_customers,
     update_customer,
     yuan,
 )
@@ -175,7 +174,7 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
     # Follow-ups and transactions are the page's own panels (change_context), with forms to
     # log new ones; the ownership history stays a read-only inline.
     inlines = [OwnershipInline]
-    actions = ["reassign_owner"]
+    actions = [reassign_owner]  # customers.admin_reassign
     change_form_template = "admin/customers/customer/change_form.html"
     change_list_template = "admin/customers/customer/change_list.html"
 
@@ -477,36 +476,6 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
             **dashboard_figures(request.user),
         }
         return TemplateResponse(request, "admin/customers/customer/dashboard.html", context)
-
-    @admin.action(description="Reassign owner of selected customers", permissions=["transfer"])
-    def reassign_owner(self, request, queryset):
-        form = ReassignOwnerForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            try:
-                result = transfer_customers(
-                    customers=queryset, actor=request.user, **form.cleaned_data
-                )
-            except (PermissionDenied, ValidationError) as exc:
-                self.message_user(request, f"Nothing was reassigned: {exc}", messages.ERROR)
-                return None
-            self.message_user(
-                request,
-                f"{result.transferred} customer(s) reassigned to "
-                f"{form.cleaned_data['to_staff']}; {result.skipped_already_owned} "
-                "already owned.",
-                messages.SUCCESS,
-            )
-            return redirect(request.get_full_path())
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "Reassign owner",
-            "form": form,
-            "customers": queryset,
-            "customer_labels": [customer_label(request.user, c) for c in queryset],
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/customers/customer/reassign_owner.html", context)
 
     def has_transfer_permission(self, request) -> bool:
         return request.user.has_perm("customers.transfer_customer")

@@ -30,3 +30,20 @@ class CustomersConfig(AppConfig):
         auditlog.register(Transaction)
         # A share opens a customer to a colleague: granting and revoking it are changes to log.
         auditlog.register(CustomerUserObjectPermission)
+        register_panels()
+
+
+def register_panels() -> None:
+    """The sales homes: a rep's own work, a lead's or manager's team figures."""
+    from customers import dashboard
+    from scrm.dashboard import Panel, register_panel
+
+    base = "admin/customers/panels"
+    for order, key, build in [
+        (10, "my_customers", dashboard.my_customers_panel),
+        (20, "follow_ups", dashboard.follow_ups_panel),
+        (40, "pipeline", dashboard.pipeline_panel),
+        (50, "weekly_new_customers", dashboard.weekly_panel),
+        (60, "team_overdue", dashboard.team_overdue_panel),
+    ]:
+        register_panel(Panel(key=key, template=f"{base}/{key}.html", build=build, order=order))
