@@ -46,7 +46,7 @@ def test_the_locked_account_is_locked_in_the_admin_too(org):
     response = admin_sign_in("rep", TEST_PASSWORD, address=next(_addresses))
 
     assert response.status_code == 429
-    assert "Too many failed sign-ins" in response.content.decode()
+    assert "登录失败次数过多" in response.content.decode()
     assert "_auth_user_id" not in Client().session
 
 
