@@ -42,7 +42,6 @@ PAGES: dict[str, list[tuple[str, str]]] = {
         ("customer", "{customer}"),
         ("conversations", "/admin/chats/conversation/"),
         ("403", "/admin/masking-matrix/"),
-        ("404", "/admin/no-such-page/"),
         ("api", "/api/v1/customers/"),
     ],
     "hr1": [("home", "/admin/"), ("offboarding", "/admin/offboarding/offboardingcase/")],
@@ -102,16 +101,17 @@ def _first_customer(page, base: str) -> str:
     return link.get_attribute("href") or "/admin/customers/customer/"
 
 
-def _server_error_page(page, base: str, env: dict[str, str]) -> None:
-    """The 500 page as Django renders it (no context), shown from the site's origin so its
-    stylesheets load: no view of the demo fails on purpose."""
+def _error_page(page, base: str, env: dict[str, str], template: str) -> None:
+    """An error page as Django renders it with DEBUG off (the development server shows its
+    technical pages instead), shown from the site's origin so its stylesheets load."""
     rendered = _manage(
         env,
         "shell",
         "-c",
         "from django.template import loader; from django.utils import translation; "
-        "translation.activate('zh-hans'); print(loader.get_template('500.html').render())",
+        f"translation.activate('zh-hans'); print(loader.get_template('{template}').render())",
     )
+    rendered = rendered[rendered.index("<!DOCTYPE") :]  # after the shell's own banner
     page.goto(f"{base}/admin/no-such-page/")  # an HTML document of the same origin
     page.set_content(rendered, wait_until="networkidle")
 
@@ -165,9 +165,9 @@ def main() -> None:
                         target = out / f"{role}-{name}.png"
                         page.screenshot(path=str(target))
                         print(target.relative_to(ROOT) if target.is_relative_to(ROOT) else target)
-                    if role == "rep1":
-                        _server_error_page(page, base, env)
-                        target = out / f"{role}-500.png"
+                    for code in ("404", "500") if role == "rep1" else ():
+                        _error_page(page, base, env, f"{code}.html")
+                        target = out / f"{role}-{code}.png"
                         page.screenshot(path=str(target))
                         print(target)
                     context.close()
