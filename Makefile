@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1:8000
 DEMO_PASSWORD = $(or $(SCRM_DEMO_PASSWORD),scrm-demo-2026)
 
-.PHONY: run test lint venv
+.PHONY: run test lint venv screenshots
 
 # DEBUG defaults to off (production: real secrets required, HTTPS only); the development server
 # turns it on itself. `make test` needs nothing: pytest sets DEBUG=1 (pyproject.toml, pytest-env).
@@ -42,6 +42,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 venv: $(STAMP)
+
+# The main pages per demo role, signed in through the real login + TOTP, 1366x900, zh-hans:
+# docs/screenshots/<role>-<page>.png over a throwaway SQLite demo (tools/screenshots.py; needs
+# /usr/bin/chromium). `make screenshots ONLY=rep1,hr1` for some roles.
+screenshots: export DEBUG = 1
+screenshots: $(STAMP)
+	$(BIN)/python tools/screenshots.py $(if $(ONLY),--only $(ONLY))
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

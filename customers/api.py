@@ -1,5 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -81,7 +82,7 @@ class CustomerViewSet(
             )
         exact = [field for field in EXACT_LOOKUPS if params.get(field)]
         if len(exact) > 1:
-            raise ValidationError({exact[1]: ["Look up one field at a time."]})
+            raise ValidationError({exact[1]: [_("Look up one field at a time.")]})
         if not exact:
             return super().list(request, *args, **kwargs)
         field = exact[0]

@@ -1,5 +1,6 @@
 from typing import NamedTuple
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from customers.models import Customer, CustomerUserObjectPermission, FollowUp, Transaction
@@ -21,7 +22,7 @@ class StrictSerializer(serializers.Serializer):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+                raise serializers.ValidationError({key: [_("Unknown field.")] for key in unknown})
         return super().to_internal_value(data)
 
 

@@ -227,9 +227,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # JSON only: the browsable API's filter forms list every customer a foreign-key filter
-    # names (outside the scope, unrecorded). The docs live at /api/docs/.
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON first (clients sending Accept: */* or application/json get JSON), then the browsable
+    # API for browsers, drawn without the forms that would list related rows outside the
+    # caller's scope (scrm.api.renderers). The docs live at /api/docs/.
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "scrm.api.renderers.SafeBrowsableAPIRenderer",
+    ],
     # DRF's three defaults, with JSON nesting bounded: a body of 100,000 "[" answers 400.
     "DEFAULT_PARSER_CLASSES": [
         "scrm.api.parsers.DepthLimitedJSONParser",

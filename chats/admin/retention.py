@@ -5,6 +5,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from unfold.admin import ModelAdmin
 from unfold.forms import ActionForm
 
@@ -26,11 +28,11 @@ class RetentionPolicyAdmin(ModelAdmin):
 
 
 class LegalHoldStatusFilter(admin.SimpleListFilter):
-    title = "status"
+    title = gettext_lazy("status")
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        return [("active", "Active"), ("released", "Released")]
+        return [("active", _("Active")), ("released", _("Released"))]
 
     def queryset(self, request, queryset):
         if self.value() == "active":
@@ -48,13 +50,15 @@ class LegalHoldForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if not cleaned.get("customer") and not cleaned.get("conversation"):
-            raise ValidationError("Choose a customer or a conversation to hold.")
+            raise ValidationError(_("Choose a customer or a conversation to hold."))
         return cleaned
 
 
 class ReleaseHoldActionForm(ActionForm):
     reason = forms.CharField(
-        required=False, label="Release reason", widget=forms.TextInput(attrs={"size": 40})
+        required=False,
+        label=gettext_lazy("Release reason"),
+        widget=forms.TextInput(attrs={"size": 40}),
     )
 
 
@@ -87,11 +91,11 @@ class LegalHoldAdmin(DoorAdminMixin, ModelAdmin):
     ]
 
     # Reasons are typed by people, who paste numbers into them: through the detectors.
-    @admin.display(description="reason")
+    @admin.display(description=gettext_lazy("reason"))
     def shown_reason(self, hold: LegalHold) -> str:
         return mask_text(hold.reason)
 
-    @admin.display(description="release reason")
+    @admin.display(description=gettext_lazy("release reason"))
     def shown_release_reason(self, hold: LegalHold) -> str:
         return mask_text(hold.release_reason)
 
@@ -146,12 +150,12 @@ class LegalHoldAdmin(DoorAdminMixin, ModelAdmin):
         obj.placed_at = hold.placed_at
         obj._state.adding = False
 
-    @admin.action(description="Release selected holds", permissions=["manage"])
+    @admin.action(description=gettext_lazy("Release selected holds"), permissions=["manage"])
     def release_holds(self, request, queryset):
         reason = request.POST.get("reason", "").strip()
         if not reason:
             self.message_user(
-                request, "Nothing was released: enter a release reason.", messages.ERROR
+                request, _("Nothing was released: enter a release reason."), messages.ERROR
             )
             return
         already = queryset.filter(released_at__isnull=False).count()
@@ -163,8 +167,14 @@ class LegalHoldAdmin(DoorAdminMixin, ModelAdmin):
                 already += 1
                 continue
             released += 1
-        note = f" {already} already released." if already else ""
-        self.message_user(request, f"{released} hold(s) released.{note}", messages.SUCCESS)
+        text = ngettext("%(count)d hold released.", "%(count)d holds released.", released) % {
+            "count": released
+        }
+        if already:
+            text += " " + ngettext(
+                "%(count)d was already released.", "%(count)d were already released.", already
+            ) % {"count": already}
+        self.message_user(request, text, messages.SUCCESS)
 
 
 @admin.register(PurgeLog)

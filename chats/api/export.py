@@ -1,5 +1,6 @@
 """GET /api/v1/chats/export/?format=csv|xlsx&start=&end=&customer=&staff=&team=&type="""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
@@ -41,7 +42,9 @@ class ChatExportView(DeclaredScopeMixin, APIView):
     def get(self, request):
         fmt = request.query_params.get("format", CSV)
         if fmt not in FORMATS:
-            raise ValidationError({"format": [f"Choose one of: {', '.join(FORMATS)}."]})
+            raise ValidationError(
+                {"format": [_("Choose one of: %(choices)s.") % {"choices": ", ".join(FORMATS)}]}
+            )
         filterset = MessageFilter(
             data=request.query_params, queryset=Message.objects.visible_to(request.user)
         )

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -20,7 +21,7 @@ from scrm.masking.reveal import RevealLimitExceeded
 
 
 class RevealThrottled(exceptions.Throttled):
-    default_detail = "Reveal limit reached for this hour; security has been notified."
+    default_detail = _("Reveal limit reached for this hour; security has been notified.")
     default_code = "reveal_limit"
 
 
@@ -29,7 +30,7 @@ class ReadsBlockedError(exceptions.PermissionDenied):
 
 
 class LookupThrottled(exceptions.Throttled):
-    default_detail = "Lookup limit reached for this hour; security has been notified."
+    default_detail = _("Lookup limit reached for this hour; security has been notified.")
     default_code = "lookup_limit"
 
 
@@ -46,7 +47,9 @@ def _as_drf(exc: Exception) -> Exception:
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, RequestDataTooBig):
-        return exceptions.ValidationError({"non_field_errors": ["The request body is too large."]})
+        return exceptions.ValidationError(
+            {"non_field_errors": [_("The request body is too large.")]}
+        )
     if isinstance(exc, RevealLimitExceeded):
         return RevealThrottled()
     if isinstance(exc, LookupLimitExceeded):
@@ -61,7 +64,7 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = {"code": "invalid", "detail": "Invalid input.", "errors": errors}
+        response.data = {"code": "invalid", "detail": _("Invalid input."), "errors": errors}
         response.status_code = status.HTTP_400_BAD_REQUEST
         return response
     codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"

@@ -8,6 +8,7 @@ protected data add `RecordedReadsViewSetMixin` (every read recorded) and, for mo
 """
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.metadata import SimpleMetadata
@@ -53,7 +54,9 @@ class DeclaredScopeMixin:
             action not in (None, "metadata", "options")
             and kind_of(self.scope_actions.get(action)) is None
         ):
-            raise PermissionDenied("This action declares no scope, so it is refused until it does.")
+            raise PermissionDenied(
+                _("This action declares no scope, so it is refused until it does.")
+            )
         super().initial(request, *args, **kwargs)
         if action in self.second_factor_actions:
             require_second_factor(request)
@@ -100,7 +103,7 @@ class RecordedReadsViewSetMixin(DeclaredScopeMixin):
             ids = [int(lookup)] if str(lookup).isdigit() else []
             self.record(AccessAction.DENIED, ids, allowed=False, query={"attempt": self.action})
             if ids and self.visible_but_closed(ids[0]):
-                raise PermissionDenied("You may not do this with this record.") from None
+                raise PermissionDenied(_("You may not do this with this record.")) from None
             raise
 
     def visible_but_closed(self, pk: int) -> bool:

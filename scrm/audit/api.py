@@ -1,5 +1,6 @@
 from auditlog.models import LogEntry
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
@@ -101,8 +102,8 @@ class SecurityAlertViewSet(RecordedReadsViewSetMixin, viewsets.ReadOnlyModelView
         body.is_valid(raise_exception=True)
         if alert.actor is None:  # the verb checks the role; say "not yours" before "no one"
             if not may_release_read_blocks(request.user):
-                raise PermissionDenied("Only a security officer may release a read block.")
-            raise ValidationError({"alert": ["This alert names no staff member."]})
+                raise PermissionDenied(_("Only a security officer may release a read block."))
+            raise ValidationError({"alert": [_("This alert names no staff member.")]})
         block = release_read_block(
             actor=request.user, staff=alert.actor, reason=body.validated_data["reason"]
         )

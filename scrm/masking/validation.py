@@ -3,6 +3,7 @@
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
@@ -30,9 +31,11 @@ def normalize_mobile(value: str) -> str:
 
 def validate_mobile(value: str) -> None:
     if not MOBILE_RE.match(normalize_mobile(value)):
-        raise ValidationError("Enter a valid mainland China mobile number (11 digits, 1[3-9]...).")
+        raise ValidationError(
+            _("Enter a valid mainland China mobile number (11 digits, 1[3-9]...).")
+        )
 
 
 def validate_id_number(value: str) -> None:
     if not is_valid_id_number(value or ""):
-        raise ValidationError("Enter a valid 18-digit resident ID number (checksum failed).")
+        raise ValidationError(_("Enter a valid 18-digit resident ID number (checksum failed)."))

@@ -5,6 +5,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from unfold.admin import ModelAdmin, TabularInline
@@ -73,13 +75,21 @@ class StaffAdmin(DoorAdminMixin, UserAdmin, ModelAdmin):
     }
     fieldsets = [
         *UserAdmin.fieldsets,
-        ("Organisation", {"fields": ["department", "team", "supervisor", "wecom_userid"]}),
-        ("Employment", {"fields": ["employment_status", "hired_on", "notice_date", "departed_at"]}),
+        (
+            gettext_lazy("Organisation"),
+            {"fields": ["department", "team", "supervisor", "wecom_userid"]},
+        ),
+        (
+            gettext_lazy("Employment"),
+            {"fields": ["employment_status", "hired_on", "notice_date", "departed_at"]},
+        ),
     ]
 
     actions = ["end_all_sign_ins", "reset_two_factor"]
 
-    @admin.action(description="End every sign-in (lost phone): sessions and API tokens")
+    @admin.action(
+        description=gettext_lazy("End every sign-in (lost phone): sessions and API tokens")
+    )
     def end_all_sign_ins(self, request, queryset):
         if not self._is_administrator(request.user):
             raise PermissionDenied
@@ -87,9 +97,20 @@ class StaffAdmin(DoorAdminMixin, UserAdmin, ModelAdmin):
             staff_services.sign_out_everywhere(
                 actor=request.user, staff=staff, reason="lost_device"
             )
-        self.message_user(request, f"Every sign-in of {queryset.count()} account(s) has ended.")
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext(
+                "Every sign-in of %(count)d account has ended.",
+                "Every sign-in of %(count)d accounts has ended.",
+                count,
+            )
+            % {"count": count},
+        )
 
-    @admin.action(description="Reset two-factor authentication (they set it up again)")
+    @admin.action(
+        description=gettext_lazy("Reset two-factor authentication (they set it up again)")
+    )
     def reset_two_factor(self, request, queryset):
         if not self._is_administrator(request.user):
             raise PermissionDenied
@@ -97,8 +118,12 @@ class StaffAdmin(DoorAdminMixin, UserAdmin, ModelAdmin):
             mfa.reset_second_factor(actor=request.user, staff=staff)
         self.message_user(
             request,
-            f"Two-factor authentication reset for {queryset.count()} account(s); "
-            "their sign-ins have ended.",
+            ngettext(
+                "Two-factor reset for %(count)d account; its sign-ins have ended.",
+                "Two-factor reset for %(count)d accounts; their sign-ins have ended.",
+                queryset.count(),
+            )
+            % {"count": queryset.count()},
         )
 
     def get_actions(self, request):
@@ -171,14 +196,17 @@ class StaffAdmin(DoorAdminMixin, UserAdmin, ModelAdmin):
             smuggled = sorted(f for f in self._readonly_for(request.user) if f in request.POST)
             if smuggled:
                 self.message_user(
-                    request, f"Not saved: you may not change {', '.join(smuggled)}.", messages.ERROR
+                    request,
+                    _("Not saved: you may not change %(fields)s.")
+                    % {"fields": ", ".join(smuggled)},
+                    messages.ERROR,
                 )
                 return redirect(request.get_full_path())
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except Refused as exc:
             # A service refused: the whole save was rolled back (changeform_view is atomic).
-            self.message_user(request, f"Not saved: {exc}", messages.ERROR)
+            self.message_user(request, _("Not saved: %(reason)s") % {"reason": exc}, messages.ERROR)
             return redirect(request.get_full_path())
 
     def save_model(self, request, obj, form, change):
@@ -243,7 +271,11 @@ class StaffAdmin(DoorAdminMixin, UserAdmin, ModelAdmin):
             except ValidationError as exc:
                 form.add_error(None, _message(exc))
             else:
-                self.message_user(request, f"{staff.username} is active again with a new password.")
+                self.message_user(
+                    request,
+                    _("%(name)s is active again with a new password.")
+                    % {"name": staff.display_name},
+                )
                 return redirect(reverse("admin:staff_staff_change", args=[staff.pk]))
         return TemplateResponse(
             request,
@@ -251,7 +283,7 @@ class StaffAdmin(DoorAdminMixin, UserAdmin, ModelAdmin):
             {
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
-                "title": f"Reactivate {staff.username}",
+                "title": _("Reactivate %(name)s") % {"name": staff.display_name},
                 "original": staff,
                 "form": form,
             },

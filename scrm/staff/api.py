@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
@@ -78,7 +79,9 @@ class StaffDirectoryViewSet(DeclaredScopeMixin, viewsets.ReadOnlyModelViewSet):
         if "employment_status" in self.request.query_params and not sees_employment_status(
             self.request.user
         ):
-            raise PermissionDenied("Filtering by employment status is for HR and administrators.")
+            raise PermissionDenied(
+                _("Filtering by employment status is for HR and administrators.")
+            )
         return super().filter_queryset(queryset)
 
 

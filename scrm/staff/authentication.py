@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -12,7 +13,7 @@ DEVICE_HEADER = "HTTP_X_DEVICE_ID"
 
 
 class DeviceWiped(AuthenticationFailed):
-    default_detail = "This device has been wiped: erase the local data and sign in again."
+    default_detail = _("This device has been wiped: erase the local data and sign in again.")
     default_code = "device_wiped"
 
 

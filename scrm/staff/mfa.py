@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp import devices_for_user
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -51,7 +52,9 @@ def is_privileged(user) -> bool:
 
 
 class SecondFactorRequired(exceptions.PermissionDenied):
-    default_detail = "This action needs a sign-in with a second factor (two-factor code)."
+    default_detail = gettext_lazy(
+        "This action needs a sign-in with a second factor (two-factor code)."
+    )
     default_code = "mfa_required"
 
 

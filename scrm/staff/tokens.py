@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenBackendError, TokenError
@@ -41,7 +42,7 @@ GENERATION, SESSION, METHODS, OTP_AT = "gen", "sid", "amr", "otp_at"
 
 
 class SessionEnded(AuthenticationFailed):
-    default_detail = "This sign-in has ended: sign in again."
+    default_detail = gettext_lazy("This sign-in has ended: sign in again.")
     default_code = "session_ended"
 
 

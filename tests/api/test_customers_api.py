@@ -121,7 +121,7 @@ def test_an_oversize_payload_answers_400_and_writes_nothing(rep, api_client_for)
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "invalid"
-    assert body["errors"] == {"non_field_errors": ["The request body is too large."]}
+    assert body["errors"] == {"non_field_errors": ["请求内容过大。"]}
     assert Customer.objects.count() == before
 
 

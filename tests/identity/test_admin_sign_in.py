@@ -43,7 +43,7 @@ def test_a_wrong_code_keeps_the_door_shut_and_is_recorded(org):
 
     response = browser.post(VERIFY, {"code": "000000"})
 
-    assert response.status_code == 200 and "验证码错误" in response.content.decode()
+    assert response.status_code == 200 and "验证码错误或已被使用" in response.content.decode()
     assert browser.get("/admin/").status_code == 302
     assert AccessEvent.objects.filter(action=AccessAction.LOGIN_FAILED).count() == 1
 

@@ -115,7 +115,7 @@ def test_hr_cannot_make_itself_the_leavers_supervisor_in_the_staff_admin(org, le
 
     # then: refused whole, with a message; nothing saved
     assert response.status_code == 200
-    assert any("may not change supervisor" in m for m in messages_of(response))
+    assert any("无权修改 supervisor" in m for m in messages_of(response))
     leaver.refresh_from_db()
     assert leaver.supervisor == org.lead and leaver.first_name == ""
 
