@@ -146,6 +146,8 @@ ALLOWED = {
     "TOTP",  # the algorithm's name, shown next to 双因素认证
     "SHA",
     "English",  # the language switcher names each language in itself
+    "hans",  # ... next to its code, ZH-HANS
+    "esc",  # a key cap (the search's shortcut), as printed on the keyboard
 }
 
 
