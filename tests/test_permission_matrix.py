@@ -242,6 +242,13 @@ SHARERS_302 = {
 }
 
 
+def _approval_note(w):
+    """The notification create_case sent the draft case's approver (lead)."""
+    from scrm.staff.models import Notification
+
+    return Notification.objects.filter(recipient=w.org.lead).order_by("pk").first()
+
+
 def _read_block_alert(w) -> int:
     """rep_leaving's list reads blocked, and the alert saying so (made on first use: the rows
     run in rolled-back savepoints)."""
@@ -860,6 +867,25 @@ ROWS: list[Row] = [
         "GET",
         case_admin_url("case_done", "report.csv"),
         admin_only(SEES_CASE, 403),
+    ),
+    *admin(
+        "offboarding case progress (polled while it runs)",
+        "GET",
+        case_admin_url("case_draft", "progress.json"),
+        admin_only(SEES_CASE, 403),
+    ),
+    # Each person's own notifications: opening one follows its link; anyone else's is 404.
+    *admin(
+        "my notifications page",
+        "GET",
+        fixed("/admin/staff/notification/"),
+        admin_only({}, 200),
+    ),
+    *admin(
+        "open my notification (the approver's request for case_draft)",
+        "GET",
+        lambda w: f"/admin/staff/notification/{_approval_note(w).pk}/open/",
+        admin_only({"lead": 302}, 404),
     ),
     *admin(
         "offboarding leavers import page",

@@ -176,3 +176,122 @@ def test_the_case_action_buttons_post_to_their_own_urls_without_nested_forms(org
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.status == OffboardingCase.Status.APPROVED
+
+
+# --- issue 11: the flow by clicking ---------------------------------------------------------
+
+
+def _buttons(client, case) -> set[str]:
+    parsed = _FormNesting()
+    parsed.feed(client.get(f"{CASES}{case.pk}/change/").content.decode())
+    return {url.rstrip("/").rsplit("/", 1)[-1] for url, _ in parsed.buttons}
+
+
+def test_after_creating_the_case_page_opens_with_no_none(org, leaving):
+    response = admin_client(org.hr).post(
+        f"{CASES}add/",
+        {
+            "leaver": org.rep.pk,
+            "reason": "resigned",
+            "notice_date": timezone.localdate(),
+            "effective_at_0": timezone.localdate(),
+            "effective_at_1": "18:00:00",
+            "plan": "single",
+            "successors": [org.rep_b.pk],
+        },
+        follow=True,
+    )
+    case = OffboardingCase.objects.get(leaver=org.rep)
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == f"{CASES}{case.pk}/change/"
+    assert "None" not in page and f"#{case.pk}" in page
+
+
+def test_buttons_match_state_and_role(org, leaving):
+    case = create_through_admin(org)
+    hr, lead = admin_client(org.hr), admin_client(org.lead)
+    assert _buttons(hr, case) == set()  # HR opened it: it cannot approve it
+    assert _buttons(lead, case) == {"approve"}
+    lead.post(f"{CASES}{case.pk}/approve/")
+    assert _buttons(hr, case) == {"schedule", "run"}
+    assert _buttons(lead, case) == set()
+    hr.post(f"{CASES}{case.pk}/run/")
+    assert _buttons(hr, case) == set()
+
+
+def test_a_refused_case_keeps_what_was_typed(org, leaving):
+    response = admin_client(org.hr).post(
+        f"{CASES}add/",
+        {
+            "leaver": org.rep.pk,
+            "reason": "moving to Chengdu",
+            "notice_date": timezone.localdate() + timedelta(days=30),
+            "effective_at_0": timezone.localdate(),
+            "effective_at_1": "18:00:00",
+            "plan": "single",
+            "successors": [org.rep_b.pk],
+        },
+    )
+    assert response.status_code == 200
+    assert "moving to Chengdu" in response.content.decode()
+    assert response.context["adminform"].form.errors["notice_date"]
+    assert not OffboardingCase.objects.exists()
+
+
+def test_pickers_offer_only_eligible_staff(org, leaving):
+    from django.contrib.auth import get_user_model
+
+    bot = get_user_model().objects.create_user(username="wecom-sync", is_staff=False)
+    form = admin_client(org.hr).get(f"{CASES}add/").context["adminform"].form
+    leavers = set(form.fields["leaver"].queryset.values_list("username", flat=True))
+    successors = set(form.fields["successors"].queryset.values_list("username", flat=True))
+    for who in (bot.username, org.hr.username, org.auditor.username):
+        assert who not in leavers and who not in successors
+    assert org.rep.username in leavers and org.rep_b.username in successors
+
+
+def test_the_approver_is_notified_and_sees_it_on_the_home_page(org, leaving):
+    from scrm.staff.models import Notification
+
+    case = create_through_admin(org)
+    note = Notification.objects.get(recipient=org.lead)
+    lead = admin_client(org.lead)
+    home = lead.get("/admin/").content.decode()
+    assert note.title in home and "待我审批" in home
+    assert lead.get(f"{CASES}?awaiting=me").context["cl"].result_count == 1
+    opened = lead.get(f"/admin/staff/notification/{note.pk}/open/")
+    assert opened["Location"] == f"{CASES}{case.pk}/change/"
+    note.refresh_from_db()
+    assert note.read_at is not None
+
+
+def test_progress_json_in_the_middle_of_a_run(org, leaving):
+    case = create_through_admin(org)
+    OffboardingCase.objects.filter(pk=case.pk).update(status="running")
+    case.steps.filter(name="freeze").update(status="done")
+    case.steps.filter(name="transfer").update(status="running", done=1, total=3)
+    hr = admin_client(org.hr)
+    page = hr.get(f"{CASES}{case.pk}/change/").content.decode()
+    assert 'data-poll-seconds="2"' in page
+    data = hr.get(f"{CASES}{case.pk}/progress.json").json()
+    assert data["running"] and data["status_label"] == "执行中"
+    transfer = next(s for s in data["steps"] if s["code"] == "transfer")
+    assert transfer["percent"] == 33 and transfer["name"] == "转移客户"
+
+
+def test_report_reads_as_a_document_and_csv_has_local_seconds(org, leaving):
+    import re
+
+    case = create_through_admin(org)
+    admin_client(org.lead).post(f"{CASES}{case.pk}/approve/")
+    hr = admin_client(org.hr)
+    hr.post(f"{CASES}{case.pk}/run/")
+    page = hr.get(f"{CASES}{case.pk}/report/").content.decode()
+    report = page.split('id="handover-report"')[1].split("</article>")[0]
+    assert "转移客户" in report and "{" not in report  # step names, no Python dicts
+    assert "示例科技有限公司" in report and "离职员工：" in report and "接替人：" in report
+    csv_body = b"".join(hr.get(f"{CASES}{case.pk}/report.csv").streaming_content).decode(
+        "utf-8-sig"
+    )
+    times = re.findall(r"\d{4}-\d\d-\d\d[ T][\d:.+]+", csv_body)
+    assert times and all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", t) for t in times)

@@ -145,8 +145,8 @@ def test_the_supervisor_approves_a_case_by_clicking(session, demo_site):
     lead.open(f"/admin/offboarding/offboardingcase/{case_id}/change/")
 
     with lead.page.expect_navigation():
-        lead.page.click("#case-actions button:has-text('Approve')")
+        lead.page.click("#case-actions button:has-text('批准')")
 
     assert lead.page.url.endswith(f"/offboardingcase/{case_id}/change/")
-    assert "Case approved." in lead.text()
+    assert "已批准；当前状态：已审批。" in lead.text()
     assert lead.errors_except() == []
