@@ -273,26 +273,35 @@ def cancel_case(*, actor, case: OffboardingCase, reason: str) -> OffboardingCase
     if not reason.strip():
         raise ValidationError({"reason": "Say why the case is cancelled."})
     steps = list(case.steps.order_by("position"))
-    done = [s.get_name_display() for s in steps if s.status == CaseStep.Status.DONE]
+    done_steps = [s for s in steps if s.status == CaseStep.Status.DONE]
+    done = [str(s.get_name_display()) for s in done_steps]
     # A step interrupted between batches committed part of its work: say how much.
     partly = [
-        f"{s.get_name_display()} ({s.done} of {s.total})"
+        gettext("%(step)s (%(done)s of %(total)s)")
+        % {"step": s.get_name_display(), "done": s.done, "total": s.total}
         for s in steps
         if s.status in (CaseStep.Status.FAILED, CaseStep.Status.RUNNING) and s.done
     ]
     moved = case.transfers.count()
     left = Customer.objects.filter(owner_id=case.leaver_id).count()
-    case.cancel_summary = (
-        f"Cancelled by {actor.username}: {mask_text(reason.strip())}. "
-        f"Steps completed before cancelling: {', '.join(done) or 'none'}. "
-        + (f"Partly done: {', '.join(partly)}. " if partly else "")
-        + f"Customers transferred: {moved}; still owned by {case.leaver.username}: {left}."
-        + (
-            " The account stays deactivated; reactivate it in Staff if the employee stays."
-            if "Freeze account" in done
-            else ""
-        )
+    # Written once, in the language of the request that cancels (the product's: zh-hans).
+    summary = [
+        gettext("Cancelled by %(actor)s: %(reason)s.")
+        % {"actor": actor.username, "reason": mask_text(reason.strip())},
+        gettext("Steps completed before cancelling: %(steps)s.")
+        % {"steps": gettext(", ").join(done) or gettext("none")},
+    ]
+    if partly:
+        summary.append(gettext("Partly done: %(steps)s.") % {"steps": gettext(", ").join(partly)})
+    summary.append(
+        gettext("Customers transferred: %(moved)s; still owned by %(leaver)s: %(left)s.")
+        % {"moved": moved, "leaver": case.leaver.username, "left": left}
     )
+    if any(s.name == CaseStep.Name.FREEZE for s in done_steps):
+        summary.append(
+            gettext("The account stays deactivated; reactivate it in Staff if the employee stays.")
+        )
+    case.cancel_summary = " ".join(str(part) for part in summary)
     if case.scheduled_task_id:
         PeriodicTask.objects.filter(pk=case.scheduled_task_id).delete()
         case.scheduled_task = None  # else the save below writes the deleted task's id back

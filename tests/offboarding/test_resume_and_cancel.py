@@ -4,6 +4,7 @@ duplicated, none lost); cancelling a case that ran partly says exactly what was 
 from collections import Counter
 
 import pytest
+from django.utils import translation
 
 from chats.models import Conversation, Message
 from customers.models import Customer, OwnershipTransfer
@@ -61,7 +62,7 @@ def test_a_run_that_fails_between_transfer_batches_resumes_without_duplicates(
     messages_before = Message.objects.count()
 
     # when
-    failed = hr.post(f"{CASES_URL}{case.pk}/run/").json()
+    failed = hr.post(f"{CASES_URL}{case.pk}/run/", HTTP_ACCEPT_LANGUAGE="en").json()
 
     # then: the case is failed and says where; the first batch moved, the rest did not
     assert failed["status"] == "failed"
@@ -81,7 +82,7 @@ def test_a_run_that_fails_between_transfer_batches_resumes_without_duplicates(
     assert CustomerTransfer.objects.filter(case=case).count() == 2
 
     # when: HR runs it again
-    resumed = hr.post(f"{CASES_URL}{case.pk}/run/").json()
+    resumed = hr.post(f"{CASES_URL}{case.pk}/run/", HTTP_ACCEPT_LANGUAGE="en").json()
 
     # then: completed, each customer moved exactly once, none lost
     assert resumed["status"] == "completed", resumed["error"]
@@ -186,11 +187,16 @@ def test_cancelling_a_case_that_ran_partly_says_exactly_what_was_done(
     interrupt(monkeypatch, in_step="transfer")
     case = approved_case(org, leaver)
     hr = api_client_for(org.hr)
-    hr.post(f"{CASES_URL}{case.pk}/run/")
+    hr.post(f"{CASES_URL}{case.pk}/run/", HTTP_ACCEPT_LANGUAGE="en")
     totals = (Customer.objects.count(), Conversation.objects.count(), Message.objects.count())
 
     # when
-    response = hr.post(f"{CASES_URL}{case.pk}/cancel/", {"reason": "She stays"}, format="json")
+    response = hr.post(
+        f"{CASES_URL}{case.pk}/cancel/",
+        {"reason": "She stays"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
 
     # then
     assert response.status_code == 200, response.content
@@ -231,7 +237,8 @@ def test_cancelling_after_the_conversations_step_failed_says_what_was_done(
     run_case(case.pk)
 
     # when
-    cancelled = cancel_case(actor=org.hr, case=case, reason="Rehired")
+    with translation.override("en"):
+        cancelled = cancel_case(actor=org.hr, case=case, reason="Rehired")
 
     # then
     assert (
@@ -239,3 +246,21 @@ def test_cancelling_after_the_conversations_step_failed_says_what_was_done(
     ) in cancelled.cancel_summary
     assert "Customers transferred: 6; still owned by leaver: 0." in cancelled.cancel_summary
     assert CaseStep.objects.get(case=case, name="conversations").status == "failed"
+
+
+def test_a_summary_in_chinese_still_says_the_account_stays_deactivated(
+    org, leaver, book, monkeypatch
+):
+    """The summary is written in the product language: its sentences are chosen by step, not
+    by matching the (translated) step names."""
+    from offboarding.services import cancel_case
+
+    fail_once(monkeypatch, "_follow_the_customer", on_call=2)
+    case = approved_case(org, leaver)
+    run_case(case.pk)
+
+    with translation.override("zh-hans"):
+        cancelled = cancel_case(actor=org.hr, case=case, reason="返聘")
+
+    assert "冻结账号" in cancelled.cancel_summary
+    assert "账号保持停用" in cancelled.cancel_summary
