@@ -683,10 +683,11 @@ ROWS: list[Row] = [
         "bulk reassign owner of rep's customer",
         "POST",
         fixed(CUSTOMERS_ADMIN),
-        # Done (or refused with a message): redirect. Roles without the action: the changelist
-        # is shown again (200) and nothing moves.
+        # Done: redirect. Refused (manager_other: the customer is outside their scope) the form
+        # comes back with the sentence and the selection (200); roles without the action: the
+        # changelist is shown again (200). Nothing moves unless done.
         admin_only(
-            {"lead": 302, "manager": 302, "manager_other": 302, "admin_user": 302, **NO_CUSTOMERS},
+            {"lead": 302, "manager": 302, "manager_other": 200, "admin_user": 302, **NO_CUSTOMERS},
             200,
         ),
         body=_reassign_body,

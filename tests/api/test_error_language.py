@@ -17,7 +17,7 @@ def _post_bad_customer(user, **headers):
 def test_a_400_with_field_errors_answers_in_chinese_by_default(rep):
     body = _post_bad_customer(rep).json()
     assert body["code"] == "invalid"
-    assert body["detail"] == "输入无效。"
+    assert body["detail"] == "输入有误。"
     assert body["errors"]["mobile"] == ["请输入有效的中国大陆手机号（11 位，以 13–19 开头）。"]
     assert body["errors"]["id_number"] == ["请输入有效的 18 位居民身份证号（校验位不正确）。"]
 

@@ -113,18 +113,28 @@ def test_the_second_factor_pages_run_without_a_violation(session, demo_site):
         "from django_otp.plugins.otp_totp.models import TOTPDevice;"
         "TOTPDevice.objects.filter(user__username='security1').delete()"
     )
-    officer = session("security1")
-    assert officer.page.url.endswith("/admin/mfa/enrol/")
-    assert officer.page.locator(".mfa-qr svg").is_visible()
-    secret = officer.page.inner_text("#mfa-secret").replace(" ", "")
+    try:
+        officer = session("security1")
+        assert officer.page.url.endswith("/admin/mfa/enrol/")
+        assert officer.page.locator(".mfa-qr svg").is_visible()
+        secret = officer.page.inner_text("#mfa-secret").replace(" ", "")
 
-    officer.page.fill("#id_code", f"{TOTP(b32decode(secret)).token():06d}")
-    with officer.page.expect_navigation():
-        officer.page.click("#mfa-enrol-form input[type=submit]")
+        officer.page.fill("#id_code", f"{TOTP(b32decode(secret)).token():06d}")
+        with officer.page.expect_navigation():
+            officer.page.click("#mfa-enrol-form input[type=submit]")
 
-    assert officer.page.locator("#recovery-codes li").count() == 10
-    officer.open("/admin/audit/securityalert/")
-    assert officer.errors_except() == []
+        assert officer.page.locator("#recovery-codes li").count() == 10
+        officer.open("/admin/audit/securityalert/")
+        assert officer.errors_except() == []
+    finally:
+        # Back to the demo authenticator: the other journeys sign security1 in with demo_otp.
+        demo_site.shell(
+            "from django_otp.plugins.otp_totp.models import TOTPDevice;"
+            "from scrm.staff.models import Staff;"
+            "from scrm.staff.mfa import enrol_demo_account;"
+            "TOTPDevice.objects.filter(user__username='security1').delete();"
+            "enrol_demo_account(Staff.objects.get(username='security1'))"
+        )
 
 
 def test_the_supervisor_approves_a_case_by_clicking(session, demo_site):
@@ -135,9 +145,9 @@ def test_the_supervisor_approves_a_case_by_clicking(session, demo_site):
         "from offboarding.services import create_case\n"
         "from scrm.staff.models import Staff\n"
         "get = Staff.objects.get\n"
-        "case = create_case(actor=get(username='hr1'), leaver=get(username='rep3'),"
+        "case = create_case(actor=get(username='hr1'), leaver=get(username='rep7'),"
         " reason='resigned', notice_date=timezone.localdate(), effective_at=timezone.now(),"
-        " successors=[get(username='rep4')])\n"
+        " successors=[get(username='rep8')])\n"
         "print(case.pk)\n"
     )
     case_id = demo_site.shell(script).splitlines()[-1]
