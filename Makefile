@@ -34,8 +34,11 @@ run: $(STAMP)
 	@echo ""
 	$(BIN)/python manage.py runserver $(HOST)
 
+# Two runs: the browser journeys (tests/browser) keep pytest-playwright's event loop alive for
+# the rest of their session, and Django refuses database work in a thread that runs one.
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --ignore=tests/browser
+	$(BIN)/pytest tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
