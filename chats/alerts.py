@@ -7,19 +7,22 @@ with it when they are saved (SensitiveWordRule.clean), so such a pattern is refu
 """
 
 import re2
-from django.conf import settings
-from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from chats.models import SensitiveWordRule
-from scrm.audit.models import SecurityAlert
+from scrm.audit.models import SecurityAlert, register_alert_kind
 from scrm.masking.detectors import mask_text
+from scrm.product_language import product_text
 
 EXCERPT_AROUND = 30  # characters of context on each side of the match
 
 
 class PatternError(ValueError):
     """A rule pattern the matching engine cannot run; the message says why."""
+
+
+ALERT_KIND = "sensitive_word"
+register_alert_kind(ALERT_KIND, gettext_lazy("Sensitive word"))
 
 
 def _options() -> "re2.Options":
@@ -71,16 +74,16 @@ def masked_excerpt(text: str, pattern) -> str:
 def alert_text(row: dict, rule: SensitiveWordRule, pattern) -> str:
     """What the security officer reads: the rule, the word, a masked excerpt. Written in the
     product language (the row is stored once, read by everyone)."""
-    with translation.override(settings.LANGUAGE_CODE):
-        return gettext(
+    return product_text(
+        gettext_noop(
             "Message #%(message)s matches rule #%(rule)s (%(kind)s) “%(word)s”: %(excerpt)s"
-        ) % {
-            "message": row["id"],
-            "rule": rule.pk,
-            "kind": rule.get_kind_display(),
-            "word": mask_text(rule.pattern),
-            "excerpt": masked_excerpt(row["text"], pattern),
-        }
+        ),
+        message=row["id"],
+        rule=rule.pk,
+        kind=rule.get_kind_display(),
+        word=mask_text(rule.pattern),
+        excerpt=masked_excerpt(row["text"], pattern),
+    )
 
 
 def alerts_for_messages(rows: list[dict]) -> list[SecurityAlert]:
@@ -91,7 +94,7 @@ def alerts_for_messages(rows: list[dict]) -> list[SecurityAlert]:
         return []
     alerts = [
         SecurityAlert(
-            kind="sensitive_word",
+            kind=ALERT_KIND,
             severity=rule.severity,
             actor_id=row["sender_staff_id"],
             model="chats.message",

@@ -7,8 +7,7 @@ class ChatsConfig(AppConfig):
     name = "chats"
 
     def ready(self) -> None:
-        from auditlog.registry import auditlog
-
+        from chats import alerts  # noqa: F401 (names its alert kind)
         from chats.models import (
             HistoryWindow,
             LegalHold,
@@ -16,21 +15,22 @@ class ChatsConfig(AppConfig):
             RetentionPolicy,
             SensitiveWordRule,
         )
+        from scrm.audit.registry import register as register_changelog
 
         # Configuration and legal decisions are logged by django-auditlog. Hold reasons are
         # free text that people paste numbers into: the content detectors mask those values
         # inside the log and leave the rest readable.
         reasons = ["reason", "release_reason"]
-        auditlog.register(
+        register_changelog(
             LegalHold, mask_fields=reasons, mask_callable="scrm.masking.detectors.mask_text"
         )
-        auditlog.register(RetentionPolicy)
-        auditlog.register(SensitiveWordRule)
-        auditlog.register(HistoryWindow)
+        register_changelog(RetentionPolicy)
+        register_changelog(SensitiveWordRule)
+        register_changelog(HistoryWindow)
         # A purge deletes messages in bulk, which auditlog cannot see; its PurgeLog row is the
         # audit summary instead, and registering it logs the row's creation and every batch's
         # update (counts, progress) inside that batch's transaction (see chats.retention).
-        auditlog.register(PurgeLog)
+        register_changelog(PurgeLog)
 
         # A rep's home: their latest conversations (built over the rep's scope).
         from customers.dashboard import recent_chats_panel

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -218,10 +219,10 @@ def export_response(
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     if not user.has_perm(EXPORT_PERMISSION):
-        raise PermissionDenied("Your role does not allow exporting chat messages.")
+        raise PermissionDenied(_("Your role does not allow exporting chat messages."))
     if getattr(user, "employment_status", "active") != "active":
         # From the notice date a leaver keeps working but takes nothing with them.
-        raise PermissionDenied("Staff in their notice period may not export.")
+        raise PermissionDenied(_("Staff in their notice period may not export."))
     presentation = presentation_for(user)
     # The count and the rows from the read replica when there is one (scrm/dbrouting.py); the
     # scope ids inside the queryset were read from the primary, the access event goes there.

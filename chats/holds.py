@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from chats.models import Conversation, ConversationCustomer, LegalHold
 from scrm.audit.attribution import audit_actor
@@ -18,13 +19,13 @@ MANAGE_PERMISSION = "chats.manage_legal_hold"
 
 def _require_permission(actor) -> None:
     if actor is None or not actor.has_perm(MANAGE_PERMISSION):
-        raise PermissionDenied("You may not place or release legal holds.")
+        raise PermissionDenied(_("You may not place or release legal holds."))
 
 
 def _clean_reason(reason: str | None, field: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({field: "A reason is required."})
+        raise ValidationError({field: _("A reason is required.")})
     return reason
 
 
@@ -37,7 +38,7 @@ def place_legal_hold(*, actor, reason: str, customer=None, conversation=None) ->
     _require_permission(actor)
     reason = _clean_reason(reason, "reason")
     if customer is None and conversation is None:
-        raise ValidationError("A legal hold needs a customer or a conversation.")
+        raise ValidationError(_("A legal hold needs a customer or a conversation."))
     with transaction.atomic(), audit_actor(actor):
         return LegalHold.objects.create(
             customer=customer,
@@ -60,7 +61,7 @@ def release_legal_hold(*, actor, hold: LegalHold, reason: str) -> LegalHold:
     with transaction.atomic(), audit_actor(actor):
         locked = LegalHold.objects.select_for_update().get(pk=hold.pk)
         if locked.released_at is not None:
-            raise ValidationError(f"{locked} was already released.")
+            raise ValidationError(_("%(hold)s was already released.") % {"hold": locked})
         locked.released_by = actor
         locked.released_at = timezone.now()
         locked.release_reason = reason

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from chats.alerts import alerts_for_messages
 from chats.models import Channel, Conversation, ConversationCustomer, Message
@@ -353,7 +354,7 @@ def ingest_records(*, records: list, actor, channel: str = Channel.WECOM) -> lis
     PermissionDenied without the ingest permission, ValueError for an oversize batch.
     """
     if not actor.has_perm("chats.ingest_message"):
-        raise PermissionDenied("You may not ingest chat messages.")
+        raise PermissionDenied(_("You may not ingest chat messages."))
     if len(records) > MAX_BATCH:
         raise ValueError(f"a batch holds at most {MAX_BATCH} messages")
     results: dict[int, ItemResult] = {}

@@ -5,12 +5,13 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, Tag
 from scrm.access.scope import VIEW, Scope, scope_for
 from scrm.staff.models import Department
-from scrm.staff.roles import ALL_ROLES
+from scrm.staff.roles import ALL_ROLES, ROLE_LABELS, role_label
 
 
 class Channel(models.TextChoices):
@@ -187,7 +188,10 @@ class Conversation(models.Model):
         indexes = [models.Index(fields=["id"], condition=IS_ROOM, name="conversation_room")]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} conversation #{self.pk}"
+        return gettext("%(channel)s conversation #%(pk)s") % {
+            "channel": self.get_channel_display(),
+            "pk": self.pk,
+        }
 
 
 class ConversationCustomer(models.Model):
@@ -216,14 +220,20 @@ class ConversationCustomer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"customer #{self.customer_id} in conversation #{self.conversation_id}"
+        return gettext("Customer #%(customer)s in conversation #%(conversation)s") % {
+            "customer": self.customer_id,
+            "conversation": self.conversation_id,
+        }
 
 
 class HistoryWindow(models.Model):
     """How far back a role may read chat history; no row (or no days) means without limit."""
 
     role = models.CharField(
-        max_length=40, choices=[(r, r) for r in ALL_ROLES], unique=True, verbose_name=_("role")
+        max_length=40,
+        choices=[(r, ROLE_LABELS[r]) for r in ALL_ROLES],
+        unique=True,
+        verbose_name=_("role"),
     )
     days = models.PositiveIntegerField(
         null=True, blank=True, help_text=_("Empty: no limit."), verbose_name=_("days")
@@ -234,7 +244,12 @@ class HistoryWindow(models.Model):
         verbose_name_plural = _("chat history windows")
 
     def __str__(self) -> str:
-        return f"{self.role}: {self.days or 'unlimited'} days"
+        if not self.days:
+            return gettext("%(role)s: no limit") % {"role": role_label(self.role)}
+        return gettext("%(role)s: %(days)s days") % {
+            "role": role_label(self.role),
+            "days": self.days,
+        }
 
     @classmethod
     def days_for(cls, user) -> int | None:
@@ -378,10 +393,10 @@ class Message(models.Model):
         verbose_name_plural = _("chat messages")
         ordering = ["-sent_at", "-id"]
         permissions = [
-            ("ingest_message", "Can ingest chat messages (archive sync)"),
-            ("export_message", "Can export chat messages"),
-            ("reveal_message", "Can read chat content unmasked"),
-            ("manage_legal_hold", "Can place and release legal holds"),
+            ("ingest_message", gettext_noop("Can ingest chat messages (archive sync)")),
+            ("export_message", gettext_noop("Can export chat messages")),
+            ("reveal_message", gettext_noop("Can read chat content unmasked")),
+            ("manage_legal_hold", gettext_noop("Can place and release legal holds")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["channel", "external_id"], name="message_ext_uniq")
@@ -393,7 +408,10 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_msg_type_display()} message #{self.pk}"
+        return gettext("%(type)s message #%(pk)s") % {
+            "type": self.get_msg_type_display(),
+            "pk": self.pk,
+        }
 
 
 class MessageHide(models.Model):
@@ -418,7 +436,10 @@ class MessageHide(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"message #{self.message_id} hidden by staff #{self.staff_id}"
+        return gettext("Message #%(message)s hidden by staff #%(staff)s") % {
+            "message": self.message_id,
+            "staff": self.staff_id,
+        }
 
 
 class LegalHold(models.Model):
@@ -470,12 +491,11 @@ class LegalHold(models.Model):
         ]
 
     def __str__(self) -> str:
-        target = (
-            f"customer #{self.customer_id}"
-            if self.customer_id
-            else (f"conversation #{self.conversation_id}")
-        )
-        return f"Legal hold on {target}{' (released)' if self.released_at else ''}"
+        if self.customer_id:
+            text = gettext("Legal hold on customer #%(pk)s") % {"pk": self.customer_id}
+        else:
+            text = gettext("Legal hold on conversation #%(pk)s") % {"pk": self.conversation_id}
+        return gettext("%(hold)s (released)") % {"hold": text} if self.released_at else text
 
 
 class RetentionPolicy(models.Model):
@@ -504,7 +524,7 @@ class RetentionPolicy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.days} days)"
+        return gettext("%(name)s (%(days)s days)") % {"name": self.name, "days": self.days}
 
 
 class PurgeLog(models.Model):
@@ -540,7 +560,10 @@ class PurgeLog(models.Model):
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return f"Purge {self.started_at:%Y-%m-%d %H:%M}: {self.deleted} deleted"
+        return gettext("Purge of %(at)s: %(deleted)s deleted") % {
+            "at": f"{self.started_at:%Y-%m-%d %H:%M}",
+            "deleted": self.deleted,
+        }
 
 
 class SensitiveWordRule(models.Model):
@@ -554,7 +577,7 @@ class SensitiveWordRule(models.Model):
     pattern = models.CharField(max_length=300, verbose_name=_("pattern"))
     severity = models.CharField(
         max_length=10,
-        choices=[("low", "Low"), ("medium", "Medium"), ("high", "High")],
+        choices=[("low", _("Low")), ("medium", _("Medium")), ("high", _("High"))],
         default="medium",
         verbose_name=_("severity"),
     )

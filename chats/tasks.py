@@ -7,5 +7,5 @@ from chats import retention
 
 @shared_task
 def purge_expired_messages() -> int:
-    """The daily purge (beat row "Purge expired chat messages"); returns the PurgeLog id."""
+    """The daily purge (the beat row "清理过期会话消息"); returns the PurgeLog id."""
     return retention.purge_expired_messages().pk

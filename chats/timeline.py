@@ -130,7 +130,7 @@ def recorded_timeline(
     return {**timeline, "customer_obj": customer}
 
 
-THREAD_LIMIT = 200  # messages on each side of the one a search hit opens
+THREAD_LIMIT = 200  # messages on a page of a thread, and on each side of the one a hit opens
 
 
 def _customer_side(user, conversation: Conversation) -> str:
@@ -143,11 +143,14 @@ def _customer_side(user, conversation: Conversation) -> str:
 
 
 def conversation_thread(
-    *, user, conversation: Conversation, around: int | None = None, limit: int = THREAD_LIMIT
+    *, user, conversation: Conversation, around: int | None = None, limit: int | None = None
 ) -> dict:
     """A conversation's messages oldest first as a thread: the newest `limit`, or `limit` on
-    each side of message `around` (a search hit). Text and attachment names are shown through
-    the content detectors unless the viewer may read them raw (chats.display)."""
+    each side of message `around` (a search hit, or the edge of the page before). `older` and
+    `newer` are the message to centre the page before / after on (None at either end). Text
+    and attachment names are shown through the content detectors unless the viewer may read
+    them raw (chats.display)."""
+    limit = limit or THREAD_LIMIT
     visible = (
         Message.objects.visible_to(user)
         .filter(conversation_id=conversation.pk)
@@ -158,7 +161,7 @@ def conversation_thread(
     target = visible.filter(pk=around).first() if around else None
     if target is None:
         rows = list(visible.order_by("-sent_at", "-id")[: limit + 1])
-        older = len(rows) > limit
+        has_older, has_newer = len(rows) > limit, False
         rows = rows[:limit][::-1]
     else:
         before = list(
@@ -169,10 +172,10 @@ def conversation_thread(
         after = list(
             visible.filter(
                 Q(sent_at__gt=target.sent_at) | Q(sent_at=target.sent_at, id__gt=target.pk)
-            ).order_by("sent_at", "id")[:limit]
+            ).order_by("sent_at", "id")[: limit + 1]
         )
-        older = len(before) > limit
-        rows = before[:limit][::-1] + after
+        has_older, has_newer = len(before) > limit, len(after) > limit
+        rows = before[:limit][::-1] + after[:limit]
     bubbles = [
         {
             "id": m.pk,
@@ -193,7 +196,8 @@ def conversation_thread(
         "conversation": conversation,
         "with": _customer_side(user, conversation),
         "bubbles": bubbles,
-        "older": older,
+        "older": rows[0].pk if has_older else None,
+        "newer": rows[-1].pk if has_newer else None,
     }
 
 

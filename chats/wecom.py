@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from django.utils.translation import gettext_lazy as _
+
 from chats.models import Message
 from customers.models import Customer
 
@@ -69,9 +71,12 @@ def _text_of(msg_type: str, body: dict) -> str:
 def _require_str(record: dict, key: str, *, max_length: int = 128) -> str:
     value = record.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise InvalidRecord(f"'{key}' must be a non-empty string")
+        raise InvalidRecord(_("'%(key)s' must be a non-empty string") % {"key": key})
     if len(value) > max_length:
-        raise InvalidRecord(f"'{key}' is longer than {max_length} characters")
+        raise InvalidRecord(
+            _("'%(key)s' is longer than %(max_length)s characters")
+            % {"key": key, "max_length": max_length}
+        )
     return value.strip()
 
 
@@ -80,11 +85,11 @@ def _check_strings(value, where: str = "the record") -> None:
     no lone surrogate (not UTF-8; the digest and the database cannot encode it)."""
     if isinstance(value, str):
         if "\x00" in value:
-            raise InvalidRecord(f"{where} contains a NUL character")
+            raise InvalidRecord(_("%(where)s contains a NUL character") % {"where": where})
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise InvalidRecord(f"{where} is not valid UTF-8 text") from exc
+            raise InvalidRecord(_("%(where)s is not valid UTF-8 text") % {"where": where}) from exc
     elif isinstance(value, dict):
         for key, item in value.items():
             _check_strings(key, where)
@@ -96,9 +101,12 @@ def _check_strings(value, where: str = "the record") -> None:
 
 def _person(value, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidRecord(f"'{key}' must hold non-empty ids")
+        raise InvalidRecord(_("'%(key)s' must hold non-empty ids") % {"key": key})
     if len(value.strip()) > MAX_PERSON_ID:
-        raise InvalidRecord(f"an id in '{key}' is longer than {MAX_PERSON_ID} characters")
+        raise InvalidRecord(
+            _("an id in '%(key)s' is longer than %(MAX_PERSON_ID)s characters")
+            % {"key": key, "MAX_PERSON_ID": MAX_PERSON_ID}
+        )
     return value.strip()
 
 
@@ -109,11 +117,14 @@ def _attachment_name(body: dict) -> str:
     if name in ("", None):
         return ""
     if not isinstance(name, str):
-        raise InvalidRecord("'filename' must be a string")
+        raise InvalidRecord(_("'filename' must be a string"))
     if len(name) > MAX_FILENAME:
-        raise InvalidRecord(f"'filename' is longer than {MAX_FILENAME} characters")
+        raise InvalidRecord(
+            _("'filename' is longer than %(MAX_FILENAME)s characters")
+            % {"MAX_FILENAME": MAX_FILENAME}
+        )
     if "/" in name or "\\" in name or name.strip() in (".", "..") or not name.isprintable():
-        raise InvalidRecord("'filename' must be a plain file name, without a path")
+        raise InvalidRecord(_("'filename' must be a plain file name, without a path"))
     return name
 
 
@@ -124,7 +135,7 @@ def _size(body: dict, media: bytes | None) -> int | None:
     if size is None or isinstance(size, bool) or not isinstance(size, int):
         return None
     if not 0 <= size <= MAX_SIZE:
-        raise InvalidRecord("'filesize' is out of range")
+        raise InvalidRecord(_("'filesize' is out of range"))
     return size
 
 
@@ -136,58 +147,72 @@ def canonical_digest(record: dict) -> str:
 
 def parse_record(record) -> ParsedMessage:
     if not isinstance(record, dict):
-        raise InvalidRecord("each message must be a JSON object")
+        raise InvalidRecord(_("each message must be a JSON object"))
     try:
         _check_strings(record)
     except RecursionError as exc:
-        raise InvalidRecord("the record is nested too deeply") from exc
+        raise InvalidRecord(_("the record is nested too deeply")) from exc
     msgid = _require_str(record, "msgid")
     action = record.get("action", "send")
     if action != "send":
-        raise InvalidRecord(f"action {str(action)[:40]!r} is not a message")
+        raise InvalidRecord(
+            _("action %(action)s is not a message") % {"action": repr(str(action)[:40])}
+        )
     sender = _person(record.get("from"), "from")
     recipients = record.get("tolist", [])
     if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
-        raise InvalidRecord("'tolist' must be a list of ids")
+        raise InvalidRecord(_("'tolist' must be a list of ids"))
     if len(recipients) > MAX_RECIPIENTS:
-        raise InvalidRecord(f"'tolist' holds more than {MAX_RECIPIENTS} ids")
+        raise InvalidRecord(
+            _("'tolist' holds more than %(MAX_RECIPIENTS)s ids")
+            % {"MAX_RECIPIENTS": MAX_RECIPIENTS}
+        )
     recipients = [_person(r, "tolist") for r in recipients if r]
     room_id = record.get("roomid") or ""
     if not isinstance(room_id, str):
-        raise InvalidRecord("'roomid' must be a string")
+        raise InvalidRecord(_("'roomid' must be a string"))
     if len(room_id) > MAX_ROOM_ID:
-        raise InvalidRecord(f"'roomid' is longer than {MAX_ROOM_ID} characters")
+        raise InvalidRecord(
+            _("'roomid' is longer than %(MAX_ROOM_ID)s characters") % {"MAX_ROOM_ID": MAX_ROOM_ID}
+        )
     msgtime = record.get("msgtime")
     if isinstance(msgtime, bool) or not isinstance(msgtime, int) or msgtime <= 0:
-        raise InvalidRecord("'msgtime' must be a positive integer (milliseconds)")
+        raise InvalidRecord(_("'msgtime' must be a positive integer (milliseconds)"))
     try:
         sent_at = datetime.fromtimestamp(msgtime / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError) as exc:
-        raise InvalidRecord("'msgtime' is out of range") from exc
+        raise InvalidRecord(_("'msgtime' is out of range")) from exc
     if not EARLIEST <= sent_at <= datetime.now(tz=UTC) + FUTURE_TOLERANCE:
-        raise InvalidRecord("'msgtime' is out of range")
+        raise InvalidRecord(_("'msgtime' is out of range"))
     msg_type = record.get("msgtype")
     if msg_type not in TYPES:
-        raise InvalidRecord(f"unsupported msgtype {str(msg_type)[:40]!r}")
+        raise InvalidRecord(
+            _("unsupported msgtype %(msg_type)s") % {"msg_type": repr(str(msg_type)[:40])}
+        )
     body = record.get(msg_type, {})
     if not isinstance(body, dict):
-        raise InvalidRecord(f"'{msg_type}' must be an object")
+        raise InvalidRecord(_("'%(msg_type)s' must be an object") % {"msg_type": msg_type})
     text = _text_of(msg_type, body)
     if len(text) > MAX_TEXT:
-        raise InvalidRecord(f"text is longer than {MAX_TEXT} characters")
+        raise InvalidRecord(
+            _("text is longer than %(MAX_TEXT)s characters") % {"MAX_TEXT": MAX_TEXT}
+        )
     media = None
     if "media_base64" in record:
         try:
             media = base64.b64decode(record["media_base64"], validate=True)
         except (binascii.Error, TypeError) as exc:
-            raise InvalidRecord("'media_base64' is not valid base64") from exc
+            raise InvalidRecord(_("'media_base64' is not valid base64")) from exc
     digest_source = {k: v for k, v in record.items() if k != "media_base64"}
     if media is not None:
         digest_source["media_sha256"] = hashlib.sha256(media).hexdigest()
     revokes = str(body.get("pre_msgid", "")) if msg_type == "revoke" else ""
     content_type = str(record.get("media_content_type", ""))
     if len(content_type) > MAX_CONTENT_TYPE:
-        raise InvalidRecord(f"'media_content_type' is longer than {MAX_CONTENT_TYPE} characters")
+        raise InvalidRecord(
+            _("'media_content_type' is longer than %(MAX_CONTENT_TYPE)s characters")
+            % {"MAX_CONTENT_TYPE": MAX_CONTENT_TYPE}
+        )
     return ParsedMessage(
         msgid=msgid,
         sender=sender,

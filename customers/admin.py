@@ -41,6 +41,7 @@ from scrm.masking.lookups import (
     run_lookup,
 )
 from scrm.masking.policy import (
+    HIDDEN_VALUE,
     SENSITIVE_FIELDS,
     SHOWN,
     customer_label,
@@ -67,11 +68,11 @@ class ReadOnlyInline(TabularInline):
 class OwnershipInline(ReadOnlyInline):
     model = OwnershipTransfer
     fk_name = "customer"
-    verbose_name_plural = "ownership history"
+    verbose_name_plural = _("ownership history")
     fields = ["at", "from_owner", "to_owner", "actor", "masked_reason"]
     readonly_fields = fields
 
-    @admin.display(description="reason")
+    @admin.display(description=_("reason"))
     def masked_reason(self, move: OwnershipTransfer) -> str:
         return mask_text(move.reason)
 
@@ -81,7 +82,9 @@ def _masked_column(field: str):
     def column(self, customer: Customer) -> str:
         # As the matrix shows it to the viewer: raw in their book, masked, or [hidden].
         value = getattr(customer, field)
-        return shown(current_viewer(), field, value, owner_id=customer.owner_id) or "-"
+        value = shown(current_viewer(), field, value, owner_id=customer.owner_id) or "-"
+        # The token stays "[hidden]" in data (API, change log); people read it translated.
+        return gettext(HIDDEN_VALUE) if value == HIDDEN_VALUE else value
 
     column.__name__ = f"masked_{field}"
     return column
@@ -170,7 +173,7 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
     list_filter = ["stage", ("owner", admin.RelatedOnlyFieldListFilter), "owner__team", "tags"]
     list_select_related = ["owner", "owner__team"]
     search_fields = ["name"]
-    search_help_text = "Name contains, or an exact mobile number."
+    search_help_text = _("Name contains, or an exact mobile number.")
     # Follow-ups and transactions are the page's own panels (change_context), with forms to
     # log new ones; the ownership history stays a read-only inline.
     inlines = [OwnershipInline]
@@ -185,7 +188,7 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
     masked_id_number = _masked_column("id_number")
     masked_address = _masked_column("address")
 
-    @admin.display(description="team", ordering="owner__team__name")
+    @admin.display(description=_("team"), ordering="owner__team__name")
     def owner_team(self, customer: Customer) -> str:
         return customer.owner.team.name if customer.owner and customer.owner.team else "-"
 
@@ -237,7 +240,9 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
                     refuse(
                         audit={"actor": request.user, **audit},
                         query=request.GET.dict(),
-                        message="Your role sees customer names masked: it may not search by name.",
+                        message=_(
+                            "Your role sees customer names masked: it may not search by name."
+                        ),
                     )
                 return super().changelist_view(request, extra_context)
 
@@ -258,7 +263,7 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
         except LookupLimitExceeded:
             self.message_user(
                 request,
-                "Lookup limit reached for this hour; security has been notified.",
+                _("Lookup limit reached for this hour; security has been notified."),
                 messages.ERROR,
             )
         return redirect_without(request, ["q"])

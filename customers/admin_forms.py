@@ -89,7 +89,7 @@ class CustomerAdminForm(forms.ModelForm):
 
 class ReassignOwnerForm(forms.Form):
     to_staff = forms.ModelChoiceField(
-        label="New owner",
+        label=_("New owner"),
         queryset=get_user_model().objects.filter(is_active=True, employment_status="active"),
     )
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))

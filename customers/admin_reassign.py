@@ -30,25 +30,6 @@ NON_SALES_ROLES = frozenset(
     {roles.HR, roles.LEGAL, roles.AUDITOR, roles.SECURITY_OFFICER, roles.ADMINISTRATOR}
 )
 
-# The service's refusals (English, untranslated in customers.services) as sentences to show.
-SERVICE_SENTENCES = {
-    "Your role may not transfer customers.": gettext_lazy("Your role may not reassign customers."),
-    "Some of these customers are outside your transfer scope.": gettext_lazy(
-        "Some of the selected customers are outside your team or department: nothing was moved."
-    ),
-    "The new owner must be a sales colleague within your team or department.": gettext_lazy(
-        "The new owner must be a sales colleague within your team or department."
-    ),
-    "The new owner must be an active staff member.": gettext_lazy(
-        "The new owner must be an active staff member."
-    ),
-    "A reason is required for a transfer.": gettext_lazy("Give a reason for the reassignment."),
-}
-
-
-def _sentence(message: str) -> str:
-    return str(SERVICE_SENTENCES.get(message, gettext_lazy("The reassignment was refused.")))
-
 
 def assignable_staff(actor) -> QuerySet:
     """The colleagues `actor` may make the owner of customers, by display name."""
@@ -114,9 +95,8 @@ class ReassignOwnerForm(forms.Form):
 
 
 def _refusal_sentences(exc: Exception) -> list[str]:
-    if isinstance(exc, ValidationError):
-        return [_sentence(m) for m in exc.messages]
-    return [_sentence(str(exc))]
+    # The service's refusals are sentences in the viewer's language already.
+    return list(exc.messages) if isinstance(exc, ValidationError) else [str(exc)]
 
 
 @admin.action(

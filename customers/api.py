@@ -78,7 +78,7 @@ class CustomerViewSet(
             refuse(
                 audit={"actor": request.user, **audit},
                 query=params.dict(),
-                message="Your role sees customer names masked: it may not search by name.",
+                message=_("Your role sees customer names masked: it may not search by name."),
             )
         exact = [field for field in EXACT_LOOKUPS if params.get(field)]
         if len(exact) > 1:

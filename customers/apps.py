@@ -7,14 +7,13 @@ class CustomersConfig(AppConfig):
     name = "customers"
 
     def ready(self) -> None:
-        from auditlog.registry import auditlog
-
         from customers.models import (
             Customer,
             CustomerUserObjectPermission,
             FollowUp,
             Transaction,
         )
+        from scrm.audit.registry import register as register_changelog
         from scrm.masking.policy import SENSITIVE_FIELDS, register_masked_log
 
         # Changes are logged by django-auditlog with sensitive values masked inside the log,
@@ -26,10 +25,10 @@ class CustomersConfig(AppConfig):
             exclude_fields=["mobile_bidx", "id_number_bidx", "updated_at"],
             m2m_fields={"tags"},
         )
-        auditlog.register(FollowUp, mask_fields=["note"])
-        auditlog.register(Transaction)
+        register_changelog(FollowUp, mask_fields=["note"])
+        register_changelog(Transaction)
         # A share opens a customer to a colleague: granting and revoking it are changes to log.
-        auditlog.register(CustomerUserObjectPermission)
+        register_changelog(CustomerUserObjectPermission)
         register_panels()
 
 

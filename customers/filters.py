@@ -1,4 +1,5 @@
 import django_filters
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, id_number_index, mobile_index
 from scrm.access.scope import book_owners
@@ -11,11 +12,11 @@ EXACT_LOOKUPS = {"mobile": mobile_index, "id_number": id_number_index}
 
 
 class CustomerFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_name", label="Name contains")
-    mobile = django_filters.CharFilter(method="filter_exact", label="Exact mobile number")
-    id_number = django_filters.CharFilter(method="filter_exact", label="Exact ID number")
-    tag = django_filters.CharFilter(field_name="tags__name", label="Tag name")
-    team = django_filters.NumberFilter(field_name="owner__team", label="Owner's team id")
+    q = django_filters.CharFilter(method="filter_name", label=_("Name contains"))
+    mobile = django_filters.CharFilter(method="filter_exact", label=_("Exact mobile number"))
+    id_number = django_filters.CharFilter(method="filter_exact", label=_("Exact ID number"))
+    tag = django_filters.CharFilter(field_name="tags__name", label=_("Tag name"))
+    team = django_filters.NumberFilter(field_name="owner__team", label=_("Owner's team id"))
 
     class Meta:
         model = Customer

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -115,12 +116,12 @@ class Customer(models.Model):
         verbose_name_plural = _("customers")
         ordering = ["-id"]
         permissions = [
-            ("reveal_basic", "Can reveal basic fields (name)"),
-            ("reveal_contact", "Can reveal contact fields"),
-            ("reveal_identity", "Can reveal identity fields"),
-            ("share_customer", "Can share customers with colleagues"),
-            ("transfer_customer", "Can transfer customers to another owner"),
-            ("export_raw", "Can export unmasked data"),
+            ("reveal_basic", gettext_noop("Can reveal basic fields (name)")),
+            ("reveal_contact", gettext_noop("Can reveal contact fields")),
+            ("reveal_identity", gettext_noop("Can reveal identity fields")),
+            ("share_customer", gettext_noop("Can share customers with colleagues")),
+            ("transfer_customer", gettext_noop("Can transfer customers to another owner")),
+            ("export_raw", gettext_noop("Can export unmasked data")),
         ]
         indexes = [models.Index(fields=["owner", "-id"], name="customer_owner_id")]
 
@@ -133,6 +134,10 @@ class Customer(models.Model):
         self.mobile_bidx = mobile_index(self.mobile)
         self.id_number_bidx = id_number_index(self.id_number)
         super().save(*args, **kwargs)
+
+
+# The levels of a share (customers.services.SHARE_LEVELS), as people read them.
+SHARE_LEVEL_LABELS = {"view": _("may view"), "change": _("may change")}
 
 
 class CustomerUserObjectPermission(UserObjectPermissionBase):
@@ -154,6 +159,15 @@ class CustomerUserObjectPermission(UserObjectPermissionBase):
     class Meta(UserObjectPermissionBase.Meta):
         verbose_name_plural = _("customer shares")
         verbose_name = _("customer share")
+
+    def __str__(self) -> str:
+        # guardian's own says "… | view_customer"; the change log keeps this text.
+        level = self.permission.codename.removesuffix("_customer")
+        return gettext("%(customer)s shared with %(staff)s (%(level)s)") % {
+            "customer": self.content_object,
+            "staff": self.user,
+            "level": SHARE_LEVEL_LABELS.get(level, level),
+        }
 
 
 class CustomerGroupObjectPermission(GroupObjectPermissionBase):
@@ -187,7 +201,7 @@ class FollowUp(models.Model):
         ordering = ["-at"]
 
     def __str__(self) -> str:
-        return f"Follow-up #{self.pk}"
+        return gettext("Follow-up #%(pk)s") % {"pk": self.pk}
 
 
 class Transaction(models.Model):

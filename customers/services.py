@@ -31,7 +31,7 @@ BATCH_SIZE = 1000
 # exist elsewhere. Only the archive sync (holders of the ingest right) and administrators (who
 # hold every permission) set it; for everyone else it is read-only.
 ARCHIVE_BINDING_PERMISSION = "chats.ingest_message"
-ARCHIVE_BINDING_READ_ONLY = (
+ARCHIVE_BINDING_READ_ONLY = _(
     "Read-only for your role: only the archive sync and administrators link a customer to WeCom."
 )
 
@@ -72,7 +72,7 @@ def create_customer(*, actor, tags: list[str] | None = None, **fields) -> Custom
     """Create a customer owned by the actor (unless an owner is given). Raises PermissionDenied
     without the add permission, ValidationError on invalid values."""
     if not actor.has_perm("customers.add_customer"):
-        raise PermissionDenied("You may not create customers.")
+        raise PermissionDenied(_("You may not create customers."))
     _check_archive_binding(actor, fields, None)
     fields.setdefault("owner", actor)
     customer = Customer(**fields)
@@ -160,16 +160,16 @@ def share_customer(
     level, an inactive colleague, a past expiry or sharing with the owner.
     """
     if not can(actor, SHARE, customer):
-        raise PermissionDenied("You may not share this customer.")
+        raise PermissionDenied(_("You may not share this customer."))
     errors = {}
     if level not in SHARE_LEVELS:
-        errors["level"] = f"Choose one of: {', '.join(SHARE_LEVELS)}."
+        errors["level"] = _("Choose one of: %(choices)s.") % {"choices": ", ".join(SHARE_LEVELS)}
     if not with_staff.is_active or with_staff.employment_status != "active":
-        errors["staff"] = "Customers can only be shared with active staff."
+        errors["staff"] = _("Customers can only be shared with active staff.")
     elif with_staff.pk == customer.owner_id:
-        errors["staff"] = "This colleague already owns the customer."
+        errors["staff"] = _("This colleague already owns the customer.")
     if expires_at is not None and expires_at <= timezone.now():
-        errors["expires_at"] = "The expiry must be in the future."
+        errors["expires_at"] = _("The expiry must be in the future.")
     if errors:
         raise ValidationError(errors)
     permission = Permission.objects.get(
@@ -191,7 +191,7 @@ def share_customer(
 @transaction.atomic
 def revoke_share(*, actor, share: CustomerUserObjectPermission) -> None:
     if not can(actor, SHARE, share.content_object):
-        raise PermissionDenied("You may not change the shares of this customer.")
+        raise PermissionDenied(_("You may not change the shares of this customer."))
     share.delete()
 
 
@@ -204,7 +204,7 @@ class TransferResult:
 
 def validate_successor(to_staff) -> None:
     if not to_staff.is_active or to_staff.employment_status != "active":
-        raise ValidationError({"to_staff": "The new owner must be an active staff member."})
+        raise ValidationError({"to_staff": _("The new owner must be an active staff member.")})
 
 
 @transaction.atomic
@@ -215,14 +215,18 @@ def transfer_customers(*, customers: QuerySet, to_staff, actor, reason: str) -> 
     customers is outside the actor's transfer scope: then nothing moves.
     """
     if not actor.has_perm("customers.transfer_customer"):
-        raise PermissionDenied("Your role may not transfer customers.")
+        raise PermissionDenied(_("Your role may not transfer customers."))
     ids = list(customers.values_list("pk", flat=True))
     allowed = Customer.objects.visible_to(actor, TRANSFER).filter(pk__in=ids).count()
     if allowed != len(ids):
-        raise PermissionDenied("Some of these customers are outside your transfer scope.")
+        raise PermissionDenied(_("Some of these customers are outside your transfer scope."))
     if not can_assign_to(actor, to_staff):
         raise ValidationError(
-            {"to_staff": "The new owner must be a sales colleague within your team or department."}
+            {
+                "to_staff": _(
+                    "The new owner must be a sales colleague within your team or department."
+                )
+            }
         )
     return move_ownership(customer_ids=ids, to_staff=to_staff, actor=actor, reason=reason)
 
@@ -236,7 +240,7 @@ def move_ownership(*, customer_ids: list[int], to_staff, actor, reason: str) -> 
     """
     validate_successor(to_staff)
     if not reason.strip():
-        raise ValidationError({"reason": "A reason is required for a transfer."})
+        raise ValidationError({"reason": _("A reason is required for a transfer.")})
     now = timezone.now()
     moved = 0
     for start in range(0, len(customer_ids), BATCH_SIZE):

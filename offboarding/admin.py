@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
@@ -575,7 +575,7 @@ class CustomerTransferAdmin(ViewerAdminMixin, DoorAdminMixin, ModelAdmin):
     actions = ["record_refusal_action"]
     action_form = RefusalActionForm
 
-    @admin.display(description="reason")
+    @admin.display(description=_("reason"))
     def shown_reason(self, transfer: CustomerTransfer) -> str:
         return mask_text(transfer.reason)
 
@@ -583,7 +583,7 @@ class CustomerTransferAdmin(ViewerAdminMixin, DoorAdminMixin, ModelAdmin):
         cases = OffboardingCase.objects.visible_to(request.user)
         return super().get_queryset(request).filter(case__in=cases)
 
-    @admin.display(description="customer", ordering="customer")
+    @admin.display(description=_("customer"), ordering="customer")
     def customer_shown(self, transfer: CustomerTransfer) -> str:
         return customer_label(current_viewer(), transfer.customer)
 
@@ -610,7 +610,8 @@ class CustomerTransferAdmin(ViewerAdminMixin, DoorAdminMixin, ModelAdmin):
         return request.user.has_perm("offboarding.run_offboardingcase")
 
     @admin.action(
-        description="Record that the customer refused (route to team lead)", permissions=["refuse"]
+        description=_("Record that the customer refused (route to team lead)"),
+        permissions=["refuse"],
     )
     def record_refusal_action(self, request, queryset):
         reason = request.POST.get("reason", "")
@@ -620,9 +621,18 @@ class CustomerTransferAdmin(ViewerAdminMixin, DoorAdminMixin, ModelAdmin):
                 record_refusal(actor=request.user, transfer=transfer, reason=reason)
                 done += 1
             except ValidationError as exc:
-                self.message_user(request, f"#{transfer.pk}: {_errors(exc)}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("#%(pk)s: %(error)s") % {"pk": transfer.pk, "error": _errors(exc)},
+                    messages.ERROR,
+                )
         if done:
-            self.message_user(request, f"{done} refusal(s) recorded.", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("%(count)d refusal recorded.", "%(count)d refusals recorded.", done)
+                % {"count": done},
+                messages.SUCCESS,
+            )
 
 
 @admin.register(RevokedShare)
@@ -635,7 +645,7 @@ class RevokedShareAdmin(DoorAdminMixin, ModelAdmin):
         "case",
         "customer",
         "colleague",
-        "level",
+        "level_label",
         "expires_at",
         "revoked_at",
         "reconfirmed_by",
@@ -667,6 +677,17 @@ class RevokedShareAdmin(DoorAdminMixin, ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    readonly_fields = ["level_label"]
+
+    def get_fields(self, request, obj=None):
+        # The level as people read it (可查看), in the stored field's place.
+        fields = [f for f in super().get_fields(request, obj) if f != "level_label"]
+        return ["level_label" if f == "level" else f for f in fields]
+
+    @admin.display(description=_("level"), ordering="level")
+    def level_label(self, share: RevokedShare) -> str:
+        return share.level_label
+
     def has_reconfirm_permission(self, request) -> bool:
         return request.user.has_perm("customers.share_customer")
 
@@ -696,7 +717,7 @@ class RevokedShareAdmin(DoorAdminMixin, ModelAdmin):
         return ModelAdmin.change_view(self, request, object_id, form_url, extra_context)
 
     @admin.action(
-        description="Re-confirm selected shares (the colleague keeps the customer)",
+        description=_("Re-confirm selected shares (the colleague keeps the customer)"),
         permissions=["reconfirm"],
     )
     def reconfirm_action(self, request, queryset):
@@ -706,8 +727,21 @@ class RevokedShareAdmin(DoorAdminMixin, ModelAdmin):
                 reconfirm_share(actor=request.user, share=share)
                 done += 1
             except ValidationError as exc:
-                self.message_user(request, f"#{share.pk}: {_errors(exc)}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("#%(pk)s: %(error)s") % {"pk": share.pk, "error": _errors(exc)},
+                    messages.ERROR,
+                )
             except PermissionDenied as exc:
-                self.message_user(request, f"#{share.pk}: {exc}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("#%(pk)s: %(error)s") % {"pk": share.pk, "error": exc},
+                    messages.ERROR,
+                )
         if done:
-            self.message_user(request, f"{done} share(s) re-confirmed.", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("%(count)d share re-confirmed.", "%(count)d shares re-confirmed.", done)
+                % {"count": done},
+                messages.SUCCESS,
+            )

@@ -7,15 +7,14 @@ class OffboardingConfig(AppConfig):
     name = "offboarding"
 
     def ready(self) -> None:
-        from auditlog.registry import auditlog
-
         from offboarding import panels
         from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase
+        from scrm.audit.registry import register as register_changelog
         from scrm.dashboard import Panel, register_panel
 
-        auditlog.register(OffboardingCase, m2m_fields={"successors"})
-        auditlog.register(CaseStep, include_fields=["status", "error"])
-        auditlog.register(CustomerTransfer, include_fields=["status", "to_owner", "reason"])
+        register_changelog(OffboardingCase, m2m_fields={"successors"})
+        register_changelog(CaseStep, include_fields=["status", "error"])
+        register_changelog(CustomerTransfer, include_fields=["status", "to_owner", "reason"])
 
         folder = "admin/offboarding/panels"
         for key, build, order in (

@@ -14,9 +14,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from offboarding.models import OffboardingCase
 from offboarding.services import create_case
+from scrm.product_language import product_text
 
 MAX_BYTES = 2_000_000
 
@@ -31,7 +34,7 @@ def _staff(identifier: str):
     Staff = get_user_model()
     found = Staff.objects.filter(Q(username=identifier) | Q(wecom_userid=identifier)).first()
     if found is None:
-        raise ValidationError(f"no staff member {identifier!r}")
+        raise ValidationError(_("no staff member “%(name)s”") % {"name": identifier})
     return found
 
 
@@ -39,7 +42,10 @@ def _date(value: str, column: str) -> date:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise ValidationError(f"{column} {value!r} is not a date (YYYY-MM-DD)") from None
+        raise ValidationError(
+            _("%(column)s “%(value)s” is not a date (YYYY-MM-DD)")
+            % {"column": column, "value": value}
+        ) from None
 
 
 def _message(exc: ValidationError) -> str:
@@ -51,11 +57,13 @@ def _message(exc: ValidationError) -> str:
 def import_leavers(*, actor, content: bytes) -> ImportResult:
     """Create a draft case for each good row; a bad row creates nothing and is reported."""
     if len(content) > MAX_BYTES:
-        raise ValidationError({"file": f"The file is larger than {MAX_BYTES} bytes."})
+        raise ValidationError(
+            {"file": _("The file is larger than %(MAX_BYTES)s bytes.") % {"MAX_BYTES": MAX_BYTES}}
+        )
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationError({"file": "The file is not UTF-8 text."}) from None
+        raise ValidationError({"file": _("The file is not UTF-8 text.")}) from None
     reader = csv.DictReader(io.StringIO(text))
     headers = {(h or "").strip().lower() for h in reader.fieldnames or []}
     if (
@@ -64,8 +72,10 @@ def import_leavers(*, actor, content: bytes) -> ImportResult:
     ):
         raise ValidationError(
             {
-                "file": "Columns needed: username (or wecom_userid), "
-                "notice_date, last_working_date; optional successor, reason."
+                "file": _(
+                    "Columns needed: username (or wecom_userid), "
+                    "notice_date, last_working_date; optional successor, reason."
+                )
             }
         )
     result = ImportResult()
@@ -73,7 +83,9 @@ def import_leavers(*, actor, content: bytes) -> ImportResult:
         # DictReader puts the fields beyond the header in a list under the key None.
         if None in raw:
             extra = len(raw.pop(None))
-            result.errors.append((line, f"more fields than the header row ({extra} extra)"))
+            result.errors.append(
+                (line, _("more fields than the header row (%(extra)s extra)") % {"extra": extra})
+            )
             continue
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         try:
@@ -88,7 +100,8 @@ def import_leavers(*, actor, content: bytes) -> ImportResult:
                     create_case(
                         actor=actor,
                         leaver=leaver,
-                        reason=row.get("reason") or "Imported from the HR system",
+                        reason=row.get("reason")
+                        or product_text(gettext_noop("Imported from the HR system")),
                         notice_date=_date(row.get("notice_date", ""), "notice_date"),
                         effective_at=timezone.make_aware(datetime.combine(last_day, time(23, 59))),
                         plan=OffboardingCase.Plan.SINGLE

@@ -2,10 +2,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer
+from customers.models import SHARE_LEVEL_LABELS, Customer
 from scrm.staff import roles
 
 
@@ -116,7 +116,9 @@ class OffboardingCase(models.Model):
         ordering = ["-created_at"]
         # No "approve any case" permission: approval is the approver's or a sales manager's
         # above them, never a right a group or a superuser holds (services.approve_case).
-        permissions = [("run_offboardingcase", "Can schedule and run offboarding cases")]
+        permissions = [
+            ("run_offboardingcase", gettext_noop("Can schedule and run offboarding cases"))
+        ]
 
     def __str__(self) -> str:
         return gettext("Offboarding case #%(pk)s: %(name)s") % {
@@ -149,7 +151,10 @@ class SuccessorOverride(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"customer #{self.customer_id} -> {self.successor_id}"
+        return gettext("Customer #%(customer)s → staff #%(staff)s") % {
+            "customer": self.customer_id,
+            "staff": self.successor_id,
+        }
 
 
 class CaseStep(models.Model):
@@ -193,7 +198,7 @@ class CaseStep(models.Model):
         constraints = [models.UniqueConstraint(fields=["case", "name"], name="step_case_name")]
 
     def __str__(self) -> str:
-        return f"{self.get_name_display()}: {self.status} ({self.done}/{self.total})"
+        return f"{self.get_name_display()}: {self.get_status_display()} ({self.done}/{self.total})"
 
     @property
     def percent(self) -> int:
@@ -243,7 +248,10 @@ class CustomerTransfer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"customer #{self.customer_id}: {self.status}"
+        return gettext("Customer #%(customer)s: %(status)s") % {
+            "customer": self.customer_id,
+            "status": self.get_status_display(),
+        }
 
 
 class RevokedShare(models.Model):
@@ -296,4 +304,12 @@ class RevokedShare(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.level} share of customer #{self.customer_id} with {self.colleague_id}"
+        return gettext("Share of customer #%(customer)s with staff #%(staff)s (%(level)s)") % {
+            "customer": self.customer_id,
+            "staff": self.colleague_id,
+            "level": self.level_label,
+        }
+
+    @property
+    def level_label(self) -> str:
+        return str(SHARE_LEVEL_LABELS.get(self.level, self.level))

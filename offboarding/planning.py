@@ -5,6 +5,7 @@ from collections import Counter
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
 from offboarding.models import CaseStep, OffboardingCase
@@ -23,18 +24,18 @@ def successor_problem(candidate, leaver, approver) -> str | None:
     approver's team or department (an auditor, legal, a service account, HR).
     """
     if candidate.pk == leaver.pk:
-        return "The leaver cannot be their own successor."
+        return _("The leaver cannot be their own successor.")
     if not candidate.is_active or candidate.employment_status != "active":
-        return f"{candidate.username} is not an active staff member."
+        return _("%(name)s is not an active staff member.") % {"name": candidate.username}
     if OffboardingCase.objects.filter(leaver=candidate, status__in=OffboardingCase.OPEN).exists():
-        return f"{candidate.username} is leaving too (open offboarding case)."
+        return _("%(name)s is leaving too (open offboarding case).") % {"name": candidate.username}
     if approver is None:
-        return "The case has no approver (the leaver's supervisor) to assign customers."
+        return _("The case has no approver (the leaver's supervisor) to assign customers.")
     if not can_assign_to(approver, candidate):
-        return (
-            f"{candidate.username} is not a sales colleague {approver.username} "
-            "(the approver) could assign customers to."
-        )
+        return _(
+            "%(name)s is not a sales colleague %(approver)s (the approver) could assign "
+            "customers to."
+        ) % {"name": candidate.username, "approver": approver.username}
     return None
 
 
@@ -82,7 +83,7 @@ def team_lead_for(leaver):
 def team_candidates(leaver, approver) -> list:
     Staff = get_user_model()
     if not leaver.team_id:
-        raise ValidationError({"plan": "The leaver has no team to share customers within."})
+        raise ValidationError({"plan": _("The leaver has no team to share customers within.")})
     candidates = [
         s
         for s in Staff.objects.filter(
@@ -97,7 +98,7 @@ def team_candidates(leaver, approver) -> list:
         if successor_problem(s, leaver, approver) is None
     ]
     if not candidates:
-        raise ValidationError({"plan": "Nobody in the leaver's team can take over."})
+        raise ValidationError({"plan": _("Nobody in the leaver's team can take over.")})
     return candidates
 
 
@@ -105,9 +106,9 @@ def plan_successors(case: OffboardingCase) -> list:
     if case.plan in (Plan.SINGLE, Plan.SPLIT):
         successors = list(case.successors.order_by("pk"))
         if not successors:
-            raise ValidationError({"successors": "Name at least one successor."})
+            raise ValidationError({"successors": _("Name at least one successor.")})
         if case.plan == Plan.SINGLE and len(successors) != 1:
-            raise ValidationError({"successors": "The single plan takes exactly one successor."})
+            raise ValidationError({"successors": _("The single plan takes exactly one successor.")})
         validate_successors(successors, case.leaver, case.approver)
         return successors
     return team_candidates(case.leaver, case.approver)

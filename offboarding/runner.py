@@ -5,10 +5,12 @@ import logging
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from offboarding.models import CaseStep, OffboardingCase
 from offboarding.planning import plan_still_to_run, validate_plan
 from offboarding.steps import STEPS
+from scrm.product_language import product_text
 
 log = logging.getLogger(__name__)
 RUNNABLE = (
@@ -38,7 +40,8 @@ def _plan_problem(case: OffboardingCase) -> str:
     try:
         validate_plan(case)
     except ValidationError as exc:
-        return "Plan: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        return product_text(gettext_noop("Plan: %(problems)s"), problems=problems)
     return ""
 
 

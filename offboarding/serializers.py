@@ -1,5 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from customers.serializers import StrictSerializer, viewer_of
@@ -81,7 +82,9 @@ class PlanSerializer(StrictSerializer):
         # JSON object keys are strings: "customer id" -> staff id.
         bad = [key for key in value if not str(key).isdigit()]
         if bad:
-            raise serializers.ValidationError(f"Keys must be customer ids, not {bad}.")
+            raise serializers.ValidationError(
+                _("Keys must be customer ids, not %(keys)s.") % {"keys": ", ".join(map(str, bad))}
+            )
         return {int(key): staff_id for key, staff_id in value.items()}
 
 
@@ -97,7 +100,7 @@ class CaseCreateSerializer(StrictSerializer):
     def validate(self, attrs):
         if ("successor" in attrs) == ("plan" in attrs):
             raise serializers.ValidationError(
-                {"plan": ["Give either `successor` (one successor) or a `plan` object."]}
+                {"plan": [_("Give either `successor` (one successor) or a `plan` object.")]}
             )
         attrs.setdefault("notice_date", timezone.localdate())
         return attrs

@@ -7,12 +7,14 @@ itself records its progress on CaseStep rows and each customer's fate on Custome
 import json
 from datetime import date, datetime
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 from django_celery_beat.models import ClockedSchedule, PeriodicTask
 
 from chats.models import Conversation
@@ -34,6 +36,7 @@ from offboarding.planning import (
 from offboarding.runner import ensure_steps
 from scrm.audit.attribution import attributed, audit_actor
 from scrm.masking.detectors import mask_text
+from scrm.product_language import product_text
 from scrm.staff import roles
 from scrm.staff.models import Notification
 
@@ -64,7 +67,7 @@ def create_case(
 
     The leaver's supervisor is recorded as the case's approver now: who approves, and whom
     customers may go to, no longer follow later edits of the supervisor field."""
-    _require(actor, "offboarding.add_offboardingcase", "Only HR opens offboarding cases.")
+    _require(actor, "offboarding.add_offboardingcase", _("Only HR opens offboarding cases."))
     errors = {}
     approver = leaver.supervisor
     if approver is None or not approver.is_active or approver.employment_status != "active":
@@ -73,29 +76,35 @@ def create_case(
             "an administrator sets one in Staff first."
         )
     if OffboardingCase.objects.filter(leaver=leaver, status__in=OffboardingCase.OPEN).exists():
-        errors["leaver"] = f"{leaver.username} already has an open offboarding case."
+        errors["leaver"] = _("%(username)s already has an open offboarding case.") % {
+            "username": leaver.username
+        }
     if leaver.employment_status == "departed" or not leaver.is_active:
-        errors["leaver"] = f"{leaver.username} has already left."
+        errors["leaver"] = _("%(username)s has already left.") % {"username": leaver.username}
     if not reason.strip():
-        errors["reason"] = "Say why the employee is leaving."
+        errors["reason"] = _("Say why the employee is leaving.")
     if notice_date > timezone.localtime(effective_at).date():
-        errors["notice_date"] = "The notice date must not be after the last working day."
+        errors["notice_date"] = _("The notice date must not be after the last working day.")
     if plan not in OffboardingCase.Plan.values:
-        errors["plan"] = f"Choose one of: {', '.join(OffboardingCase.Plan.values)}."
+        errors["plan"] = _("Choose one of: %(choices)s.") % {
+            "choices": ", ".join(OffboardingCase.Plan.values)
+        }
     if errors:
         raise ValidationError(errors)
     successors = list(successors)
     named = plan in (OffboardingCase.Plan.SINGLE, OffboardingCase.Plan.SPLIT)
     if named and (not successors or (plan == OffboardingCase.Plan.SINGLE and len(successors) != 1)):
         raise ValidationError(
-            {"successors": "The single plan takes exactly one successor; a split at least one."}
+            {"successors": _("The single plan takes exactly one successor; a split at least one.")}
         )
     validate_successors(successors, leaver, approver)
     overrides = overrides or {}
     validate_successors(set(overrides.values()), leaver, approver, "overrides")
     foreign = [c.pk for c in overrides if c.owner_id != leaver.pk]
     if foreign:
-        raise ValidationError({"overrides": f"Not the leaver's customers: {foreign}."})
+        raise ValidationError(
+            {"overrides": _("Not the leaver's customers: %(foreign)s.") % {"foreign": foreign}}
+        )
     case = OffboardingCase.objects.create(
         leaver=leaver,
         # Free text people paste numbers into is stored through the content detectors, like
@@ -119,18 +128,26 @@ def create_case(
     return case
 
 
+def _local_datetime(moment) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
 def _ask_for_approval(case: OffboardingCase) -> None:
     # The approver's in-app notification (the admin home lists unread ones); written in the
     # case's transaction, so a refused case asks nobody.
     Notification.objects.create(
         recipient=case.approver,
-        title=gettext("Offboarding case #%(pk)s for %(name)s awaits your approval")
-        % {"pk": case.pk, "name": case.leaver.display_name},
-        body=gettext("Opened by %(hr)s; the last working moment is %(when)s.")
-        % {
-            "hr": case.created_by.display_name,
-            "when": date_format(timezone.localtime(case.effective_at), "DATETIME_FORMAT"),
-        },
+        title=product_text(
+            gettext_noop("Offboarding case #%(pk)s for %(name)s awaits your approval"),
+            pk=case.pk,
+            name=case.leaver.display_name,
+        ),
+        body=product_text(
+            gettext_noop("Opened by %(hr)s; the last working moment is %(when)s."),
+            hr=case.created_by.display_name,
+            when=_local_datetime(case.effective_at),
+        ),
         link=reverse("admin:offboarding_offboardingcase_change", args=[case.pk]),
     )
 
@@ -192,17 +209,22 @@ def approve_case(*, actor, case: OffboardingCase) -> OffboardingCase:
         .get(pk=case.pk)
     )
     if actor.pk == case.created_by_id:
-        raise PermissionDenied("Whoever opened a case does not approve it.")
+        raise PermissionDenied(_("Whoever opened a case does not approve it."))
     if actor.pk == case.leaver_id:
-        raise PermissionDenied("The leaver does not approve their own case.")
+        raise PermissionDenied(_("The leaver does not approve their own case."))
     if not may_approve(actor, case):
         raise PermissionDenied(
-            "Only the leaver's supervisor at the time the case was opened, or a sales manager "
-            "above them, approves this case."
+            _(
+                "Only the leaver's supervisor at the time the case was opened, or a sales manager "
+                "above them, approves this case."
+            )
         )
     if case.status != Status.DRAFT:
         raise ValidationError(
-            {"status": f"Only a draft can be approved (this one is {case.status})."}
+            {
+                "status": _("Only a draft can be approved (this one is %(status)s).")
+                % {"status": case.get_status_display()}
+            }
         )
     validate_plan(case)
     case.status, case.approved_by, case.approved_at = Status.APPROVED, actor, timezone.now()
@@ -215,7 +237,10 @@ def _ready_to_run(case: OffboardingCase) -> None:
     # Approval is always required: a case nobody but its creator agreed to never runs.
     if case.status != Status.APPROVED:
         raise ValidationError(
-            {"status": f"A {case.status} case cannot be scheduled; it must be approved first."}
+            {
+                "status": _("A %(status)s case cannot be scheduled; it must be approved first.")
+                % {"status": case.get_status_display()}
+            }
         )
     team_lead_for(case.leaver)  # fail now, not at midnight, if refusals would have nowhere to go
     validate_plan(case)
@@ -225,12 +250,12 @@ def _ready_to_run(case: OffboardingCase) -> None:
 @transaction.atomic
 def schedule_case(*, actor, case: OffboardingCase) -> OffboardingCase:
     """Start the run at the effective time through a one-off clocked beat task (HR)."""
-    _require(actor, "offboarding.run_offboardingcase", "Only HR schedules offboarding runs.")
+    _require(actor, "offboarding.run_offboardingcase", _("Only HR schedules offboarding runs."))
     case = OffboardingCase.objects.select_for_update().get(pk=case.pk)
     _ready_to_run(case)
-    clock, _ = ClockedSchedule.objects.get_or_create(clocked_time=case.effective_at)
+    clock, _created = ClockedSchedule.objects.get_or_create(clocked_time=case.effective_at)
     case.scheduled_task = PeriodicTask.objects.create(
-        name=f"Offboarding case #{case.pk}",
+        name=product_text(gettext_noop("Offboarding case #%(pk)s"), pk=case.pk),
         task="offboarding.tasks.run_offboarding_case",
         clocked=clock,
         one_off=True,
@@ -246,7 +271,7 @@ def run_now(*, actor, case: OffboardingCase) -> OffboardingCase:
     """HR's "run now" (also resumes a failed case); runs inline when Celery is eager."""
     from offboarding.tasks import run_offboarding_case
 
-    _require(actor, "offboarding.run_offboardingcase", "Only HR runs offboarding cases.")
+    _require(actor, "offboarding.run_offboardingcase", _("Only HR runs offboarding cases."))
     if case.status not in (Status.SCHEDULED, Status.FAILED, Status.RUNNING):
         _ready_to_run(case)
     elif plan_still_to_run(case):
@@ -266,12 +291,17 @@ def run_now(*, actor, case: OffboardingCase) -> OffboardingCase:
 def cancel_case(*, actor, case: OffboardingCase, reason: str) -> OffboardingCase:
     """Cancel a case that is not running. If part of it ran, the summary says exactly what was
     done; committed transfers stay (every customer keeps exactly one owner)."""
-    _require(actor, "offboarding.run_offboardingcase", "Only HR cancels offboarding cases.")
+    _require(actor, "offboarding.run_offboardingcase", _("Only HR cancels offboarding cases."))
     case = OffboardingCase.objects.select_for_update().get(pk=case.pk)
     if case.status in (Status.COMPLETED, Status.CANCELLED, Status.RUNNING):
-        raise ValidationError({"status": f"A {case.status} case cannot be cancelled."})
+        raise ValidationError(
+            {
+                "status": _("A %(status)s case cannot be cancelled.")
+                % {"status": case.get_status_display()}
+            }
+        )
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the case is cancelled."})
+        raise ValidationError({"reason": _("Say why the case is cancelled.")})
     steps = list(case.steps.order_by("position"))
     done_steps = [s for s in steps if s.status == CaseStep.Status.DONE]
     done = [str(s.get_name_display()) for s in done_steps]
@@ -316,16 +346,21 @@ def cancel_case(*, actor, case: OffboardingCase, reason: str) -> OffboardingCase
 @transaction.atomic
 def record_refusal(*, actor, transfer: CustomerTransfer, reason: str) -> CustomerTransfer:
     """The customer refused the hand-over outside scrm (WeCom): route them to the team lead."""
-    _require(actor, "offboarding.run_offboardingcase", "Only HR records refusals.")
+    _require(actor, "offboarding.run_offboardingcase", _("Only HR records refusals."))
     transfer = (
         CustomerTransfer.objects.select_for_update()
         .select_related("case__leaver")
         .get(pk=transfer.pk)
     )
     if transfer.status != CustomerTransfer.Status.COMPLETED:
-        raise ValidationError({"status": f"This transfer is already {transfer.status}."})
+        raise ValidationError(
+            {
+                "status": _("This transfer is already %(status)s.")
+                % {"status": transfer.get_status_display()}
+            }
+        )
     if not reason.strip():
-        raise ValidationError({"reason": "Say what the customer answered."})
+        raise ValidationError({"reason": _("Say what the customer answered.")})
     lead = team_lead_for(transfer.case.leaver)
     now = timezone.now()
     customer = Customer.objects.select_for_update().get(pk=transfer.customer_id)
@@ -336,7 +371,11 @@ def record_refusal(*, actor, transfer: CustomerTransfer, reason: str) -> Custome
         at=now,
         actor=actor,
         case=transfer.case,
-        reason=mask_text(f"Customer refused the transfer: {reason.strip()}"),
+        reason=mask_text(
+            product_text(
+                gettext_noop("Customer refused the transfer: %(reason)s"), reason=reason.strip()
+            )
+        ),
     )
     Customer.objects.filter(pk=customer.pk).update(owner=lead, updated_at=now)
     # What was handed over follows the customer to the lead, as in the run's conversation step:
@@ -347,7 +386,9 @@ def record_refusal(*, actor, transfer: CustomerTransfer, reason: str) -> Custome
     Conversation.objects.filter(customer=customer, owner_id=handed_to).update(owner=lead)
     FollowUp.objects.filter(customer=customer, staff_id=handed_to, done=False).update(staff=lead)
     transfer.status, transfer.refused_at = CustomerTransfer.Status.REFUSED, now
-    transfer.reason = mask_text(f"Refused by the customer: {reason.strip()}")[:500]
+    transfer.reason = mask_text(
+        product_text(gettext_noop("Refused by the customer: %(reason)s"), reason=reason.strip())
+    )[:500]
     transfer.to_owner = lead
     transfer.save(update_fields=["status", "refused_at", "reason", "to_owner"])
     return transfer
@@ -367,11 +408,13 @@ def reconfirm_share(*, actor, share: RevokedShare) -> CustomerUserObjectPermissi
     share = RevokedShare.objects.select_for_update().get(pk=share.pk)
     customer = Customer.objects.get(pk=share.customer_id)
     if customer.owner_id != actor.pk:
-        raise PermissionDenied("Only the customer's owner may re-confirm a share the leaver gave.")
+        raise PermissionDenied(
+            _("Only the customer's owner may re-confirm a share the leaver gave.")
+        )
     if share.reconfirmed_at is not None:
-        raise ValidationError({"share": "This share has already been re-confirmed."})
+        raise ValidationError({"share": _("This share has already been re-confirmed.")})
     if share.expires_at is not None and share.expires_at <= timezone.now():
-        raise ValidationError({"share": "This share has expired; share the customer anew."})
+        raise ValidationError({"share": _("This share has expired; share the customer anew.")})
     grant = share_customer(
         actor=actor,
         customer=customer,

@@ -15,6 +15,7 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from chats.models import Conversation, Message
 from customers.models import Customer, CustomerUserObjectPermission, FollowUp, OwnershipTransfer
@@ -22,6 +23,7 @@ from customers.services import SHARE_LEVELS
 from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, RevokedShare
 from offboarding.planning import assign, team_lead_for
 from scrm.audit.attribution import audit_actor
+from scrm.product_language import product_text
 from scrm.staff.models import Device, Draft, Notification, PersonalNote, SavedSearch
 from scrm.staff.services import end_access
 
@@ -117,8 +119,7 @@ def transfer(case: OffboardingCase, step: CaseStep) -> None:
                         at=now,
                         actor_id=case.created_by_id,
                         case_id=case.pk,
-                        reason=f"Offboarding of {leaver.username}"
-                        + (f": {reason}" if reason else ""),
+                        reason=handover_reason(leaver, reason),
                     )
                 )
             for owner_id, customer_ids in by_target.items():
@@ -274,6 +275,16 @@ def private_data(case: OffboardingCase, step: CaseStep) -> None:
     step.total = step.done = sum(step.detail.values())
 
 
+def handover_reason(leaver, reason: str) -> str:
+    """The ownership history's reason for a move by offboarding (stored, product language)."""
+    text = product_text(gettext_noop("Offboarding of %(leaver)s"), leaver=leaver.display_name)
+    return (
+        product_text(gettext_noop("%(text)s: %(reason)s"), text=text, reason=reason)
+        if reason
+        else text
+    )
+
+
 def notify(case: OffboardingCase, step: CaseStep) -> None:
     received = defaultdict(int)
     for to_owner_id in case.transfers.values_list("to_owner_id", flat=True):
@@ -286,17 +297,28 @@ def notify(case: OffboardingCase, step: CaseStep) -> None:
     sent = 0
     for staff_id, staff in recipients.items():
         count = received.get(staff_id, 0)
-        title = f"Hand-over from {case.leaver.username} (case #{case.pk})"
+        leaver = case.leaver.display_name
+        title = product_text(
+            gettext_noop("Hand-over from %(leaver)s (case #%(pk)s)"), leaver=leaver, pk=case.pk
+        )
         body = (
-            f"You now own {count} customer(s) of {case.leaver.username}."
+            product_text(
+                gettext_noop("You now own %(count)s customer(s) of %(leaver)s."),
+                count=count,
+                leaver=leaver,
+            )
             if count
-            else f"{case.leaver.username}'s offboarding has run; see the hand-over report."
+            else product_text(
+                gettext_noop("%(leaver)s's offboarding has run; see the hand-over report."),
+                leaver=leaver,
+            )
         )
         _, created = Notification.objects.get_or_create(
             recipient=staff, title=title, defaults={"body": body, "link": link}
         )
         if created and staff.email:
-            send_mail(title, f"{body}\n\nReport: {link}", None, [staff.email], fail_silently=True)
+            text = product_text(gettext_noop("%(body)s\n\nReport: %(link)s"), body=body, link=link)
+            send_mail(title, text, None, [staff.email], fail_silently=True)
         sent += created
     step.total = step.done = len(recipients)
     step.detail = {"notified": len(recipients), "emails_sent_now": sent}

@@ -84,6 +84,9 @@ class ScrmAdminConfig(AdminConfig):
     def ready(self) -> None:
         super().ready()  # autodiscovers every app's admin module
         themed_admins(self.module.site)
+        from scrm.library_labels import make_library_labels_translatable
+
+        make_library_labels_translatable()
 
 
 def themed_admins(site) -> None:

@@ -21,6 +21,7 @@ from scrm.access.door import (
     PUBLIC,
     PUBLIC_ADMIN_PAGES,
     PUBLIC_VIEWS,
+    SCOPED_ADMIN_PAGES,
     SCOPED_READ,
     UNPROTECTED_ADMIN_MODELS,
     WRITE,
@@ -132,7 +133,7 @@ def test_declared_public_and_write_only_need_a_reason():
 
 
 def test_every_listed_public_view_says_why():
-    for listing in (PUBLIC_VIEWS, PUBLIC_ADMIN_PAGES, UNPROTECTED_ADMIN_MODELS):
+    for listing in (PUBLIC_VIEWS, PUBLIC_ADMIN_PAGES, SCOPED_ADMIN_PAGES, UNPROTECTED_ADMIN_MODELS):
         assert all(reason.strip() for reason in listing.values())
     for model_admin in admin.site._registry.values():
         if not isinstance(model_admin, DoorAdminMixin):
@@ -201,3 +202,10 @@ def test_every_scoped_read_and_write_route_has_matrix_rows(world):
 
 world = matrix.world
 customer_world = matrix.customer_world
+
+
+def test_the_admin_home_is_a_scoped_read():
+    """Its panels show customers, chats and alerts: not a public page."""
+    classes = {what: kind for _, what, kind in classify_urls()}
+
+    assert classes["admin:index"] == SCOPED_READ

@@ -74,7 +74,7 @@ class ConversationAdmin(ArchiveAdmin):
     ]
     readonly_fields = fields
 
-    @admin.display(description="customer")
+    @admin.display(description=_("customer"))
     def customer_masked(self, conversation: Conversation) -> str:
         return _customer_shown(conversation.customer, current_viewer())
 
@@ -139,26 +139,26 @@ class MessageAdmin(ArchiveAdmin):
             request=request,
         )
 
-    @admin.action(description="Export selected messages (CSV)", permissions=["export"])
+    @admin.action(description=_("Export selected messages (CSV)"), permissions=["export"])
     def export_csv(self, request, queryset):
         return self._export(request, queryset, CSV)
 
-    @admin.action(description="Export selected messages (XLSX)", permissions=["export"])
+    @admin.action(description=_("Export selected messages (XLSX)"), permissions=["export"])
     def export_xlsx(self, request, queryset):
         return self._export(request, queryset, XLSX)
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
 
-    @admin.display(description="customer")
+    @admin.display(description=_("customer"))
     def customer_masked(self, message: Message) -> str:
         return _customer_shown(message.customer, current_viewer())
 
-    @admin.display(description="text")
+    @admin.display(description=_("text"))
     def shown_text(self, message: Message) -> str:
         return display_text(current_viewer(), message.text)
 
-    @admin.display(description="attachment name")
+    @admin.display(description=_("attachment name"))
     def shown_attachment_name(self, message: Message) -> str:
         return display_text(current_viewer(), message.attachment_name)
 

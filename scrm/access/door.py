@@ -68,8 +68,13 @@ PUBLIC_PAGES: dict[str, str] = {
     "administrators, auditors and security officers only",
 }
 # Admin-site-wide pages (autocomplete and view_on_site are switched off: scrm.admin_site).
+# Admin-site-wide pages that read records: each part reads within the viewer's scope and
+# records what it showed.
+SCOPED_ADMIN_PAGES: dict[str, str] = {
+    "index": "the viewer's home: every panel reads through the scopes and records its access "
+    "event (scrm.dashboard)",
+}
 PUBLIC_ADMIN_PAGES: dict[str, str] = {
-    "index": "the models the user may open, no records",
     "app_list": "the models of one app the user may open, no records",
     "login": "the sign-in door",
     "mfa_verify": "the sign-in door's second step: a code for the account being signed in",
@@ -164,6 +169,7 @@ def admin_pages(site=None) -> dict[str, str | None]:
 
     site = site or admin.site
     pages: dict[str, str | None] = {name: PUBLIC for name in PUBLIC_ADMIN_PAGES}
+    pages.update({name: SCOPED_READ for name in SCOPED_ADMIN_PAGES})
     for model, model_admin in site._registry.items():
         label = model._meta.label_lower
         if isinstance(model_admin, DoorAdminMixin):

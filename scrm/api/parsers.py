@@ -7,6 +7,7 @@ body deeper than SCRM_JSON_MAX_DEPTH is refused as a parse error (400) like malf
 """
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -35,7 +36,10 @@ class DepthLimitedJSONParser(JSONParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.SCRM_JSON_MAX_DEPTH
-        too_deep = ParseError(f"JSON parse error - arrays and objects nest deeper than {limit}.")
+        too_deep = ParseError(
+            _("JSON parse error - arrays and objects nest deeper than %(limit)s.")
+            % {"limit": limit}
+        )
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 
@@ -5,7 +6,7 @@ def model_permission(*perms: str) -> type[BasePermission]:
     """A DRF permission class requiring every named Django permission (held through roles)."""
 
     class HasModelPermission(BasePermission):
-        message = "Your role does not give access to this resource."
+        message = _("Your role does not give access to this resource.")
 
         def has_permission(self, request, view) -> bool:
             return bool(

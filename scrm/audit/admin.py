@@ -1,15 +1,18 @@
+from auditlog import filters as auditlog_filters
 from auditlog.admin import LogEntryAdmin
 from auditlog.models import LogEntry
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import AllValuesFieldListFilter
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import (
@@ -27,11 +30,19 @@ from scrm.audit.changelog import (
     about_staff,
     field_label,
     rendered_changes,
+    shown_fields,
     visible_log_entries,
 )
 from scrm.audit.export import csv_rows
-from scrm.audit.links import SUBJECT_MODEL, admin_url, alert_page, object_links
-from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
+from scrm.audit.links import (
+    SUBJECT_MODEL,
+    admin_url,
+    alert_page,
+    model_name,
+    model_of,
+    object_links,
+)
+from scrm.audit.models import ALERT_KIND_LABELS, AccessAction, AccessEvent, SecurityAlert
 from scrm.audit.read_budget import release_read_block
 from scrm.audit.selectors import events_touching
 from scrm.masking.detectors import mask_text
@@ -91,21 +102,36 @@ class AccessEventAdmin(ViewerAdminMixin, ReadOnlyAdmin):
     search_help_text = _("Staff username or name, or the page path.")
     change_list_template = "admin/audit/accessevent/change_list.html"
     view_scopes = {"audit_accessevent_export": LIST}
-    readonly_fields = ["shown_reason", "target"]
+    # Shown in the stored fields' places: the reason through the detectors, the model and the
+    # fields by their names ("客户", "手机号") rather than their codes.
+    SHOWN_AS = {"reason": "shown_reason", "model": "model_label", "fields": "field_labels"}
+    readonly_fields = [*SHOWN_AS.values(), "target"]
 
     def get_fields(self, request, obj=None):
-        # The reason shown through the detectors, in the stored field's place; the linked
-        # objects next to their ids.
-        fields = [
-            f for f in super().get_fields(request, obj) if f not in ("shown_reason", "target")
-        ]
-        fields = ["shown_reason" if f == "reason" else f for f in fields]
+        # The linked objects next to their ids.
+        fields = [f for f in super().get_fields(request, obj) if f not in self.readonly_fields]
+        fields = [self.SHOWN_AS.get(f, f) for f in fields]
         at = fields.index("object_ids") + 1 if "object_ids" in fields else len(fields)
         return [*fields[:at], "target", *fields[at:]]
 
     @admin.display(description=_("reason"))
     def shown_reason(self, event: AccessEvent) -> str:
         return mask_text(event.reason)
+
+    @admin.display(description=_("model"))
+    def model_label(self, event: AccessEvent) -> str:
+        return model_name(event.model)
+
+    @admin.display(description=_("fields"))
+    def field_labels(self, event: AccessEvent) -> str:
+        model = model_of(event.model)
+        names = []
+        for name in event.fields or []:
+            try:
+                names.append(str(model._meta.get_field(name).verbose_name))
+            except (AttributeError, FieldDoesNotExist):  # no model, or a field since removed
+                names.append(name)
+        return "、".join(names) or "-"
 
     @admin.display(description=_("actor"), ordering="actor__username")
     def actor_name(self, event: AccessEvent) -> str:
@@ -146,22 +172,13 @@ class DropdownKindFilter(AllValuesFieldListFilter):
     def choices(self, changelist):
         for choice in super().choices(changelist):
             value = choice.get("display")
-            if value in ALERT_KINDS:
-                choice = {**choice, "display": ALERT_KINDS[value]}
+            if value in ALERT_KIND_LABELS:
+                choice = {**choice, "display": ALERT_KIND_LABELS[value]}
             yield choice
 
 
 class ReleaseActionForm(ActionForm):
-    reason = forms.CharField(max_length=500, required=False, label="Reason (to release reads)")
-
-
-# Alert kinds as people read them (the kind is a short code set by whoever raises the alert).
-ALERT_KINDS = {
-    "sensitive_word": _("Sensitive word"),
-    "login_lockout": _("Sign-in lockout"),
-    "reveal_rate_limit": _("Reveal limit"),
-    "lookup_rate_limit": _("Lookup limit"),
-}
+    reason = forms.CharField(max_length=500, required=False, label=_("Reason (to release reads)"))
 
 
 @admin.register(SecurityAlert)
@@ -190,7 +207,7 @@ class SecurityAlertAdmin(ViewerAdminMixin, ReadOnlyAdmin):
 
     @admin.display(description=_("kind"), ordering="kind")
     def kind_label(self, alert: SecurityAlert) -> str:
-        return ALERT_KINDS.get(alert.kind, alert.kind)
+        return alert.kind_label
 
     @admin.display(description=_("actor"), ordering="actor__username")
     def actor_name(self, alert: SecurityAlert) -> str:
@@ -217,7 +234,7 @@ class SecurityAlertAdmin(ViewerAdminMixin, ReadOnlyAdmin):
         )
 
     @admin.action(
-        description="Release the list-read block of the selected alerts' staff",
+        description=_("Release the list-read block of the selected alerts' staff"),
         permissions=["acknowledge"],
     )
     def release_reads(self, request, queryset):
@@ -228,19 +245,29 @@ class SecurityAlertAdmin(ViewerAdminMixin, ReadOnlyAdmin):
                 release_read_block(actor=request.user, staff=staff, reason=reason)
             except (ValidationError, PermissionDenied) as exc:
                 text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-                self.message_user(request, f"{staff.username}: {text}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("%(name)s: %(error)s") % {"name": staff.display_name, "error": text},
+                    messages.ERROR,
+                )
             else:
                 queryset.filter(actor=staff, acknowledged_at__isnull=True).update(
                     acknowledged_at=timezone.now(), acknowledged_by=request.user
                 )
-                self.message_user(request, f"{staff.username} may read lists again.")
+                self.message_user(
+                    request, _("%(name)s may read lists again.") % {"name": staff.display_name}
+                )
 
-    @admin.action(description="Acknowledge selected alerts", permissions=["acknowledge"])
+    @admin.action(description=_("Acknowledge selected alerts"), permissions=["acknowledge"])
     def acknowledge(self, request, queryset):
         count = queryset.filter(acknowledged_at__isnull=True).update(
             acknowledged_at=timezone.now(), acknowledged_by=request.user
         )
-        self.message_user(request, f"{count} alert(s) acknowledged.")
+        self.message_user(
+            request,
+            ngettext("%(count)d alert acknowledged.", "%(count)d alerts acknowledged.", count)
+            % {"count": count},
+        )
 
     def has_acknowledge_permission(self, request) -> bool:
         return request.user.has_perm("audit.change_securityalert")
@@ -282,17 +309,39 @@ class CustomerChangesFilter(TextFilter):
         return about_customer(queryset, int(value)) if value.isdigit() else queryset.none()
 
 
+class ResourceTypeFilter(auditlog_filters.ResourceTypeFilter):
+    """auditlog's filter by model, listing the models by their names (客户), not their codes."""
+
+    def lookups(self, request, model_admin):
+        types = ContentType.objects.filter(
+            pk__in=model_admin.get_queryset(request).values("content_type_id")
+        )
+        return sorted(((t.pk, str(t)) for t in types), key=lambda choice: choice[1])
+
+
 @admin.register(LogEntry)
 class ScopedLogEntryAdmin(ViewerAdminMixin, DoorAdminMixin, LogEntryAdmin, ModelAdmin):
     """The change log as the viewer's customer scope allows (scrm.audit.changelog): entries
     about customers outside it are not listed and their change forms answer "not found"; diffs
     render through the masking matrix. Reading it is recorded like any other read."""
 
-    list_filter = [CustomerChangesFilter, *LogEntryAdmin.list_filter, StaffMemberFilter]
+    list_filter = [
+        CustomerChangesFilter,
+        *(
+            ResourceTypeFilter if f is auditlog_filters.ResourceTypeFilter else f
+            for f in LogEntryAdmin.list_filter
+        ),
+        StaffMemberFilter,
+    ]
     list_filter_submit = True  # the customer id is typed, then applied
 
     def get_queryset(self, request):
         return visible_log_entries(super().get_queryset(request), request.user)
+
+    @admin.display(description=_("User"))
+    def user_url(self, obj):
+        # auditlog writes "system" untranslated for changes made by no one (a background run).
+        return super().user_url(obj) if obj.actor else gettext("system")
 
     @admin.display(description=_("Changes"))
     def msg(self, obj):
@@ -303,7 +352,7 @@ class ScopedLogEntryAdmin(ViewerAdminMixin, DoorAdminMixin, LogEntryAdmin, Model
         # The changed fields by their translated names ("公司, 手机号"), not their codes.
         if obj.action in (LogEntry.Action.DELETE, LogEntry.Action.ACCESS):
             return ""
-        return Truncator(", ".join(field_label(obj, f) for f in obj.changes_dict)).chars(60)
+        return Truncator(", ".join(field_label(obj, f) for f in shown_fields(obj))).chars(60)
 
     def get_list_display(self, request):
         # One customer's log reads as its changes: the field/old/new table on each row.

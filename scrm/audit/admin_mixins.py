@@ -3,6 +3,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import URLPattern
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from scrm.access.door import Declared, WriteOnly, kind_of
@@ -18,7 +19,7 @@ def reads_blocked_page(request, model) -> TemplateResponse | None:
     try:
         refuse_blocked_reads(user=request.user, model=model, channel=Channel.ADMIN, request=request)
     except ReadsBlocked as exc:
-        context = {**admin.site.each_context(request), "title": "List reads blocked"}
+        context = {**admin.site.each_context(request), "title": _("List reads blocked")}
         context["message"] = str(exc)
         return TemplateResponse(request, "admin/reads_blocked.html", context, status=403)
     return None
@@ -89,7 +90,7 @@ STANDARD_PAGES: dict[str, Declared] = {
 
 
 def _refused(request, *args, **kwargs):
-    raise PermissionDenied("This admin page declares no scope, so it is refused until it does.")
+    raise PermissionDenied(_("This admin page declares no scope, so it is refused until it does."))
 
 
 def _is_redirect(pattern: URLPattern) -> bool:

@@ -23,6 +23,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from scrm.access.scope import VIEW, sees_everything
 from scrm.masking.policy import HIDDEN, HIDDEN_VALUE, SENSITIVE_FIELDS, presentation
@@ -129,10 +130,38 @@ def field_label(entry, field: str) -> str:
     return str(get_field_verbose_name(entry, field))
 
 
+def shown_fields(entry) -> list[str]:
+    """The changed fields a person reads: not the reverse relations auditlog diffed into the
+    entries of created rows before `scrm.audit.registry.register` excluded them (each said
+    only "customers.Customer.None")."""
+    model = entry.content_type.model_class()
+    reverse = {f.name for f in model._meta.get_fields() if _is_reverse(f)} if model else set()
+    return [field for field in entry.changes_dict if field not in reverse]
+
+
+def _is_reverse(field) -> bool:
+    return field.auto_created and not field.concrete and not field.many_to_many
+
+
+def _readable(value):
+    # auditlog stores every value as text: "None" before a row existed, "True"/"False" flags.
+    if value == "None":
+        return "—"
+    if value in ("True", "False"):
+        return gettext(value)
+    return value
+
+
 def rendered_changes(entry, user) -> str:
-    """auditlog's HTML table of the changes, from `changes_for(entry, user)`."""
+    """auditlog's HTML table of the changes, from `changes_for(entry, user)`, values readable."""
     from auditlog.render import render_logentry_changes_html
 
+    changes = changes_for(entry, user)
     shown = copy.copy(entry)
-    shown.changes = changes_for(entry, user)
+    shown.changes = {
+        field: [_readable(v) for v in changes[field]]
+        if isinstance(changes[field], list)
+        else changes[field]
+        for field in shown_fields(entry)
+    }
     return render_logentry_changes_html(shown)

@@ -1,5 +1,6 @@
 import django_filters
 from auditlog.models import LogEntry
+from django.utils.translation import gettext_lazy as _
 
 from scrm.audit.changelog import about_staff
 from scrm.audit.models import AccessEvent
@@ -7,7 +8,7 @@ from scrm.audit.selectors import events_touching
 
 
 class AccessEventFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(method="filter_customer", label="Customer id")
+    customer = django_filters.NumberFilter(method="filter_customer", label=_("Customer id"))
     start = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
     end = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
 
@@ -30,9 +31,9 @@ class ChangeLogFilter(django_filters.FilterSet):
     """The change log's filters: who it is about, who made it, what kind of row, when."""
 
     staff = django_filters.NumberFilter(
-        method="filter_staff", label="Entries about this staff member (id)"
+        method="filter_staff", label=_("Entries about this staff member (id)")
     )
-    actor = django_filters.NumberFilter(field_name="actor", label="Who made the change (id)")
+    actor = django_filters.NumberFilter(field_name="actor", label=_("Who made the change (id)"))
     model = django_filters.ChoiceFilter(
         choices=_logged_models, method="filter_model", label="app_label.model"
     )

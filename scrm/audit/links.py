@@ -40,6 +40,12 @@ def model_of(label: str):
         return None
 
 
+def model_name(label: str) -> str:
+    """ "customers.customer" as people read it: 客户."""
+    model = model_of(label)
+    return str(model._meta.verbose_name) if model is not None else label
+
+
 def admin_url(user, label: str, pk: int) -> str | None:
     """The admin change page of `label` #pk, or None when the viewer may not open that admin."""
     model = model_of(label)
@@ -58,8 +64,7 @@ def admin_url(user, label: str, pk: int) -> str | None:
 
 def object_links(user, label: str, ids: Sequence[int]) -> str:
     """ "客户 #12, #13 … (+8)": the model's name and its first ids, linked where allowed."""
-    model = model_of(label)
-    name = str(model._meta.verbose_name) if model is not None else label
+    name = model_name(label)
     if not ids:
         return name
     shown = []

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -62,7 +63,27 @@ class AccessEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_id} {self.action} {self.model}"
+        return gettext("%(action)s of %(model)s by staff #%(actor)s, %(at)s") % {
+            "action": self.get_action_display(),
+            "model": self.model,
+            "actor": self.actor_id,
+            "at": f"{self.at:%Y-%m-%d %H:%M:%S}",
+        }
+
+
+# Alert kinds as people read them: the kind is a short code set by whoever raises the alert;
+# the platform's own are named here, a domain app names its own (`register_alert_kind`).
+ALERT_KIND_LABELS = {
+    "login_lockout": _("Sign-in lockout"),
+    "reveal_rate_limit": _("Reveal limit"),
+    "lookup_rate_limit": _("Lookup limit"),
+    "notice_bulk_reads": _("Bulk reads in the notice period"),
+    "notice_reads_blocked": _("List reads blocked"),
+}
+
+
+def register_alert_kind(kind: str, label) -> None:
+    ALERT_KIND_LABELS[kind] = label
 
 
 class SecurityAlert(models.Model):
@@ -105,7 +126,11 @@ class SecurityAlert(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.kind}: {self.message[:60]}"
+        return f"{self.kind_label}: {self.message[:60]}"
+
+    @property
+    def kind_label(self) -> str:
+        return str(ALERT_KIND_LABELS.get(self.kind, self.kind))
 
 
 class ReadBlock(models.Model):
@@ -147,4 +172,7 @@ class ReadBlock(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"reads of {self.staff_id} blocked at {self.created_at:%Y-%m-%d %H:%M}"
+        return gettext("List reads of staff #%(staff)s blocked at %(at)s") % {
+            "staff": self.staff_id,
+            "at": f"{self.created_at:%Y-%m-%d %H:%M}",
+        }

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from scrm.audit.links import model_name
 from scrm.audit.models import AccessAction, AccessEvent, Channel, SecurityAlert
 from scrm.audit.services import record_access
 from scrm.masking.detectors import mask_text
@@ -67,7 +68,7 @@ def open_alerts_panel(request: HttpRequest) -> dict[str, Any] | None:
             {
                 "at": alert.created_at,
                 "severity": alert.get_severity_display(),
-                "kind": alert.kind,
+                "kind": alert.kind_label,
                 "actor": alert.actor.display_name if alert.actor else "-",
                 "message": mask_text(alert.message)[:80],
                 "url": reverse("admin:audit_securityalert_change", args=[alert.pk]),
@@ -112,7 +113,7 @@ def flagged_reads_panel(request: HttpRequest) -> dict[str, Any] | None:
                 "at": event.at,
                 "actor": event.actor.display_name if event.actor else "-",
                 "action": event.get_action_display(),
-                "model": event.model,
+                "model": model_name(event.model),
                 "rows": event.row_count,
                 "url": reverse("admin:audit_accessevent_change", args=[event.pk]),
             }

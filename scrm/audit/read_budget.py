@@ -24,9 +24,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max, Model, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from scrm.audit.models import AccessAction, AccessEvent, ReadBlock, SecurityAlert
 from scrm.masking.detectors import mask_text
+from scrm.product_language import product_text
 from scrm.staff import roles
 
 ALERT_KIND = "notice_bulk_reads"
@@ -39,8 +42,10 @@ class ReadsBlocked(PermissionDenied):
 
     def __init__(self) -> None:
         super().__init__(
-            "Your list reads are blocked: you read more records in an hour than your notice "
-            "period allows. A security officer has been alerted and can release the block."
+            _(
+                "Your list reads are blocked: you read more records in an hour than your notice "
+                "period allows. A security officer has been alerted and can release the block."
+            )
         )
 
 
@@ -93,8 +98,15 @@ def watch_notice_reads(event: AccessEvent) -> None:
                 staff,
                 ALERT_KIND,
                 SecurityAlert.Severity.MEDIUM,
-                f"{staff.username} (notice period) read {rows} records in the last hour "
-                f"through lists (alert threshold {alert_at}).",
+                product_text(
+                    gettext_noop(
+                        "%(name)s (notice period) read %(rows)s records in the last hour "
+                        "through lists (alert threshold %(limit)s)."
+                    ),
+                    name=staff.display_name,
+                    rows=rows,
+                    limit=alert_at,
+                ),
             )
         if (
             rows > block_at
@@ -105,9 +117,16 @@ def watch_notice_reads(event: AccessEvent) -> None:
                 staff,
                 BLOCK_KIND,
                 SecurityAlert.Severity.HIGH,
-                f"{staff.username} (notice period) read {rows} records in the last hour "
-                f"(block threshold {block_at}): list reads are blocked until a security "
-                "officer releases them.",
+                product_text(
+                    gettext_noop(
+                        "%(name)s (notice period) read %(rows)s records in the last hour "
+                        "(block threshold %(limit)s): list reads are blocked until a security "
+                        "officer releases them."
+                    ),
+                    name=staff.display_name,
+                    rows=rows,
+                    limit=block_at,
+                ),
             )
 
 
@@ -145,17 +164,22 @@ def release_read_block(*, actor, staff, reason: str) -> ReadBlock:
     blocked person; ValidationError without a reason or when nothing is blocked.
     """
     if not may_release_read_blocks(actor):
-        raise PermissionDenied("Only a security officer may release a read block.")
+        raise PermissionDenied(_("Only a security officer may release a read block."))
     if actor.pk == staff.pk:
-        raise PermissionDenied("Nobody may release their own read block.")
+        raise PermissionDenied(_("Nobody may release their own read block."))
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Say why the block is released."})
+        raise ValidationError({"reason": _("Say why the block is released.")})
     block = (
         ReadBlock.objects.select_for_update().filter(staff=staff, released_at__isnull=True).first()
     )
     if block is None:
-        raise ValidationError({"staff": f"The list reads of {staff.username} are not blocked."})
+        raise ValidationError(
+            {
+                "staff": _("The list reads of %(username)s are not blocked.")
+                % {"username": staff.username}
+            }
+        )
     block.released_at, block.released_by = timezone.now(), actor
     block.release_reason = mask_text(reason)
     block.save(update_fields=["released_at", "released_by", "release_reason"])

@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.contrib.admin import SimpleListFilter
 from django.contrib.admin.views.main import ERROR_FLAG, IGNORED_PARAMS, PAGE_VAR
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
 
 from scrm.audit.models import AccessAction, Channel
 from scrm.audit.services import record_access
@@ -68,7 +69,8 @@ class DeclaredLookupsMixin:
         )
         self.message_user(
             request,
-            f"Filtering by {', '.join(sorted(refused))} is not allowed on this page.",
+            _("Filtering by %(fields)s is not allowed on this page.")
+            % {"fields": ", ".join(sorted(refused))},
             messages.ERROR,
         )
         return redirect_without(request, refused)

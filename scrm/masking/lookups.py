@@ -18,10 +18,20 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
 from scrm.audit.services import raise_alert, record_access
-from scrm.masking.policy import BASIC, IN_BOOK, SHOWN, presentation, reveal_permission
+from scrm.masking.policy import (
+    BASIC,
+    IN_BOOK,
+    SHOWN,
+    field_label,
+    presentation,
+    reveal_permission,
+)
+from scrm.product_language import product_text
 
 T = TypeVar("T")
 # The key that marks an access event as an exact lookup (its value: the field looked up).
@@ -80,7 +90,8 @@ def run_lookup(
         refuse(
             audit=audit,
             query=lookup_query,
-            message=f"Your role may not look customers up by {field}.",
+            message=_("Your role may not look customers up by %(field)s.")
+            % {"field": field_label(field)},
         )
     with transaction.atomic():
         # Serialise one user's lookups, as reveals are, so the budget cannot be raced past;
@@ -106,6 +117,10 @@ def _alert_once_an_hour(actor, field: str) -> None:
         kind=ALERT_KIND,
         severity=SecurityAlert.Severity.HIGH,
         actor=actor,
-        message=f"{actor.username} exceeded {settings.SCRM_LOOKUP_LIMIT_PER_HOUR} "
-        f"exact lookups per hour (field {field}).",
+        message=product_text(
+            gettext_noop("%(name)s exceeded %(limit)s exact lookups per hour (field %(field)s)."),
+            name=actor.display_name,
+            limit=settings.SCRM_LOOKUP_LIMIT_PER_HOUR,
+            field=field,
+        ),
     )

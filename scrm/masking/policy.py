@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable
 from typing import NamedTuple
 
+from django.utils.translation import gettext_noop
+
 from scrm.masking.detectors import mask_text
 from scrm.masking.masks import (
     mask_address,
@@ -57,7 +59,8 @@ SHOWN, IN_BOOK, MASKED, HIDDEN = "shown", "in_book", "masked", "hidden"
 PRESENTATIONS = (SHOWN, IN_BOOK, MASKED, HIDDEN)
 # When a user holds several roles the most open presentation wins.
 _OPENNESS = {HIDDEN: 0, MASKED: 1, IN_BOOK: 2, SHOWN: 3}
-HIDDEN_VALUE = "[hidden]"
+# A stable token in data (API, change log); the admin shows it translated.
+HIDDEN_VALUE = gettext_noop("[hidden]")
 
 _SALES = {BASIC: IN_BOOK, CONTACT: MASKED, IDENTITY: MASKED}
 ROLE_MATRIX: dict[str, dict[str, str]] = {
@@ -178,12 +181,13 @@ def register_masked_log(model, *, sensitive: list[str], **options) -> None:
     """`auditlog.register(model, **options)`, the `sensitive` fields (names of
     SENSITIVE_FIELDS) logged through their masks."""
     from auditlog.models import LogEntry
-    from auditlog.registry import auditlog
     from django.db.models.signals import pre_save
+
+    from scrm.audit.registry import register
 
     _LOG_MASKS[model] = {field: SENSITIVE_FIELDS[field].mask for field in sensitive}
     pre_save.connect(_mask_log_entry, sender=LogEntry, dispatch_uid="scrm_mask_log_entry")
-    auditlog.register(model, **options)
+    register(model, **options)
 
 
 def _mask_log_value(mask: Callable[[str], str], value):
@@ -244,3 +248,18 @@ def _masked_param(key: str, value, names_masked: bool = False):
     if key == "q" and names_masked:
         return mask_name(mask_text(str(value)))
     return mask_text(str(value))
+
+
+def field_label(field: str) -> str:
+    """A sensitive field by its name as people read it (手机号), from the customer model that
+    declares it (a label, not an import); the code itself when there is no such field."""
+    from django.apps import apps
+    from django.core.exceptions import FieldDoesNotExist
+
+    from scrm.audit.links import SUBJECT_MODEL
+
+    try:
+        # Lazy: it reads in the language of wherever it is shown (product_text for stored text).
+        return apps.get_model(SUBJECT_MODEL)._meta.get_field(field).verbose_name
+    except (LookupError, FieldDoesNotExist):
+        return field

@@ -7,11 +7,14 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from scrm.access.scope import REVEAL
 from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
 from scrm.audit.services import raise_alert, record_access
-from scrm.masking.policy import SENSITIVE_FIELDS, reveal_permission
+from scrm.masking.policy import SENSITIVE_FIELDS, field_label, reveal_permission
+from scrm.product_language import product_text
 
 
 class RevealLimitExceeded(Exception):
@@ -44,8 +47,12 @@ def _alert_once_an_hour(actor, obj, field: str) -> None:
         severity=SecurityAlert.Severity.HIGH,
         actor=actor,
         obj=obj,
-        message=f"{actor.username} exceeded {settings.SCRM_REVEAL_LIMIT_PER_HOUR} "
-        f"reveals per hour (field {field}).",
+        message=product_text(
+            gettext_noop("%(name)s exceeded %(limit)s reveals per hour (field %(field)s)."),
+            name=actor.display_name,
+            limit=settings.SCRM_REVEAL_LIMIT_PER_HOUR,
+            field=field_label(field),
+        ),
     )
 
 
@@ -58,9 +65,11 @@ def reveal_field(*, actor, obj, field: str, reason: str, channel: str, request=N
     reason = (reason or "").strip()
     errors = {}
     if field not in SENSITIVE_FIELDS:
-        errors["field"] = f"Choose one of: {', '.join(SENSITIVE_FIELDS)}."
+        errors["field"] = _("Choose one of: %(choices)s.") % {
+            "choices": ", ".join(SENSITIVE_FIELDS)
+        }
     if not reason:
-        errors["reason"] = "Say why you need to see this value."
+        errors["reason"] = _("Say why you need to see this value.")
     if errors:
         raise ValidationError(errors)
     audit = {
@@ -76,7 +85,7 @@ def reveal_field(*, actor, obj, field: str, reason: str, channel: str, request=N
         record_access(
             action=AccessAction.DENIED, allowed=False, query={"attempt": "reveal"}, **audit
         )
-        raise PermissionDenied("You may not reveal this field.")
+        raise PermissionDenied(_("You may not reveal this field."))
     with transaction.atomic():
         # Serialise concurrent reveals of one user so the hourly limit cannot be raced past.
         get_user_model().objects.select_for_update().filter(pk=actor.pk).first()

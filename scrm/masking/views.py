@@ -4,30 +4,46 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from scrm.masking.policy import (
+    BASIC,
+    CONTACT,
     HIDDEN,
     HIDDEN_VALUE,
+    IDENTITY,
     IN_BOOK,
     MASKED,
     MATRIX_CLASSES,
     SENSITIVE_FIELDS,
     SHOWN,
+    field_label,
     matrix_table,
 )
 from scrm.staff import roles
+from scrm.staff.roles import role_label
 
 # The policy is readable by those who keep and check it; it names no customer and no value, so
 # reading it is not recorded as an access event.
 MATRIX_READERS = frozenset({roles.ADMINISTRATOR, roles.AUDITOR, roles.SECURITY_OFFICER})
 
-LEGEND = {
-    SHOWN: "shown as stored",
-    IN_BOOK: "shown for the customers of the viewer's book (own / team / department), "
-    "masked for every other customer (shares, wider scopes) and for staff in their notice period",
-    MASKED: "masked (e.g. 138****5678); the raw value only through a recorded reveal",
-    HIDDEN: f"not shown at all, not even masked ({HIDDEN_VALUE})",
+PRESENTATION_LABELS = {
+    SHOWN: _("shown"),
+    IN_BOOK: _("shown in own book"),
+    MASKED: _("masked"),
+    HIDDEN: _("hidden"),
 }
+LEGEND = {
+    SHOWN: _("shown as stored"),
+    IN_BOOK: _(
+        "shown for the customers of the viewer's book (own / team / department), "
+        "masked for every other customer (shares, wider scopes) and for staff in their notice "
+        "period"
+    ),
+    MASKED: _("masked (e.g. 138****5678); the raw value only through a recorded reveal"),
+    HIDDEN: _("not shown at all, not even masked (%(token)s)") % {"token": HIDDEN_VALUE},
+}
+CLASS_LABELS = {BASIC: _("basic"), CONTACT: _("contact"), IDENTITY: _("identity")}
 
 
 def may_read_matrix(user) -> bool:
@@ -36,16 +52,27 @@ def may_read_matrix(user) -> bool:
 
 def masking_matrix_view(request: HttpRequest) -> HttpResponse:
     if not may_read_matrix(request.user):
-        raise PermissionDenied("Only administrators, auditors and security officers may read it.")
+        raise PermissionDenied(
+            _("Only administrators, auditors and security officers may read it.")
+        )
     fields = {
         c: [f for f, s in SENSITIVE_FIELDS.items() if s.data_class == c] for c in MATRIX_CLASSES
     }
     context = {
         **admin.site.each_context(request),
-        "title": "Masking matrix",
-        "classes": [{"name": c, "fields": fields[c]} for c in MATRIX_CLASSES],
-        "rows": matrix_table(),
-        "legend": LEGEND.items(),
+        "title": _("Masking matrix"),
+        "classes": [
+            {"name": CLASS_LABELS[c], "fields": [field_label(f) for f in fields[c]]}
+            for c in MATRIX_CLASSES
+        ],
+        "rows": [
+            {
+                "label": role_label(row["role"]),
+                "cells": [{"key": c, "label": PRESENTATION_LABELS[c]} for c in row["cells"]],
+            }
+            for row in matrix_table()
+        ],
+        "legend": [(PRESENTATION_LABELS[k], meaning) for k, meaning in LEGEND.items()],
     }
     return TemplateResponse(request, "admin/masking/matrix.html", context)
 

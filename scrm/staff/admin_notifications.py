@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
@@ -21,6 +22,9 @@ class NotificationAdmin(ModelAdmin):
     list_display = ["title", "created_at", "read"]
     list_display_links = None
     list_filter = [("read_at", admin.EmptyFieldListFilter)]
+    # The link as something to click, not its path.
+    fields = ["title", "body", "open_link", "created_at", "read_at"]
+    readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(recipient_id=request.user.pk)
@@ -46,6 +50,15 @@ class NotificationAdmin(ModelAdmin):
 
         url = reverse("admin:staff_notification_open", args=[note.pk])
         return format_html('<a href="{}">{}</a>', url, note.title)
+
+    @admin.display(description=_("link"))
+    def open_link(self, note: Notification):
+        from django.utils.html import format_html
+
+        if not note.link:
+            return "-"
+        url = reverse("admin:staff_notification_open", args=[note.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Open"))
 
     @admin.display(description=_("read"), boolean=True)
     def read(self, note: Notification) -> bool:

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -219,7 +220,7 @@ class PersonalNote(models.Model):
         verbose_name_plural = _("personal notes")
 
     def __str__(self) -> str:
-        return f"Note #{self.pk} of {self.staff_id}"
+        return gettext("Note #%(pk)s") % {"pk": self.pk}
 
 
 class SavedSearch(models.Model):
@@ -252,7 +253,7 @@ class Draft(models.Model):
         verbose_name_plural = _("drafts")
 
     def __str__(self) -> str:
-        return f"Draft #{self.pk}"
+        return gettext("Draft #%(pk)s") % {"pk": self.pk}
 
 
 class TokenSession(models.Model):
@@ -280,7 +281,10 @@ class TokenSession(models.Model):
         verbose_name = _("API session")
 
     def __str__(self) -> str:
-        return f"{self.staff.username} since {self.started_at:%Y-%m-%d %H:%M}"
+        return gettext("%(name)s since %(at)s") % {
+            "name": self.staff.username,
+            "at": f"{self.started_at:%Y-%m-%d %H:%M}",
+        }
 
 
 class LoginTicket(models.Model):

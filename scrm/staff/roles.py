@@ -8,6 +8,7 @@ from auditlog.context import disable_auditlog
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
 from django.db import DEFAULT_DB_ALIAS
+from django.utils.translation import gettext_lazy
 
 SALES_REP = "Sales rep"
 TEAM_LEAD = "Team lead"
@@ -148,3 +149,21 @@ def _create_role_groups(using: str) -> None:
                     content_type__app_label=app_label, codename=codename
                 )
             )
+
+
+# How people read the role names (the groups' names are the English keys above).
+ROLE_LABELS = {
+    SALES_REP: gettext_lazy("Sales rep"),
+    TEAM_LEAD: gettext_lazy("Team lead"),
+    SALES_MANAGER: gettext_lazy("Sales manager"),
+    HR: gettext_lazy("HR"),
+    LEGAL: gettext_lazy("Legal"),
+    AUDITOR: gettext_lazy("Auditor"),
+    SECURITY_OFFICER: gettext_lazy("Security officer"),
+    ADMINISTRATOR: gettext_lazy("Administrator"),
+}
+
+
+def role_label(name: str) -> str:
+    """A role's name in the viewer's language; a group an administrator added keeps its own."""
+    return str(ROLE_LABELS.get(name, name))

@@ -30,6 +30,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from scrm.audit.attribution import attributed
@@ -62,13 +63,13 @@ def may_edit(actor, staff: Staff) -> bool:
 def _guard(actor, staff: Staff) -> None:
     if not may_edit(actor, staff):
         raise PermissionDenied(
-            "Only an administrator edits the record of an administrator or a security officer."
+            _("Only an administrator edits the record of an administrator or a security officer.")
         )
 
 
 def _require_administrator(actor, what: str) -> None:
     if not is_administrator(actor):
-        raise PermissionDenied(f"Only an administrator changes {what}.")
+        raise PermissionDenied(_("Only an administrator changes %(what)s.") % {"what": what})
 
 
 def _locked(staff: Staff) -> Staff:
@@ -87,14 +88,21 @@ def change_placement(
 ) -> Staff:
     """Set department, team and supervisor (administrators only). Raises PermissionDenied, or
     ValidationError for a team outside the department or a supervisor loop."""
-    _require_administrator(actor, "teams, departments and supervisors")
+    _require_administrator(actor, _("teams, departments and supervisors"))
     staff = _locked(staff)
     _guard(actor, staff)
     errors = {}
     if team is not None and department is not None and team.department_id != department.pk:
-        errors["team"] = f"Team {team} belongs to {team.department}, not to {department}."
+        errors["team"] = _("Team %(team)s belongs to %(department)s, not to %(department2)s.") % {
+            "team": team,
+            "department": team.department,
+            "department2": department,
+        }
     if supervisor is not None and _supervises(staff, supervisor):
-        errors["supervisor"] = f"{supervisor.username} reports to {staff.username}: a loop."
+        errors["supervisor"] = _("%(username)s reports to %(username2)s: a loop.") % {
+            "username": supervisor.username,
+            "username2": staff.username,
+        }
     if errors:
         raise ValidationError(errors)
     staff.department, staff.team, staff.supervisor = department, team, supervisor
@@ -117,7 +125,7 @@ def _supervises(staff: Staff, candidate: Staff) -> bool:
 @transaction.atomic
 def set_groups(*, actor: Staff, staff: Staff, groups: Iterable[Group]) -> Staff:
     """Replace the staff member's roles (administrators only)."""
-    _require_administrator(actor, "roles")
+    _require_administrator(actor, _("roles"))
     staff = _locked(staff)
     staff.groups.set(list(groups))
     staff.__dict__.pop("role_names", None)
@@ -133,11 +141,16 @@ def set_employment_status(*, actor: Staff, staff: Staff, status: str, notice_dat
     active here: that is `reactivate_staff`. Raises PermissionDenied or ValidationError.
     """
     if not (is_administrator(actor) or roles.HR in actor.role_names):
-        raise PermissionDenied("Only HR or an administrator changes an employment status.")
+        raise PermissionDenied(_("Only HR or an administrator changes an employment status."))
     if not actor.has_perm("staff.change_staff"):
-        raise PermissionDenied("Your role may not change staff records.")
+        raise PermissionDenied(_("Your role may not change staff records."))
     if status not in Status.values:
-        raise ValidationError({"employment_status": f"Choose one of: {', '.join(Status.values)}."})
+        raise ValidationError(
+            {
+                "employment_status": _("Choose one of: %(choices)s.")
+                % {"choices": ", ".join(Status.values)}
+            }
+        )
     staff = _locked(staff)
     _guard(actor, staff)
     if staff.employment_status == status:
@@ -165,7 +178,7 @@ def set_employment_status(*, actor: Staff, staff: Staff, status: str, notice_dat
 def set_active(*, actor: Staff, staff: Staff, is_active: bool) -> Staff:
     """Switch an account on or off (administrators only). Switching off ends the account's
     tokens and sessions; a departed account is switched on only by `reactivate_staff`."""
-    _require_administrator(actor, "whether an account is active")
+    _require_administrator(actor, _("whether an account is active"))
     staff = _locked(staff)
     if staff.is_active == is_active:
         return staff
@@ -186,17 +199,21 @@ def reactivate_staff(*, actor: Staff, staff: Staff, new_password: str) -> Staff:
     """Bring a departed leaver back (administrators only): active again, with a new password so
     that whoever knew the old one (or kept a token) is locked out. Raises PermissionDenied, or
     ValidationError (not departed, an open offboarding case, a weak or reused password)."""
-    _require_administrator(actor, "who comes back")
+    _require_administrator(actor, _("who comes back"))
     staff = _locked(staff)
     if staff.employment_status != Status.DEPARTED:
-        raise ValidationError({"employment_status": f"{staff.username} has not left."})
+        raise ValidationError(
+            {"employment_status": _("%(name)s has not left.") % {"name": staff.display_name}}
+        )
     OffboardingCase = apps.get_model("offboarding", "OffboardingCase")
     open_case = staff.offboarding_cases.filter(status__in=OffboardingCase.OPEN).first()
     if open_case is not None:
-        message = f"Offboarding case #{open_case.pk} is still open: cancel it first."
+        message = _("Offboarding case #%(pk)s is still open: cancel it first.") % {
+            "pk": open_case.pk
+        }
         raise ValidationError({"employment_status": message})
     if staff.check_password(new_password):
-        raise ValidationError({"new_password": "Choose a password the account has not used."})
+        raise ValidationError({"new_password": _("Choose a password the account has not used.")})
     try:
         password_validation.validate_password(new_password, staff)
     except ValidationError as exc:
@@ -251,7 +268,7 @@ def sign_out_everywhere(*, actor: Staff, staff: Staff, reason: str = "logout_all
     """End every sign-in of `staff`: their own "sign out everywhere", or an administrator's act
     for a lost phone. Raises PermissionDenied for anyone else."""
     if actor.pk != staff.pk and not is_administrator(actor):
-        raise PermissionDenied("Only an administrator ends another account's sign-ins.")
+        raise PermissionDenied(_("Only an administrator ends another account's sign-ins."))
     return end_sessions(staff=_locked(staff), reason=reason)
 
 

@@ -111,7 +111,9 @@ def test_bad_successor_is_a_clear_error_and_creates_nothing(org, leaving):
         follow=True,
     )
 
-    assert "cannot be their own successor" in response.content.decode()
+    assert (
+        "离职员工不能做自己的接手人" in response.content.decode()
+    )  # "cannot be their own successor"
     assert not OffboardingCase.objects.exists()
 
 
@@ -132,7 +134,7 @@ def test_csv_import_page_reports_bad_lines(org, leaving):
     result = response.context["result"]
     assert [c.leaver.username for c in result.created] == ["rep"]
     assert [line for line, _ in result.errors] == [3, 4]
-    assert "nobody" in result.errors[0][1] and "not a date" in result.errors[1][1]
+    assert "nobody" in result.errors[0][1] and "不是日期" in result.errors[1][1]  # "not a date"
 
 
 class _FormNesting(HTMLParser):

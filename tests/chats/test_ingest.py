@@ -175,7 +175,7 @@ def test_import_chats_reads_wecom_format_with_revoke_and_malformed_lines(
     out = capsys.readouterr().out
     assert "created 3, duplicates 0, skipped 2" in out
     assert "line 2: malformed JSON" in out
-    assert "line 5: action 'switch' is not a message" in out
+    assert "line 5: 动作 'switch' 不是消息" in out  # "action 'switch' is not a message"
     revoked = Message.objects.get(external_id="m-orig")
     assert revoked.revoked_at is not None and revoked.text == "这条消息会被撤回"
     assert Message.objects.get(external_id="m-img").attachment_size == 2048

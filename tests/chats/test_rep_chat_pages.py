@@ -117,3 +117,31 @@ def test_search_highlights_links_to_the_thread_and_pages_past_fifty(org, custome
     events = AccessEvent.objects.filter(actor=org.rep, action=AccessAction.SEARCH)
     assert events.count() == 2
     assert client.get(SEARCH, {"q": "报价", "p": "abc"}).status_code == 200
+
+
+def test_a_long_thread_pages_to_earlier_and_later_messages(org, customers, monkeypatch):
+    monkeypatch.setattr("chats.timeline.THREAD_LIMIT", 5)  # a page of 5 instead of 200
+    conversation = ConversationFactory(customer=customers.of_rep)
+    now = timezone.now()
+    messages = [
+        MessageFactory(
+            conversation=conversation, text=f"第{i}条", sent_at=now - timedelta(hours=12 - i)
+        )
+        for i in range(12)
+    ]
+    client = admin_client(org.rep)
+    url = f"/admin/chats/message/thread/{conversation.pk}/"
+
+    newest = client.get(url)
+    assert [b["id"] for b in newest.context["bubbles"]] == [m.pk for m in messages[-5:]]
+    assert "更早的消息" in newest.content.decode() and newest.context["newer"] is None
+
+    earlier = client.get(url, {"around": newest.context["older"]})
+    shown = [b["id"] for b in earlier.context["bubbles"]]
+    assert shown == [m.pk for m in messages[3:12]]  # 5 up to the edge, the 4 after it
+    assert earlier.context["older"] == messages[3].pk
+
+    first = client.get(url, {"around": messages[0].pk})
+    assert first.context["older"] is None
+    assert first.context["newer"] == messages[5].pk
+    assert "更新的消息" in first.content.decode()

@@ -348,7 +348,7 @@ def test_daily_purge_is_a_beat_task_that_runs_the_service(customers):
     from chats.tasks import purge_expired_messages as task
     from scrm.celery import app
 
-    row = PeriodicTask.objects.get(name="Purge expired chat messages")
+    row = PeriodicTask.objects.get(task="chats.tasks.purge_expired_messages")
     assert row.task == "chats.tasks.purge_expired_messages"
     assert row.enabled and row.crontab is not None
     assert row.task in app.tasks

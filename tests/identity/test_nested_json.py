@@ -41,7 +41,7 @@ def assert_refused_as_too_deep(response):
     assert response.status_code == 400, response.content[:200]
     data = response.json()
     assert data["code"] == "parse_error"
-    assert "nest deeper than 64" in data["detail"]
+    assert "嵌套超过 64 层" in data["detail"]  # the product language: "nest deeper than 64"
 
 
 @pytest.mark.django_db

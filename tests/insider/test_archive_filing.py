@@ -301,7 +301,7 @@ def test_sales_cannot_repoint_a_customer_to_another_customers_wecom_id(
     # then: the same field error for each (no uniqueness oracle), nothing changed
     assert taken.status_code == free.status_code == detach.status_code == blank.status_code == 400
     assert taken.json() == free.json() == detach.json() == blank.json()
-    assert "read-only for your role" in json.dumps(taken.json()["errors"]).lower()
+    assert "您的角色只读" in json.dumps(taken.json()["errors"], ensure_ascii=False)  # read-only
     assert list(taken.json()["errors"]) == ["wecom_external_userid"]
     assert Customer.objects.get(pk=linked.of_rep.pk).wecom_external_userid == "wm-of_rep"
 
@@ -481,7 +481,7 @@ def test_import_chats_skips_the_bad_line_and_stores_the_rest(
 
     out = capsys.readouterr().out
     assert "created 2, duplicates 0, skipped 1" in out
-    assert "line 2: 'filename' must be a plain file name" in out
+    assert "line 2: “filename”必须是不带路径的文件名" in out  # "must be a plain file name"
     assert set(Message.objects.values_list("text", flat=True)) == {"第一条", "第三条"}
 
 

@@ -279,7 +279,7 @@ def test_a_notice_rep_paging_customers_is_alerted_then_blocked_until_security_re
         response = leaver.get(url)
         assert response.status_code == 403, (url, response.content)
         assert response.json()["code"] == "reads_blocked", url
-        assert "security officer" in response.json()["detail"]
+        assert "安全专员" in response.json()["detail"]  # "a security officer ... can release"
     assert leaver.get(f"{CUSTOMERS}{notice_book[0][0].pk}/").status_code == 200
     denied = AccessEvent.objects.filter(actor=org.rep_leaving, action=AccessAction.DENIED)
     assert denied.count() == 5
@@ -373,7 +373,7 @@ def test_the_admin_changelist_is_blocked_with_a_clear_page_and_security_releases
 
     # then
     assert blocked.status_code == 403
-    assert "List reads blocked" in blocked.content.decode()
+    assert "列表读取已被限制" in blocked.content.decode()  # "List reads blocked"
     assert (search.status_code, messages.status_code) == (403, 403)
 
     # when: security releases it from the alerts page

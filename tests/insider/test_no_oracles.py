@@ -198,7 +198,7 @@ def test_admin_message_changelist_refuses_undeclared_lookups(org, numbers, looku
         # then: refused with a message, not answered; the attempt is recorded as denied
         assert response.status_code == 302
         assert response["Location"] == MESSAGES
-        assert any("not allowed" in m for m in flashed(response))
+        assert any("不允许" in m for m in flashed(response))  # "... is not allowed on this page"
         [event] = events_since(since)
         assert (event.action, event.allowed, event.actor) == (AccessAction.DENIED, False, user)
         assert FIRST not in json.dumps(event.query)
@@ -247,7 +247,7 @@ def test_roles_without_the_reveal_right_may_not_look_up_a_mobile(
     assert response.status_code == 403
     assert response.json() == {
         "code": "permission_denied",
-        "detail": "Your role may not look customers up by mobile.",
+        "detail": "您的角色不能按手机号查找客户。",  # "may not look customers up by mobile"
     }
     [event] = events_since(since)
     assert (event.action, event.allowed) == (AccessAction.DENIED, False)
@@ -295,7 +295,7 @@ def test_admin_search_by_mobile_follows_the_same_rules(org, customers, settings)
     # the auditor may not reveal contact data: refused with a message, no results
     refused = admin_client(org.auditor).get(CUSTOMERS_ADMIN, {"q": mobile})
     assert refused.status_code == 302 and refused["Location"] == CUSTOMERS_ADMIN
-    assert flashed(refused) == ["Your role may not look customers up by mobile."]
+    assert flashed(refused) == ["您的角色不能按手机号查找客户。"]
     # the lead may: found, recorded with the blind index, counted
     lead = admin_client(org.lead)
     since = last_event_id()
@@ -305,7 +305,7 @@ def test_admin_search_by_mobile_follows_the_same_rules(org, customers, settings)
     assert event.query["mobile_bidx"] == mobile_index(mobile)
     over = lead.get(CUSTOMERS_ADMIN, {"q": customers.of_rep.mobile})
     assert over.status_code == 302
-    assert "Lookup limit reached" in flashed(over)[0]
+    assert "精确查询次数已达上限" in flashed(over)[0]  # "Lookup limit reached"
     assert SecurityAlert.objects.filter(actor=org.lead, kind="lookup_rate_limit").count() == 1
 
 
@@ -323,7 +323,7 @@ def test_roles_that_see_names_masked_may_not_search_by_name(org, customers, jwt_
 
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
-    assert "may not search by name" in response.json()["detail"]
+    assert "不能按名称搜索" in response.json()["detail"]  # may not search by name
     [event] = events_since(since)
     assert (event.action, event.allowed) == (AccessAction.DENIED, False)
     # the denied attempt is recorded, with the name masked
@@ -380,7 +380,7 @@ def test_admin_name_search_is_refused_to_roles_that_see_names_masked(org, custom
     response = client.get(CUSTOMERS_ADMIN, {"q": name})
 
     assert response.status_code == 302 and response["Location"] == CUSTOMERS_ADMIN
-    assert flashed(response) == ["Your role sees customer names masked: it may not search by name."]
+    assert flashed(response) == ["您的角色看到的客户名称是脱敏的，不能按名称搜索。"]
     [event] = events_since(since)
     assert (event.action, event.allowed) == (AccessAction.DENIED, False)
     assert name not in json.dumps(event.query, ensure_ascii=False)
@@ -413,7 +413,7 @@ def test_admin_customer_changelist_refuses_lookups_on_sensitive_fields(
     response = client.get(CUSTOMERS_ADMIN, lookup)
 
     assert response.status_code == 302 and response["Location"] == CUSTOMERS_ADMIN
-    assert any("not allowed" in m for m in flashed(response))
+    assert any("不允许" in m for m in flashed(response))  # "... is not allowed on this page"
     [event] = events_since(since)
     assert (event.action, event.allowed) == (AccessAction.DENIED, False)
     value = next(iter(lookup.values()))

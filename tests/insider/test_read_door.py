@@ -419,7 +419,7 @@ def test_an_undeclared_custom_admin_page_is_refused_and_reported(rf, org):
     request = rf.get("/admin/customers/customer/peek/")
     request.user = org.admin_user
 
-    with pytest.raises(PermissionDenied, match="declares no scope"):
+    with pytest.raises(PermissionDenied, match="未声明数据范围"):
         pattern.callback(request)
     assert admin_pages(site)["customers_peek"] is None
 

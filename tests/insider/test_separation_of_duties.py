@@ -174,7 +174,7 @@ def test_a_supervisor_loop_is_a_message_not_a_500_nor_a_partial_save(org, leaver
 
     # then
     assert response.status_code == 200
-    assert any("a loop" in m for m in messages_of(response))
+    assert any("形成了循环" in m for m in messages_of(response))  # "a loop"
     org.lead.refresh_from_db()
     assert org.lead.supervisor is None and org.lead.first_name == ""
 
@@ -251,7 +251,7 @@ def test_a_superuser_cannot_approve_a_case_it_created(org, api_client_for):
 
     # then
     assert response.status_code == 403, response.content
-    assert "opened a case" in response.json()["detail"]
+    assert "发起交接的人不能审批" in response.json()["detail"]  # "Whoever opened a case ..."
     assert OffboardingCase.objects.get(pk=created.json()["id"]).status == "draft"
 
 
@@ -284,7 +284,7 @@ def test_the_leaver_cannot_approve_their_own_case_even_as_a_superuser(org, jwt_c
 
     # then
     assert response.status_code == 403, response.content
-    assert "own case" in response.json()["detail"]
+    assert "不能审批自己的交接" in response.json()["detail"]  # "... their own case"
     assert OffboardingCase.objects.get(pk=case.pk).status == "draft"
 
 
@@ -376,10 +376,7 @@ def test_an_unfit_successor_is_refused_at_create(who, org, leaver, jwt_client_fo
     # then
     assert response.status_code == 400, response.content
     assert response.json()["errors"] == {
-        "successors": [
-            f"{successor.username} is not a sales colleague lead (the approver) could assign "
-            "customers to."
-        ]
+        "successors": [f"{successor.username} 不是审批人 lead 可以分配客户的销售同事。"]
     }
     assert not OffboardingCase.objects.exists()
 
@@ -437,7 +434,7 @@ def test_a_scheduled_run_with_an_unfit_successor_stops_before_the_freeze(org, le
 
     # then
     assert ended.status == "failed"
-    assert "auditor is not a sales colleague" in ended.error
+    assert "auditor 不是审批人 lead 可以分配客户的销售同事" in ended.error
     assert Customer.objects.filter(owner=leaver).count() == 3
     assert Staff.objects.get(pk=leaver.pk).is_active
     assert not ended.steps.exclude(status="pending").exists()
@@ -488,7 +485,7 @@ def test_the_csv_import_refuses_unfit_successors_and_unsupervised_leavers(
     # then
     assert response.status_code == 200, response.content
     errors = {e["line"]: e["reason"] for e in response.json()["errors"]}
-    assert "auditor is not a sales colleague" in errors[2]
+    assert "auditor 不是审批人 lead 可以分配客户的销售同事" in errors[2]
     assert "alone has no active supervisor" in errors[3]
     assert response.json()["created"] == [] and unsupervised.pk
     assert not OffboardingCase.objects.exists()

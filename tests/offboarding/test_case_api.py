@@ -36,6 +36,8 @@ STEP_NAMES = [
     "report",
 ]
 
+RUN_TASK = "offboarding.tasks.run_offboarding_case"  # the one-off beat task of a case
+
 
 def body_for(leaver, successor=None, **extra) -> dict:
     body = {
@@ -188,10 +190,11 @@ def other_leaver(org, leaver):
 @pytest.mark.parametrize(
     ("successor", "message"),
     [
-        ("inactive", "inactive_rep is not an active staff member."),
-        ("in_notice", "rep_leaving is not an active staff member."),
-        ("the_leaver", "The leaver cannot be their own successor."),
-        ("leaving_too", "rep_b is leaving too (open offboarding case)."),
+        # as HR reads them (zh-hans)
+        ("inactive", "inactive_rep 不是在职员工。"),
+        ("in_notice", "rep_leaving 不是在职员工。"),
+        ("the_leaver", "离职员工不能做自己的接手人。"),
+        ("leaving_too", "rep_b 也在离职中（有未完成的离职交接）。"),
     ],
 )
 def test_an_unfit_successor_is_refused_with_a_clear_error(
@@ -231,7 +234,7 @@ def test_an_unfit_successor_in_an_override_is_refused(org, leaver, book, api_cli
 
     # then
     assert response.status_code == 400
-    assert response.json()["errors"] == {"overrides": ["The leaver cannot be their own successor."]}
+    assert response.json()["errors"] == {"overrides": ["离职员工不能做自己的接手人。"]}
     assert not OffboardingCase.objects.exists()
 
 
@@ -357,7 +360,7 @@ def test_a_second_open_case_for_the_same_leaver_is_refused(org, leaver, api_clie
 
     # then
     assert response.status_code == 400
-    assert response.json()["errors"] == {"leaver": ["leaver already has an open offboarding case."]}
+    assert response.json()["errors"] == {"leaver": ["leaver 已有未完成的离职交接。"]}
     assert OffboardingCase.objects.count() == 1
 
 
@@ -442,7 +445,7 @@ def test_scheduling_an_approved_case_creates_a_one_off_clocked_beat_task(
     # then
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "scheduled"
-    task = PeriodicTask.objects.get(name=f"Offboarding case #{case.pk}")
+    task = PeriodicTask.objects.get(task=RUN_TASK, args=f"[{case.pk}]")
     assert task.task == "offboarding.tasks.run_offboarding_case"
     assert json.loads(task.args) == [case.pk]
     assert task.one_off and task.enabled
@@ -455,7 +458,7 @@ def test_scheduling_an_approved_case_creates_a_one_off_clocked_beat_task(
 def test_when_the_clock_fires_the_beat_task_runs_the_case(org, leaver, book):
     # given
     case = schedule_case(actor=org.hr, case=approved_case(org, leaver))
-    task = PeriodicTask.objects.get(name=f"Offboarding case #{case.pk}")
+    task = PeriodicTask.objects.get(task=RUN_TASK, args=f"[{case.pk}]")
 
     # when: what celery beat does at the clocked time
     result = celery_app.tasks[task.task].apply(args=json.loads(task.args)).get()
@@ -478,8 +481,8 @@ def test_a_draft_cannot_be_scheduled_or_run_approval_is_always_required(
 
     # then
     assert scheduled.status_code == run.status_code == 400
-    assert "approved first" in scheduled.json()["errors"]["status"][0]
-    assert not PeriodicTask.objects.filter(name__startswith="Offboarding").exists()
+    assert "必须先审批" in scheduled.json()["errors"]["status"][0]  # "approved first"
+    assert not PeriodicTask.objects.filter(task=RUN_TASK).exists()
     case.refresh_from_db()
     assert case.status == "draft"
     assert Customer.objects.filter(owner=leaver).count() == len(book.customers)
@@ -542,7 +545,7 @@ def test_run_now_on_a_scheduled_case_switches_its_beat_task_off(org, leaver, api
 
     # then
     assert response.json()["status"] == "completed"
-    assert not PeriodicTask.objects.get(name=f"Offboarding case #{case.pk}").enabled
+    assert not PeriodicTask.objects.get(task=RUN_TASK, args=f"[{case.pk}]").enabled
 
 
 def test_a_completed_case_is_not_run_again(org, leaver, book, api_client_for):
@@ -556,7 +559,7 @@ def test_a_completed_case_is_not_run_again(org, leaver, book, api_client_for):
 
     # then
     assert response.status_code == 400
-    assert "completed" in response.json()["errors"]["status"][0]
+    assert "已完成" in response.json()["errors"]["status"][0]  # "completed"
 
 
 # --- preview and report -----------------------------------------------------------------------
@@ -759,7 +762,7 @@ def test_cancelling_an_approved_case_ends_the_notice_period_and_the_beat_task(
     assert response.status_code == 200, response.content
     leaver.refresh_from_db()
     assert leaver.employment_status == "active" and leaver.is_active
-    assert not PeriodicTask.objects.filter(name=f"Offboarding case #{case.pk}").exists()
+    assert not PeriodicTask.objects.filter(task=RUN_TASK, args=f"[{case.pk}]").exists()
 
 
 def test_a_completed_case_cannot_be_cancelled(org, leaver, book, api_client_for):
@@ -773,7 +776,7 @@ def test_a_completed_case_cannot_be_cancelled(org, leaver, book, api_client_for)
 
     # then
     assert response.status_code == 400
-    assert response.json()["errors"] == {"status": ["A completed case cannot be cancelled."]}
+    assert response.json()["errors"] == {"status": ["状态为“已完成”的交接不能取消。"]}
     case.refresh_from_db()
     assert case.status == "completed" and not case.cancel_summary
 

@@ -65,7 +65,7 @@ def test_good_rows_become_draft_cases(org, people, api_client_for):
     assert (second.leaver, second.plan, second.reason) == (
         people[1],
         "round_robin",
-        "Imported from the HR system",
+        "从人事系统导入",  # "Imported from the HR system", stored in the product language
     )
     assert {c.status for c in created} == {"draft"}
     assert {c.created_by for c in created} == {org.hr}
@@ -101,17 +101,17 @@ def test_bad_rows_are_reported_with_line_and_reason_and_leave_nothing_behind(
     # then
     assert response.status_code == 200, response.content
     errors = {e["line"]: e["reason"] for e in response.json()["errors"]}
-    assert errors == {
-        3: "no staff member 'nobody'",
-        4: "notice_date '01/03/2026' is not a date (YYYY-MM-DD)",
-        5: "notice_date: The notice date must not be after the last working day.",
-        6: "successors: gone is not an active staff member.",
-        7: "successors: The leaver cannot be their own successor.",
-        8: "successors: rep_b is leaving too (open offboarding case).",
-        10: "leaver: li.na already has an open offboarding case.",
-        11: "no staff member 'nobody'",
-        12: "more fields than the header row (1 extra)",
-        13: "leaver: rep_b already has an open offboarding case.",
+    assert errors == {  # as HR reads them (zh-hans)
+        3: "没有员工“nobody”",
+        4: "notice_date“01/03/2026”不是日期（YYYY-MM-DD）",
+        5: "notice_date: 通知日期不能晚于最后工作日。",
+        6: "successors: gone 不是在职员工。",
+        7: "successors: 离职员工不能做自己的接手人。",
+        8: "successors: rep_b 也在离职中（有未完成的离职交接）。",
+        10: "leaver: li.na 已有未完成的离职交接。",
+        11: "没有员工“nobody”",
+        12: "字段比表头多（多 1 个）",
+        13: "leaver: rep_b 已有未完成的离职交接。",
     }
     created = OffboardingCase.objects.filter(pk__in=response.json()["created"])
     assert sorted(c.leaver.username for c in created) == ["li.na", "zhao.lei"]
@@ -125,10 +125,10 @@ def test_bad_rows_are_reported_with_line_and_reason_and_leave_nothing_behind(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("name,notice\nli.na,2026-03-01\n", "Columns needed"),
-        ("username,notice_date\nli.na,2026-03-01\n", "Columns needed"),
+        ("name,notice\nli.na,2026-03-01\n", "需要的列"),  # "Columns needed"
+        ("username,notice_date\nli.na,2026-03-01\n", "需要的列"),
         ("", "提交的是空文件。"),  # Django's own message, in the product language
-        ("username,notice_date,last_working_date\n".encode("utf-16"), "not UTF-8"),
+        ("username,notice_date,last_working_date\n".encode("utf-16"), "不是 UTF-8"),
     ],
 )
 def test_a_file_that_is_not_a_leaver_export_answers_400(

@@ -122,7 +122,8 @@ def test_recording_a_refusal_routes_the_customer_to_the_team_lead(org, handed_ov
     assert response.status_code == 200, response.content
     data = response.json()
     assert (data["status"], data["to_owner"]) == ("refused", org.lead.pk)
-    assert data["reason"] == "Refused by the customer: Customer declined the new contact in WeCom"
+    # Stored in the product language (zh-hans)
+    assert data["reason"] == "客户拒绝：Customer declined the new contact in WeCom"
     assert data["refused_at"]
     customer.refresh_from_db()
     assert customer.owner == org.lead
@@ -174,7 +175,7 @@ def test_a_transfer_is_refused_only_once(org, handed_over, api_client_for):
 
     # then
     assert again.status_code == 400
-    assert again.json()["errors"] == {"status": ["This transfer is already refused."]}
+    assert again.json()["errors"] == {"status": ["此转移已是“被拒绝”状态。"]}
     assert OwnershipTransfer.objects.filter(customer=customer, case=case).count() == 2
 
 

@@ -165,7 +165,7 @@ def test_every_customer_moves_with_its_ownership_history_and_transfer_record(org
     history = OwnershipTransfer.objects.filter(case=case)
     assert Counter(history.values_list("customer_id", flat=True)) == Counter(ids)
     assert {(h.from_owner, h.to_owner, h.actor) for h in history} == {(leaver, org.rep_b, org.hr)}
-    assert {h.reason for h in history} == {"Offboarding of leaver"}
+    assert {h.reason for h in history} == {f"{leaver.display_name} 离职交接"}  # zh-hans, stored
     records = CustomerTransfer.objects.filter(case=case)
     assert {r.customer_id for r in records} == ids
     assert {(r.from_owner, r.to_owner, r.status, r.reason) for r in records} == {
@@ -338,14 +338,16 @@ def test_successors_and_the_supervisor_are_notified_in_app_and_by_email(
 
     # then
     # (the supervisor's earlier approval request is a notification of its own)
-    handovers = Notification.objects.filter(title__startswith="Hand-over")
+    # Written once, in the product language (zh-hans), with the leaver's display name.
+    name = case.leaver.display_name
+    title = f"{name} 的交接（交接 #{case.pk}）"  # "Hand-over from … (case #…)"
+    handovers = Notification.objects.filter(title=title)
     notes = {n.recipient.username: n for n in handovers.select_related("recipient")}
     assert set(notes) == {"rep", "rep_b", "lead"}
     per_successor = Counter(case.transfers.values_list("to_owner__username", flat=True))
-    assert notes["rep"].body == f"You now own {per_successor['rep']} customer(s) of leaver."
-    assert notes["rep_b"].body == f"You now own {per_successor['rep_b']} customer(s) of leaver."
-    assert "offboarding has run" in notes["lead"].body
-    assert {n.title for n in notes.values()} == {f"Hand-over from leaver (case #{case.pk})"}
+    assert notes["rep"].body == f"您已接手 {name} 的 {per_successor['rep']} 位客户。"
+    assert notes["rep_b"].body == f"您已接手 {name} 的 {per_successor['rep_b']} 位客户。"
+    assert "离职交接已执行" in notes["lead"].body  # "… offboarding has run"
     assert {n.link for n in notes.values()} == {
         f"/admin/offboarding/offboardingcase/{case.pk}/report/"
     }
@@ -354,7 +356,10 @@ def test_successors_and_the_supervisor_are_notified_in_app_and_by_email(
         "rep@staff.example.com",
         "rep_b@staff.example.com",
     ]
-    assert all(m.subject == f"Hand-over from leaver (case #{case.pk})" for m in mailoutbox)
+    assert all(m.subject == title for m in mailoutbox)
+    assert all(
+        f"报告：/admin/offboarding/offboardingcase/{case.pk}/report/" in m.body for m in mailoutbox
+    )
 
 
 # --- 7. the report ------------------------------------------------------------------------------
