@@ -33,7 +33,6 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from scrm.api.errors import error_response
 from scrm.api.viewsets import DeclaredScopeMixin, Public, WriteOnly
 from scrm.staff import mfa
 from scrm.staff.lockout import locked_out, record_failed_step
@@ -54,15 +53,6 @@ class _PostOnly(DeclaredScopeMixin, APIView):
     def get_authenticate_header(self, request) -> str:
         # No authenticator here, yet a refused token is a 401 (DRF would answer 403).
         return 'Bearer realm="api"'
-
-
-def _locked_out() -> Response:
-    """429 in the API's error envelope; the same answer whichever username was tried."""
-    return error_response(
-        "locked_out",
-        _("Too many failed sign-ins: wait before trying again."),
-        status.HTTP_429_TOO_MANY_REQUESTS,
-    )
 
 
 ACCESS_HELP = "JWT access token: send it as `Authorization: Bearer <access>` (15 minutes)."
@@ -137,7 +127,7 @@ class ObtainToken(_PostOnly):
         credentials = form.validated_data
         user = authenticate(django_request(request), **credentials)
         if locked_out(request):
-            return _locked_out()  # axes counted it
+            return Response(status=status.HTTP_429_TOO_MANY_REQUESTS)  # axes answers it
         if user is None:
             raise AuthenticationFailed(
                 _("No active account found with the given credentials."), "invalid_credentials"
@@ -185,13 +175,13 @@ class ObtainTokenWithSecondFactor(_PostOnly):
         ticket = _open_ticket(form.validated_data["ticket"])
         user = ticket.staff
         if locked_out(request, username=user.username):
-            return _locked_out()
+            return Response(status=status.HTTP_429_TOO_MANY_REQUESTS)
         device = mfa.verify_second_factor(user=user, code=form.validated_data["code"])
         if device is None or not user.is_active:
             LoginTicket.objects.filter(pk=ticket.pk).update(failures=F("failures") + 1)
             record_failed_step(request, user.username)
             if locked_out(request, username=user.username):
-                return _locked_out()
+                return Response(status=status.HTTP_429_TOO_MANY_REQUESTS)
             raise serializers.ValidationError({"code": [_("The code is wrong or was used.")]})
         with transaction.atomic():
             spent = LoginTicket.objects.filter(pk=ticket.pk, used_at__isnull=True).update(
@@ -241,7 +231,7 @@ class RefreshToken(_PostOnly):
         raw = form.validated_data["refresh"]
         username = _username_of(raw)
         if locked_out(request, username=username):
-            return _locked_out()
+            return Response(status=status.HTTP_429_TOO_MANY_REQUESTS)
         try:
             return Response(rotate(raw_refresh=raw))
         except AuthenticationFailed:
