@@ -1,9 +1,15 @@
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from chats.api.export import MESSAGE_FILTER_PARAMETERS
 from chats.filters import MessageFilter
 from chats.ingest import ingest_records
 from chats.models import Conversation, Message, MessageHide
@@ -37,6 +43,7 @@ class ConversationViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = [CAN_READ_CHATS]
 
 
+@extend_schema_view(list=extend_schema(parameters=MESSAGE_FILTER_PARAMETERS))
 class MessageViewSet(
     ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -154,13 +161,14 @@ class MessageSearchView(DeclaredScopeMixin, generics.ListAPIView):
 
     @extend_schema(
         parameters=[
+            *MESSAGE_FILTER_PARAMETERS,
             OpenApiParameter(
                 "q",
                 str,
                 required=True,
                 description="Keyword, 1 to 100 characters (Chinese included): messages "
                 "whose text contains it.",
-            )
+            ),
         ],
         examples=[
             OpenApiExample(
