@@ -118,6 +118,13 @@ class ScrmAutoSchema(AutoSchema):
                 )
         return parameters
 
+    def get_auth(self):
+        # The sign-in door takes no credential at all: no security requirement (a generated
+        # client then calls it with its plain, unauthenticated client).
+        if not self.view.get_authenticators():
+            return []
+        return super().get_auth()
+
     def get_filter_backends(self):
         # Actions that filter like the list does (e.g. an export of the filtered rows) declare it
         # in `filtered_actions`: they take the list's filter parameters.

@@ -20,7 +20,12 @@ from scrm.masking.detectors import mask_text
 
 
 class AccessEventSerializer(serializers.ModelSerializer):
-    actor_username = serializers.CharField(source="actor.username", default=None)
+    actor_username = serializers.CharField(
+        source="actor.username",
+        default=None,
+        allow_null=True,
+        help_text="Username of the actor; null when no staff member acted (the system).",
+    )
     # Stored through the detectors; again on the way out for rows stored before they improved.
     reason = serializers.SerializerMethodField()
 
@@ -134,7 +139,12 @@ LOG_ACTIONS = {
 class ChangeLogEntrySerializer(serializers.ModelSerializer):
     action = serializers.SerializerMethodField()
     model = serializers.SerializerMethodField()
-    actor_username = serializers.CharField(source="actor.username", default=None)
+    actor_username = serializers.CharField(
+        source="actor.username",
+        default=None,
+        allow_null=True,
+        help_text="Username of the actor; null when no staff member acted (the system).",
+    )
     changes = serializers.SerializerMethodField()
 
     class Meta:
