@@ -82,9 +82,41 @@ def _customer_name(serializer, customer) -> str:
 
 class BatchSerializer(StrictSerializer):
     messages = serializers.ListField(
-        child=serializers.JSONField(), max_length=MAX_BATCH, allow_empty=False
+        child=serializers.JSONField(),
+        max_length=MAX_BATCH,
+        allow_empty=False,
+        help_text=f"Up to {MAX_BATCH} records as WeCom's archive (会话存档) returns them "
+        "decrypted: msgid, from, tolist, roomid, msgtime (ms), msgtype and the type's body.",
     )
-    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.WECOM)
+    channel = serializers.ChoiceField(
+        choices=Channel.choices,
+        default=Channel.WECOM,
+        help_text="The channel the records come from.",
+    )
+
+
+BATCH_ITEM_STATUSES = ["created", "duplicate", "error"]
+
+
+class BatchItemResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the record in `messages`.")
+    msgid = serializers.CharField(help_text="The record's msgid (empty when it had none).")
+    status = serializers.ChoiceField(
+        choices=BATCH_ITEM_STATUSES,
+        help_text="`created`: stored; `duplicate`: already stored (ingest is idempotent); "
+        "`error`: not stored, see `reason`.",
+    )
+    id = serializers.IntegerField(
+        required=False, help_text="Id of the stored message (created or duplicate)."
+    )
+    reason = serializers.CharField(required=False, help_text="Why the record was not stored.")
+
+
+class BatchResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField(help_text="Records stored by this batch.")
+    duplicate = serializers.IntegerField(help_text="Records already stored before.")
+    error = serializers.IntegerField(help_text="Records refused (see their `reason`).")
+    results = BatchItemResultSerializer(many=True, help_text="One result per record, in order.")
 
 
 class SearchParamsSerializer(StrictSerializer):
@@ -92,8 +124,21 @@ class SearchParamsSerializer(StrictSerializer):
 
 
 class TimelineEntrySerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["message", "follow_up", "transaction"])
-    at = serializers.DateTimeField()
-    id = serializers.IntegerField()
-    summary = serializers.CharField()
-    detail = serializers.DictField()
+    kind = serializers.ChoiceField(
+        choices=["message", "follow_up", "transaction"], help_text="What happened."
+    )
+    at = serializers.DateTimeField(help_text="When (a transaction: its date, at midnight).")
+    id = serializers.IntegerField(help_text="Id of the message, follow-up or transaction.")
+    summary = serializers.CharField(help_text="One line, through the content detectors.")
+    detail = serializers.DictField(
+        help_text="By kind. message: msg_type, conversation, sender, revoked; follow_up: staff, "
+        "done; transaction: product, amount (a decimal string)."
+    )
+
+
+class CustomerTimelineSerializer(serializers.Serializer):
+    customer = serializers.IntegerField(help_text="Id of the customer.")
+    truncated = serializers.BooleanField(
+        help_text="True when a kind had more than 1,000 entries: only the newest are listed."
+    )
+    entries = TimelineEntrySerializer(many=True, help_text="Oldest first.")

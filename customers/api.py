@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -15,6 +15,7 @@ from customers.serializers import (
     RevealResultSerializer,
     RevealSerializer,
     ShareSerializer,
+    TransferResultSerializer,
     TransferSerializer,
 )
 from customers.services import (
@@ -32,7 +33,59 @@ from scrm.audit.models import AccessAction, Channel
 from scrm.masking.lookups import may_search_names, refuse, run_lookup
 from scrm.masking.reveal import reveal_field
 
+CUSTOMER_EXAMPLE = {
+    "id": 42,
+    "name": "王*",
+    "mobile": "138****5678",
+    "wechat_id": "wx_****",
+    "email": "w***@example.com",
+    "id_number": "3101**********1234",
+    "address": "上海市浦东新区****",
+    "company": "上海某某贸易有限公司",
+    "source_channel": "wecom",
+    "stage": "qualified",
+    "tags": ["vip"],
+    "owner": 7,
+    "owner_name": "rep1",
+    "wecom_external_userid": "wmABCDEF123",
+    "created_at": "2026-03-02T09:15:00+08:00",
+    "updated_at": "2026-11-20T16:40:12+08:00",
+}
 
+
+@extend_schema_view(
+    list=extend_schema(
+        examples=[
+            OpenApiExample(
+                "A rep's customers at the qualified stage",
+                value=CUSTOMER_EXAMPLE,
+                response_only=True,
+                description="GET /api/v1/customers/?stage=qualified&page=1; sensitive fields "
+                "masked.",
+            )
+        ]
+    ),
+    retrieve=extend_schema(
+        examples=[
+            OpenApiExample(
+                "One customer, with who owned them when",
+                value={
+                    **CUSTOMER_EXAMPLE,
+                    "ownership_history": [
+                        {
+                            "owner": 7,
+                            "from": "2026-03-02T09:15:00+08:00",
+                            "to": None,
+                            "case": None,
+                            "actor": None,
+                        }
+                    ],
+                },
+                response_only=True,
+            )
+        ]
+    ),
+)
 class CustomerViewSet(
     ScopedViewSetMixin,
     mixins.ListModelMixin,
@@ -50,6 +103,14 @@ class CustomerViewSet(
     pagination_class = CappedCountPagination
     permission_classes = [model_permission("customers.view_customer")]
     second_factor_actions = frozenset({"reveal"})
+    # Error answers beyond the generic ones (scrm.api.schema).
+    error_responses = {
+        action: {
+            412: "If-Match names a version (ETag) that is no longer the customer's: read "
+            "it again and retry."
+        }
+        for action in ("update", "partial_update")
+    }
     scope_actions = {
         **ScopedViewSetMixin.scope_actions,
         "reveal": VIEW,
@@ -114,7 +175,25 @@ class CustomerViewSet(
             actor=self.request.user, customer=serializer.instance, **serializer.validated_data
         )
 
-    @extend_schema(request=RevealSerializer, responses=RevealResultSerializer)
+    @extend_schema(
+        request=RevealSerializer,
+        responses=RevealResultSerializer,
+        description="Reveal one sensitive field of a customer, with a reason. Recorded, "
+        "budgeted per hour (429 `reveal_limit` past it) and, for privileged roles, only after "
+        "a second factor.",
+        examples=[
+            OpenApiExample(
+                "Reveal a mobile to call back",
+                value={"field": "mobile", "reason": "回电确认报价"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "The unmasked mobile",
+                value={"field": "mobile", "value": "13812345678"},
+                response_only=True,
+            ),
+        ],
+    )
     @action(detail=True, methods=["post"])
     def reveal(self, request, pk=None):
         customer = self.get_object()
@@ -129,8 +208,19 @@ class CustomerViewSet(
         )
         return Response({"field": body.validated_data["field"], "value": value})
 
-    @extend_schema(request=ShareSerializer, responses=ShareSerializer(many=True))
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(
+        methods=["GET"],
+        responses=ShareSerializer(many=True),
+        description="Every share of this customer (not paginated).",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=ShareSerializer,
+        responses={201: ShareSerializer},
+        description="Share this customer with a colleague.",
+    )
+    # One customer's shares are few: a bare list; the list's filters do not apply here.
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def shares(self, request, pk=None):
         customer = self.get_object()
         if request.method == "GET":
@@ -158,7 +248,7 @@ class CustomerViewSet(
         revoke_share(actor=request.user, share=grant)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=TransferSerializer, responses={200: dict})
+    @extend_schema(request=TransferSerializer, responses=TransferResultSerializer)
     @action(detail=False, methods=["post"])
     def transfer(self, request):
         body = TransferSerializer(data=request.data)

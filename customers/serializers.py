@@ -1,6 +1,7 @@
 from typing import NamedTuple
 
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from customers.models import Customer, CustomerUserObjectPermission, FollowUp, Transaction
@@ -98,7 +99,13 @@ class CustomerSerializer(StrictSerializer, serializers.ModelSerializer):
         policy_field="address", required=False, allow_blank=True, max_length=300
     )
     tags = TagNamesField(required=False, max_length=20)
-    owner_name = serializers.CharField(source="owner.username", read_only=True, default=None)
+    owner_name = serializers.CharField(
+        source="owner.username",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="Username of the customer's owner; null while the customer has none.",
+    )
     # Declared, so DRF adds no uniqueness validator: for roles that may not set it, that
     # check would say which ids other customers hold (customers.services).
     wecom_external_userid = serializers.CharField(
@@ -170,8 +177,14 @@ class RevealSerializer(StrictSerializer):
 
 
 class RevealResultSerializer(serializers.Serializer):
-    field = serializers.CharField()
-    value = serializers.CharField()
+    field = serializers.CharField(help_text="The field revealed.")
+    value = serializers.CharField(help_text="Its stored value, unmasked (empty when not set).")
+
+
+class TransferResultSerializer(serializers.Serializer):
+    transferred = serializers.IntegerField(help_text="Customers moved to the new owner.")
+    unchanged = serializers.IntegerField(help_text="Customers the new owner already owned.")
+    to_staff = serializers.IntegerField(help_text="Id of the new owner.")
 
 
 class ShareSerializer(StrictSerializer, serializers.ModelSerializer):
@@ -238,11 +251,33 @@ def ownership_periods(customer) -> list[dict]:
     return periods
 
 
+OWNERSHIP_PERIOD_FIELDS = {
+    "owner": serializers.IntegerField(
+        allow_null=True, help_text="Id of the owner in this period (null: no owner)."
+    ),
+    "from": serializers.DateTimeField(help_text="When the period began."),
+    "to": serializers.DateTimeField(
+        allow_null=True, help_text="When it ended; null for the current owner."
+    ),
+    "case": serializers.IntegerField(
+        allow_null=True, help_text="Offboarding case that moved the customer, if any."
+    ),
+    "actor": serializers.IntegerField(
+        allow_null=True, help_text="Staff member who moved the customer, if recorded."
+    ),
+    "reason": serializers.CharField(
+        required=False,
+        help_text="Why the customer was moved (masked); absent for the first period.",
+    ),
+}
+
+
 class CustomerDetailSerializer(CustomerSerializer):
     ownership_history = serializers.SerializerMethodField()
 
     class Meta(CustomerSerializer.Meta):
         fields = [*CustomerSerializer.Meta.fields, "ownership_history"]
 
+    @extend_schema_field(inline_serializer("OwnershipPeriod", OWNERSHIP_PERIOD_FIELDS, many=True))
     def get_ownership_history(self, customer) -> list[dict]:
         return ownership_periods(customer)

@@ -21,9 +21,13 @@ from offboarding.reads import (
 from offboarding.report import report_csv, report_summary, revoked_share_rows
 from offboarding.serializers import (
     CaseCreateSerializer,
+    CasePreviewSerializer,
+    CaseReportSerializer,
     CaseSerializer,
     CsvUploadSerializer,
+    ImportResultSerializer,
     ReasonSerializer,
+    ReconfirmedShareSerializer,
     RevokedShareSerializer,
     TransferSerializer,
     staff_by_ids,
@@ -112,7 +116,7 @@ class CaseViewSet(
         )
         return Response(CaseSerializer(case).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses=CasePreviewSerializer)
     @action(detail=True, methods=["get"])
     def preview(self, request, pk=None):
         case = self.get_object()
@@ -151,7 +155,7 @@ class CaseViewSet(
         case = cancel_case(actor=request.user, case=self.get_object(), **body.validated_data)
         return Response(CaseSerializer(case).data)
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses=CaseReportSerializer)
     @action(detail=True, methods=["get"])
     def report(self, request, pk=None):
         case = self.get_object()
@@ -184,7 +188,7 @@ class CaseViewSet(
         return response
 
     @extend_schema(
-        request={"multipart/form-data": CsvUploadSerializer}, responses={200: OpenApiTypes.OBJECT}
+        request={"multipart/form-data": CsvUploadSerializer}, responses=ImportResultSerializer
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
     def import_csv(self, request):
@@ -261,7 +265,7 @@ class RevokedShareViewSet(DeclaredScopeMixin, mixins.ListModelMixin, viewsets.Ge
         )
         return response
 
-    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses={201: ReconfirmedShareSerializer})
     @action(detail=True, methods=["post"])
     def reconfirm(self, request, pk=None):
         """The customer's owner keeps the share: the colleague gets it again (same level)."""

@@ -144,7 +144,10 @@ class TransferSerializer(serializers.ModelSerializer):
 
 
 class CsvUploadSerializer(StrictSerializer):
-    file = serializers.FileField()
+    file = serializers.FileField(
+        help_text="UTF-8 CSV with a header row: username (or wecom_userid), notice_date, "
+        "last_working_date."
+    )
 
 
 class RevokedShareSerializer(serializers.ModelSerializer):
@@ -153,7 +156,11 @@ class RevokedShareSerializer(serializers.ModelSerializer):
     customer_name = serializers.CharField(source="customer.__str__", read_only=True)  # masked
     colleague_username = serializers.CharField(source="colleague.username", read_only=True)
     reconfirmed_by = serializers.CharField(
-        source="reconfirmed_by.username", default=None, read_only=True
+        source="reconfirmed_by.username",
+        default=None,
+        read_only=True,
+        allow_null=True,
+        help_text="Username of who kept the share; null until it is re-confirmed.",
     )
 
     class Meta:
@@ -172,3 +179,81 @@ class RevokedShareSerializer(serializers.ModelSerializer):
             "reconfirmed_by",
             "reconfirmed_at",
         ]
+
+
+# --- answers of the case actions (what the views send, field for field) ---------------------
+
+
+class AssignmentSerializer(serializers.Serializer):
+    customer_id = serializers.IntegerField(help_text="Id of the customer.")
+    customer = serializers.CharField(help_text="The customer's name as the viewer may see it.")
+    to = serializers.CharField(help_text="Username of the successor the customer would go to.")
+
+
+class CasePreviewSerializer(serializers.Serializer):
+    leaver = serializers.CharField(help_text="Username of the leaver.")
+    customers = serializers.IntegerField(help_text="Customers the leaver owns.")
+    conversations = serializers.IntegerField(help_text="Conversations the leaver holds.")
+    messages = serializers.IntegerField(help_text="Messages in those conversations.")
+    open_follow_ups = serializers.IntegerField(help_text="The leaver's open follow-ups.")
+    shares_held = serializers.IntegerField(help_text="Shares of others' customers they hold.")
+    shares_given = serializers.IntegerField(help_text="Shares of their customers they gave.")
+    per_successor = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Successor username -> customers they get."
+    )
+    assignments = AssignmentSerializer(
+        many=True, help_text="The customers the viewer's scope shows (at most 500)."
+    )
+    assignments_truncated = serializers.BooleanField(
+        help_text="True when the leaver has more customers than `assignments` lists."
+    )
+
+
+class ReportStepSerializer(serializers.Serializer):
+    name = serializers.ChoiceField(choices=CaseStep.Name.choices, help_text="The step.")
+    status = serializers.ChoiceField(choices=CaseStep.Status.choices, help_text="Its state.")
+    done = serializers.IntegerField(help_text="Items done.")
+    total = serializers.IntegerField(help_text="Items in the step.")
+    detail = serializers.DictField(help_text="Counts the step recorded.")
+    error = serializers.CharField(help_text="Why the step failed (empty otherwise).")
+
+
+class CaseReportSerializer(serializers.Serializer):
+    leaver = serializers.CharField(help_text="Username of the leaver.")
+    status = serializers.ChoiceField(
+        choices=OffboardingCase.Status.choices, help_text="The case's state."
+    )
+    customers = serializers.IntegerField(help_text="Customers the run handled.")
+    completed = serializers.IntegerField(help_text="Transfers completed.")
+    refused = serializers.IntegerField(help_text="Transfers the customer refused.")
+    failed = serializers.IntegerField(help_text="Transfers that failed.")
+    by_successor = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Successor username -> customers transferred to them.",
+    )
+    shares_revoked = serializers.IntegerField(help_text="Shares the run revoked.")
+    shares_reconfirmed = serializers.IntegerField(help_text="Revoked shares kept since.")
+    steps = ReportStepSerializer(many=True, help_text="The run's steps, in order.")
+    transfers = TransferSerializer(many=True, help_text="The transfers (at most 1,000).")
+    revoked_shares = RevokedShareSerializer(
+        many=True, help_text="The shares revoked (at most 1,000)."
+    )
+
+
+class ImportLineErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="Line number in the CSV (1: the header).")
+    reason = serializers.CharField(help_text="Why the line opened no case.")
+
+
+class ImportResultSerializer(serializers.Serializer):
+    created = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Ids of the cases opened."
+    )
+    errors = ImportLineErrorSerializer(many=True, help_text="Lines that opened no case.")
+
+
+class ReconfirmedShareSerializer(RevokedShareSerializer):
+    share_id = serializers.IntegerField(read_only=True, help_text="Id of the new grant.")
+
+    class Meta(RevokedShareSerializer.Meta):
+        fields = [*RevokedShareSerializer.Meta.fields, "share_id"]

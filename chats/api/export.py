@@ -8,13 +8,36 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from chats.export import CSV, EXPORT_PERMISSION, FORMATS, export_response
+from chats.export import CSV, EXPORT_PERMISSION, FORMATS, XLSX_CONTENT_TYPE, export_response
 from chats.filters import MessageFilter
 from chats.models import Message
 from scrm.access.scope import LIST
 from scrm.api.permissions import model_permission
 from scrm.api.viewsets import DeclaredScopeMixin
 from scrm.audit.models import Channel
+
+MESSAGE_FILTER_PARAMETERS = [
+    OpenApiParameter(
+        "start",
+        OpenApiTypes.DATETIME,
+        description="Messages sent at or after this time (ISO 8601).",
+    ),
+    OpenApiParameter(
+        "end", OpenApiTypes.DATETIME, description="Messages sent before this time (ISO 8601)."
+    ),
+    OpenApiParameter(
+        "customer",
+        int,
+        description="A customer's id: their private chats and the group rooms they are in.",
+    ),
+    OpenApiParameter(
+        "staff", int, description="Id of the staff member the conversation is with now."
+    ),
+    OpenApiParameter(
+        "team", int, description="Id of the team of the staff member the conversation is with."
+    ),
+    OpenApiParameter("type", str, enum=list(Message.Type.values), description="The message type."),
+]
 
 
 class JSONErrorsOnly(DefaultContentNegotiation):
@@ -36,8 +59,22 @@ class ChatExportView(DeclaredScopeMixin, APIView):
     content_negotiation_class = JSONErrorsOnly
 
     @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=list(FORMATS), default=CSV)],
-        responses={200: OpenApiTypes.BINARY},
+        parameters=[
+            OpenApiParameter(
+                "format",
+                str,
+                enum=list(FORMATS),
+                default=CSV,
+                description="File type: `csv` (UTF-8 with BOM) or `xlsx`.",
+            ),
+            *MESSAGE_FILTER_PARAMETERS,
+        ],
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY,
+        },
+        description="Download the messages matching the filters as an attachment. Recorded as "
+        "an export; privileged roles need a second factor.",
     )
     def get(self, request):
         fmt = request.query_params.get("format", CSV)

@@ -1,17 +1,24 @@
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from chats.api.export import MESSAGE_FILTER_PARAMETERS
 from chats.filters import MessageFilter
 from chats.ingest import ingest_records
 from chats.models import Conversation, Message, MessageHide
 from chats.search import search
 from chats.serializers import (
+    BatchResultSerializer,
     BatchSerializer,
     ConversationSerializer,
+    CustomerTimelineSerializer,
     MessageSerializer,
     SearchParamsSerializer,
     TimelineEntrySerializer,
@@ -36,6 +43,7 @@ class ConversationViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = [CAN_READ_CHATS]
 
 
+@extend_schema_view(list=extend_schema(parameters=MESSAGE_FILTER_PARAMETERS))
 class MessageViewSet(
     ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -56,7 +64,50 @@ class MessageViewSet(
             return [model_permission("chats.ingest_message")()]
         return super().get_permissions()
 
-    @extend_schema(request=BatchSerializer, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=BatchSerializer,
+        responses=BatchResultSerializer,
+        examples=[
+            OpenApiExample(
+                "Two WeCom records, one malformed",
+                value={
+                    "channel": "wecom",
+                    "messages": [
+                        {
+                            "msgid": "1732601234567_wm1",
+                            "action": "send",
+                            "from": "rep1",
+                            "tolist": ["wmABCDEF123"],
+                            "roomid": "",
+                            "msgtime": 1732601234567,
+                            "msgtype": "text",
+                            "text": {"content": "您好，报价已发送"},
+                        },
+                        {"msgid": "bad-1", "from": "rep1", "msgtime": "yesterday"},
+                    ],
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "One stored, one refused",
+                value={
+                    "created": 1,
+                    "duplicate": 0,
+                    "error": 1,
+                    "results": [
+                        {"index": 0, "msgid": "1732601234567_wm1", "status": "created", "id": 901},
+                        {
+                            "index": 1,
+                            "msgid": "bad-1",
+                            "status": "error",
+                            "reason": "msgtime: not a timestamp in milliseconds",
+                        },
+                    ],
+                },
+                response_only=True,
+            ),
+        ],
+    )
     @action(detail=False, methods=["post"])
     def batch(self, request):
         """Ingest up to 1,000 archive records; answers one result per item."""
@@ -108,7 +159,45 @@ class MessageSearchView(DeclaredScopeMixin, generics.ListAPIView):
         visible = visible.select_related("customer")
         return search(visible, params.validated_data["q"], user=self.request.user)
 
-    @extend_schema(parameters=[OpenApiParameter("q", str, required=True)])
+    @extend_schema(
+        parameters=[
+            *MESSAGE_FILTER_PARAMETERS,
+            OpenApiParameter(
+                "q",
+                str,
+                required=True,
+                description="Keyword, 1 to 100 characters (Chinese included): messages "
+                "whose text contains it.",
+            ),
+        ],
+        examples=[
+            OpenApiExample(
+                "Messages about claims (理赔)",
+                value={
+                    "id": 901,
+                    "conversation": 12,
+                    "channel": "wecom",
+                    "external_id": "1732601234567_wm1",
+                    "sent_at": "2026-11-26T10:07:14+08:00",
+                    "msg_type": "text",
+                    "sender": "customer",
+                    "sender_staff": None,
+                    "customer": 42,
+                    "customer_name": "王*",
+                    "staff": 7,
+                    "text": "我的手机号是139****5678，理赔进度如何",
+                    "attachment_name": "",
+                    "attachment_size": None,
+                    "attachment_content_type": "",
+                    "attachment_sha256": "",
+                    "revoked_at": None,
+                    "digest": "9f2c...e1",
+                },
+                response_only=True,
+                description="GET /api/v1/chats/search/?q=理赔&start=2026-11-01T00:00:00%2B08:00",
+            )
+        ],
+    )
     def get(self, request, *args, **kwargs):
         refuse_blocked_reads(user=request.user, model=Message, channel=Channel.API, request=request)
         response = super().get(request, *args, **kwargs)
@@ -132,7 +221,7 @@ class CustomerTimelineView(DeclaredScopeMixin, generics.GenericAPIView):
     permission_classes = [model_permission("customers.view_customer")]
     serializer_class = TimelineEntrySerializer
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses=CustomerTimelineSerializer)
     def get(self, request, pk: int):
         refuse_blocked_reads(user=request.user, model=Message, channel=Channel.API, request=request)
         timeline = recorded_timeline(

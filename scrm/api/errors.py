@@ -2,7 +2,9 @@
 
     {"code": "invalid", "detail": "Invalid input.", "errors": {"mobile": ["..."]}}
 
-`errors` is present for validation failures only. Django ValidationError and PermissionDenied
+`errors` is present for validation failures only: field name -> list of messages, always flat
+(an item of a list field or a nested field is named with dots, `customers.2`, `plan.kind`), so a
+generated client reads one type. Django ValidationError and PermissionDenied
 raised by services are translated here so views stay thin.
 """
 
@@ -57,6 +59,23 @@ def _as_drf(exc: Exception) -> Exception:
     return exc
 
 
+def flat_errors(errors, prefix: str = "") -> dict[str, list]:
+    """DRF's nested validation errors as {"field" or "field.sub" or "field.0": [messages]}."""
+    flat: dict[str, list] = {}
+    for key, value in errors.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            flat.update(flat_errors(value, name))
+        elif isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+            flat.update(flat_errors(dict(enumerate(value)), name))
+        elif isinstance(value, list):
+            if value:
+                flat[name] = list(value)
+        else:
+            flat[name] = [value]
+    return flat
+
+
 def exception_handler(exc, context):
     exc = _as_drf(exc)
     response = drf_exception_handler(exc, context)
@@ -64,6 +83,7 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        errors = flat_errors(errors)
         response.data = {"code": "invalid", "detail": _("Invalid input."), "errors": errors}
         response.status_code = status.HTTP_400_BAD_REQUEST
         return response

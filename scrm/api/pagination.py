@@ -36,6 +36,32 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_paginated_response_schema(self, schema):
+        # Every page model documents the same fields (a generated client gets one shape):
+        # `count_exact` is only ever sent by CappedCountPagination, and then false.
+        schema = super().get_paginated_response_schema(schema)
+        properties = schema["properties"]
+        properties["count"]["description"] = (
+            "Exact unless count_exact is false; then at least this many results exist."
+        )
+        properties["count_exact"] = {
+            "type": "boolean",
+            "example": False,
+            "description": "Present, and false, only when count is a lower bound.",
+        }
+        for name, which in (("next_page", "next"), ("previous_page", "previous")):
+            properties[name] = {
+                "type": "integer",
+                "nullable": True,
+                "example": 4 if which == "next" else 2,
+                "description": f"Number of the {which} page; null when there is none.",
+            }
+        properties["next"]["description"] = "URL of the next page; null on the last page."
+        properties["previous"]["description"] = "URL of the previous page; null on the first page."
+        if isinstance(properties["results"], dict):  # drf-spectacular also passes a sentinel
+            properties["results"] = {**properties["results"], "description": "This page's rows."}
+        return schema
+
 
 class CappedCountPaginator(Paginator):
     """A Paginator whose count stops at `cap` rows past the page asked for, or at a deadline."""
@@ -142,14 +168,3 @@ class CappedCountPagination(PageNumberPagination):
                 "results": data,
             }
         )
-
-    def get_paginated_response_schema(self, schema):
-        schema = super().get_paginated_response_schema(schema)
-        schema["properties"]["count"]["description"] = (
-            "Exact unless count_exact is false; then at least this many results exist."
-        )
-        schema["properties"]["count_exact"] = {
-            "type": "boolean",
-            "description": "Present, and false, only when count is a lower bound.",
-        }
-        return schema

@@ -20,7 +20,12 @@ from scrm.masking.detectors import mask_text
 
 
 class AccessEventSerializer(serializers.ModelSerializer):
-    actor_username = serializers.CharField(source="actor.username", default=None)
+    actor_username = serializers.CharField(
+        source="actor.username",
+        default=None,
+        allow_null=True,
+        help_text="Username of the actor; null when no staff member acted (the system).",
+    )
     # Stored through the detectors; again on the way out for rows stored before they improved.
     reason = serializers.SerializerMethodField()
 
@@ -59,6 +64,7 @@ class AccessEventViewSet(RecordedReadsViewSetMixin, viewsets.ReadOnlyModelViewSe
     permission_classes = [model_permission("audit.view_accessevent")]
     second_factor_actions = frozenset({"list", "retrieve", "export"})
     scope_actions = {**RecordedReadsViewSetMixin.scope_actions, "export": LIST}
+    filtered_actions = ("export",)  # takes the list's filters (scrm.api.schema)
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=False, methods=["get"])
@@ -81,6 +87,12 @@ class ReleaseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
+class ReleasedSerializer(serializers.Serializer):
+    staff = serializers.IntegerField(help_text="Id of the staff member whose reads are released.")
+    released_at = serializers.DateTimeField(help_text="When the block was released.")
+    block = serializers.IntegerField(help_text="Id of the read block released.")
+
+
 class SecurityAlertViewSet(RecordedReadsViewSetMixin, viewsets.ReadOnlyModelViewSet):
     queryset = SecurityAlert.objects.all()
     serializer_class = SecurityAlertSerializer
@@ -92,7 +104,7 @@ class SecurityAlertViewSet(RecordedReadsViewSetMixin, viewsets.ReadOnlyModelView
         "release_reads": WriteOnly("releases a read block; answers the block, no alert rows"),
     }
 
-    @extend_schema(request=ReleaseSerializer, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=ReleaseSerializer, responses=ReleasedSerializer)
     @action(detail=True, methods=["post"], url_path="release-reads")
     def release_reads(self, request, pk=None):
         """Release the list-read block of the staff member this alert is about (security
@@ -127,7 +139,12 @@ LOG_ACTIONS = {
 class ChangeLogEntrySerializer(serializers.ModelSerializer):
     action = serializers.SerializerMethodField()
     model = serializers.SerializerMethodField()
-    actor_username = serializers.CharField(source="actor.username", default=None)
+    actor_username = serializers.CharField(
+        source="actor.username",
+        default=None,
+        allow_null=True,
+        help_text="Username of the actor; null when no staff member acted (the system).",
+    )
     changes = serializers.SerializerMethodField()
 
     class Meta:

@@ -14,8 +14,18 @@ class StaffDirectorySerializer(serializers.ModelSerializer):
     """The colleague directory: enough to pick a colleague, nothing personal."""
 
     display_name = serializers.SerializerMethodField()
-    department = serializers.CharField(source="department.name", default=None)
-    team = serializers.CharField(source="team.name", default=None)
+    department = serializers.CharField(
+        source="department.name",
+        default=None,
+        allow_null=True,
+        help_text="Name of the staff member's department; null when they have none.",
+    )
+    team = serializers.CharField(
+        source="team.name",
+        default=None,
+        allow_null=True,
+        help_text="Name of the staff member's team; null when they have none.",
+    )
 
     class Meta:
         model = Staff

@@ -21,7 +21,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -50,14 +55,20 @@ class _PostOnly(DeclaredScopeMixin, APIView):
         return 'Bearer realm="api"'
 
 
+ACCESS_HELP = "JWT access token: send it as `Authorization: Bearer <access>` (15 minutes)."
+REFRESH_HELP = "Refresh token: exchange it at auth/token/refresh/ for a new pair (single use)."
+
+
 class TokenPairSerializer(serializers.Serializer):
-    access = serializers.CharField()
-    refresh = serializers.CharField()
+    access = serializers.CharField(help_text=ACCESS_HELP)
+    refresh = serializers.CharField(help_text=REFRESH_HELP)
 
 
 class CredentialsSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    username = serializers.CharField(max_length=150, help_text="The staff member's username.")
+    password = serializers.CharField(
+        max_length=4096, trim_whitespace=False, help_text="Their password."
+    )
 
 
 class ObtainToken(_PostOnly):
@@ -69,16 +80,46 @@ class ObtainToken(_PostOnly):
             200: inline_serializer(
                 "SignInAnswer",
                 {
-                    "access": serializers.CharField(required=False),
-                    "refresh": serializers.CharField(required=False),
-                    "mfa_required": serializers.BooleanField(required=False),
-                    "ticket": serializers.CharField(required=False),
-                    "methods": serializers.ListField(child=serializers.CharField(), required=False),
+                    "access": serializers.CharField(
+                        required=False, help_text=f"{ACCESS_HELP} Absent when mfa_required."
+                    ),
+                    "refresh": serializers.CharField(
+                        required=False, help_text=f"{REFRESH_HELP} Absent when mfa_required."
+                    ),
+                    "mfa_required": serializers.BooleanField(
+                        required=False,
+                        help_text="True: no tokens yet; post the ticket and a code to "
+                        "auth/token/mfa/.",
+                    ),
+                    "ticket": serializers.CharField(
+                        required=False,
+                        help_text="Single-use ticket for auth/token/mfa/, valid 5 minutes.",
+                    ),
+                    "methods": serializers.ListField(
+                        child=serializers.CharField(),
+                        required=False,
+                        help_text="Second factors the account has: `totp`.",
+                    ),
                 },
             ),
             401: OpenApiResponse(description="Wrong username or password."),
             429: OpenApiResponse(description="Locked out after repeated failures."),
         },
+        description="Sign in with a password. Accounts with an authenticator (every "
+        "privileged role) get a ticket instead of tokens: finish at auth/token/mfa/.",
+        examples=[
+            OpenApiExample("A rep signs in", value={"username": "rep1", "password": "••••••••"}),
+            OpenApiExample(
+                "Tokens (no second factor enrolled)",
+                value={"access": "eyJhbGciOiJIUzI1NiIs...", "refresh": "eyJhbGciOiJIUzI1NiIs..."},
+                response_only=True,
+            ),
+            OpenApiExample(
+                "A second factor is needed",
+                value={"mfa_required": True, "ticket": "q9X2...kE", "methods": ["totp"]},
+                response_only=True,
+            ),
+        ],
     )
     def post(self, request):
         form = CredentialsSerializer(data=request.data)
@@ -113,7 +154,7 @@ def _new_ticket(user: Staff) -> str:
 
 
 class SecondFactorSerializer(serializers.Serializer):
-    ticket = serializers.CharField(max_length=100)
+    ticket = serializers.CharField(max_length=100, help_text="The ticket auth/token/ answered.")
     code = serializers.CharField(max_length=32, help_text="TOTP code or a recovery code")
 
 
@@ -170,7 +211,7 @@ def _open_ticket(key: str) -> LoginTicket:
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField(max_length=4096)
+    refresh = serializers.CharField(max_length=4096, help_text="A refresh token.")
 
 
 class RefreshToken(_PostOnly):
@@ -236,7 +277,12 @@ class TotpEnrolment(DeclaredScopeMixin, APIView):
         responses={
             201: inline_serializer(
                 "TotpSecret",
-                {"secret": serializers.CharField(), "otpauth_uri": serializers.CharField()},
+                {
+                    "secret": serializers.CharField(help_text="Base32 secret for the app."),
+                    "otpauth_uri": serializers.CharField(
+                        help_text="otpauth:// URI of the secret (for a QR code)."
+                    ),
+                },
             )
         },
     )
@@ -249,7 +295,7 @@ class TotpEnrolment(DeclaredScopeMixin, APIView):
 
 
 class CodeSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=32)
+    code = serializers.CharField(max_length=32, help_text="A code the new authenticator shows.")
 
 
 class TotpConfirmation(DeclaredScopeMixin, APIView):
@@ -261,7 +307,12 @@ class TotpConfirmation(DeclaredScopeMixin, APIView):
         responses={
             200: inline_serializer(
                 "RecoveryCodes",
-                {"recovery_codes": serializers.ListField(child=serializers.CharField())},
+                {
+                    "recovery_codes": serializers.ListField(
+                        child=serializers.CharField(),
+                        help_text="Single-use codes in place of the app; shown once.",
+                    )
+                },
             )
         },
     )
