@@ -102,6 +102,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Every error under /api/ in the API's JSON shape (404, 405, 500, too many fields...).
+    "scrm.api.middleware.ApiJsonErrorsMiddleware",
     "scrm.admin_policy.AdminScriptPolicyMiddleware",  # Alpine.js in the admin (unfold)
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions, before common: the session's choice, else the browser's Accept-Language,
