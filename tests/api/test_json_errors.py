@@ -1,8 +1,7 @@
 """Every error under /api/ answers the one JSON shape, DEBUG or not; the admin keeps HTML."""
 
 import pytest
-from django.test import Client
-from django.test import override_settings
+from django.test import Client, override_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +94,5 @@ def test_a_too_large_body_outside_drf_answers_json(debug):
 
 @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1024)
 def test_a_too_large_json_body_answers_the_envelope(debug, rep, api_client_for):
-    response = api_client_for(rep).post(
-        "/api/v1/customers/", {"name": "x" * 5000}, format="json"
-    )
+    response = api_client_for(rep).post("/api/v1/customers/", {"name": "x" * 5000}, format="json")
     _assert_envelope(response, 400, "invalid")
