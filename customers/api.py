@@ -25,6 +25,7 @@ from customers.services import (
     update_customer,
 )
 from scrm.access.scope import SHARE, TRANSFER, VIEW
+from scrm.api.ids import ID_REGEX
 from scrm.api.pagination import CappedCountPagination
 from scrm.api.permissions import model_permission
 from scrm.api.viewsets import ScopedViewSetMixin, WriteOnly
@@ -151,7 +152,7 @@ class CustomerViewSet(
         return Response(ShareSerializer(grant).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: None})
-    @action(detail=True, methods=["delete"], url_path=r"shares/(?P<share_id>\d+)")
+    @action(detail=True, methods=["delete"], url_path=rf"shares/(?P<share_id>{ID_REGEX})")
     def revoke(self, request, pk=None, share_id=None):
         customer = self.get_object()
         grant = get_object_or_404(customer.grants, pk=share_id)

@@ -10,6 +10,7 @@ from customers.services import (
     archive_binding,
     may_bind_archive,
 )
+from scrm.api.ids import IdField
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import SENSITIVE_FIELDS, masked, shown
 from scrm.masking.validation import normalize_mobile, validate_id_number, validate_mobile
@@ -176,7 +177,7 @@ class RevealResultSerializer(serializers.Serializer):
 
 class ShareSerializer(StrictSerializer, serializers.ModelSerializer):
     staff = serializers.PrimaryKeyRelatedField(source="user", read_only=True)
-    staff_id = serializers.IntegerField(write_only=True)
+    staff_id = IdField(write_only=True)
     level = serializers.ChoiceField(choices=list(SHARE_LEVELS), default="view")
     granted_by = serializers.PrimaryKeyRelatedField(read_only=True)
 
@@ -192,10 +193,8 @@ class ShareSerializer(StrictSerializer, serializers.ModelSerializer):
 
 
 class TransferSerializer(StrictSerializer):
-    customers = serializers.ListField(
-        child=serializers.IntegerField(), min_length=1, max_length=10_000
-    )
-    to_staff = serializers.IntegerField()
+    customers = serializers.ListField(child=IdField(), min_length=1, max_length=10_000)
+    to_staff = IdField()
     reason = serializers.CharField(max_length=500)
 
 

@@ -1,9 +1,12 @@
+import re
+
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework import serializers
 
 from customers.serializers import StrictSerializer, viewer_of
 from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, RevokedShare
+from scrm.api.ids import ID_REGEX, IdField
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import customer_label
 
@@ -70,24 +73,20 @@ class CaseSerializer(serializers.ModelSerializer):
 
 class PlanSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=OffboardingCase.Plan.choices)
-    successors = serializers.ListField(
-        child=serializers.IntegerField(), required=False, default=list, max_length=50
-    )
-    overrides = serializers.DictField(
-        child=serializers.IntegerField(), required=False, default=dict
-    )
+    successors = serializers.ListField(child=IdField(), required=False, default=list, max_length=50)
+    overrides = serializers.DictField(child=IdField(), required=False, default=dict)
 
     def validate_overrides(self, value: dict) -> dict[int, int]:
         # JSON object keys are strings: "customer id" -> staff id.
-        bad = [key for key in value if not str(key).isdigit()]
+        bad = [key for key in value if not re.fullmatch(ID_REGEX, str(key))]
         if bad:
             raise serializers.ValidationError(f"Keys must be customer ids, not {bad}.")
         return {int(key): staff_id for key, staff_id in value.items()}
 
 
 class CaseCreateSerializer(StrictSerializer):
-    leaver = serializers.IntegerField()
-    successor = serializers.IntegerField(required=False)
+    leaver = IdField()
+    successor = IdField(required=False)
     plan = PlanSerializer(required=False)
     reason = serializers.CharField(max_length=500)
     notice_date = serializers.DateField(required=False)
