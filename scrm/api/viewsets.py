@@ -67,6 +67,14 @@ class DeclaredScopeMixin:
     def scope_action(self) -> Declared:
         return self.scope_actions[self.declared_action_name()]
 
+    def filter_queryset(self, queryset):
+        # List filters narrow lists (and list-wide actions: an export) only: on a detail route
+        # (GET /customers/5/?stage=won, a PATCH, a detail action) they would turn a visible
+        # record into a 404 recorded as a denied attempt.
+        if isinstance(self, viewsets.ViewSetMixin) and getattr(self, "detail", False):
+            return queryset
+        return super().filter_queryset(queryset)
+
 
 class RecordedReadsViewSetMixin(DeclaredScopeMixin):
     """Viewsets over protected data: every read leaves its access event.
