@@ -1,10 +1,12 @@
 """Every write to customers, as verbs: keyword-only, explicit actor, one transaction each."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date as date_type
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -207,6 +209,27 @@ def validate_successor(to_staff) -> None:
         raise ValidationError({"to_staff": "The new owner must be an active staff member."})
 
 
+def recent_transfer_counts(customer_ids: list[int]) -> dict[int, int]:
+    """How many times each customer changed hands in the last SCRM_TRANSFER_LIMIT_DAYS days.
+
+    The one rule of transfers (WeCom's: at most SCRM_TRANSFER_LIMIT moves in that window),
+    applied by the in-service transfer (`transfer_customers`, refused) and the offboarding run
+    (offboarding.steps.transfer, routed to the team lead)."""
+    since = timezone.now() - timedelta(days=settings.SCRM_TRANSFER_LIMIT_DAYS)
+    counts: dict[int, int] = defaultdict(int)
+    for customer_id in OwnershipTransfer.objects.filter(
+        customer_id__in=customer_ids, at__gte=since
+    ).values_list("customer_id", flat=True):
+        counts[customer_id] += 1
+    return counts
+
+
+def over_transfer_limit(customer_ids: list[int]) -> dict[int, int]:
+    """The customers among these that may not change hands again yet, with their count."""
+    limit = settings.SCRM_TRANSFER_LIMIT
+    return {pk: n for pk, n in recent_transfer_counts(customer_ids).items() if n >= limit}
+
+
 @transaction.atomic
 def transfer_customers(*, customers: QuerySet, to_staff, actor, reason: str) -> TransferResult:
     """Move customers within the actor's transfer scope to `to_staff` (in-service transfer).
@@ -223,6 +246,32 @@ def transfer_customers(*, customers: QuerySet, to_staff, actor, reason: str) -> 
     if not can_assign_to(actor, to_staff):
         raise ValidationError(
             {"to_staff": "The new owner must be a sales colleague within your team or department."}
+        )
+    # Locked, so two concurrent transfers of one customer cannot both pass the limit.
+    moving = list(
+        Customer.objects.select_for_update()
+        .filter(pk__in=ids)
+        .exclude(owner_id=to_staff.pk)
+        .values_list("pk", flat=True)
+    )
+    refused = over_transfer_limit(moving)
+    if refused:
+        raise ValidationError(
+            {
+                "customers": [
+                    _(
+                        "Customer %(id)s changed hands %(count)s times in the last %(days)s "
+                        "days (limit %(limit)s): it may not be transferred again yet."
+                    )
+                    % {
+                        "id": pk,
+                        "count": count,
+                        "days": settings.SCRM_TRANSFER_LIMIT_DAYS,
+                        "limit": settings.SCRM_TRANSFER_LIMIT,
+                    }
+                    for pk, count in sorted(refused.items())
+                ]
+            }
         )
     return move_ownership(customer_ids=ids, to_staff=to_staff, actor=actor, reason=reason)
 
