@@ -23,6 +23,7 @@ from customers.models import (
     Transaction,
 )
 from scrm.access.scope import CHANGE, SHARE, TRANSFER, can, can_assign_to
+from scrm.audit.attribution import attributed
 from scrm.staff.models import Staff
 
 SHARE_LEVELS = {"view": "view_customer", "change": "change_customer"}
@@ -141,8 +142,66 @@ def add_transaction(
         errors["amount"] = _("The amount must be more than zero.")
     if errors:
         raise ValidationError(errors)
-    deal = Transaction(customer=customer, date=date, product=product, amount=amount)
-    deal.full_clean(exclude=["customer"])
+    deal = Transaction(
+        customer=customer, date=date, product=product, amount=amount, recorded_by=actor
+    )
+    deal.full_clean(exclude=["customer", "recorded_by"])
+    deal.save()
+    return deal
+
+
+def _check_author(actor, author_id: int | None, what: str) -> None:
+    if author_id is None or author_id != actor.pk:
+        raise PermissionDenied(
+            _("Only the colleague who logged this %(what)s may change it.") % {"what": what}
+        )
+
+
+@attributed
+@transaction.atomic
+def update_follow_up(*, actor: Staff, follow_up: FollowUp, **fields) -> FollowUp:
+    """Correct a follow-up: only its author, and only while they may still change the customer.
+    `fields`: any of `note`, `due_at`, `done`. The change log records it (note masked)."""
+    follow_up = FollowUp.objects.select_for_update().select_related("customer").get(pk=follow_up.pk)
+    _check_may_log(actor, follow_up.customer)
+    _check_author(actor, follow_up.staff_id, _("follow-up"))
+    unknown = set(fields) - {"note", "due_at", "done"}
+    if unknown:
+        raise ValidationError({name: _("Unknown field.") for name in sorted(unknown)})
+    if "note" in fields:
+        fields["note"] = (fields["note"] or "").strip()
+        if not fields["note"]:
+            raise ValidationError({"note": _("Write what was done or agreed with the customer.")})
+    for name, value in fields.items():
+        setattr(follow_up, name, value)
+    follow_up.full_clean(exclude=["customer", "staff"])
+    follow_up.save()
+    return follow_up
+
+
+@attributed
+@transaction.atomic
+def update_transaction(*, actor: Staff, deal: Transaction, **fields) -> Transaction:
+    """Correct a deal: only the colleague who logged it, while they may change the customer.
+    `fields`: any of `date`, `product`, `amount`, validated as `add_transaction` does."""
+    deal = Transaction.objects.select_for_update().select_related("customer").get(pk=deal.pk)
+    _check_may_log(actor, deal.customer)
+    _check_author(actor, deal.recorded_by_id, _("deal"))
+    unknown = set(fields) - {"date", "product", "amount"}
+    if unknown:
+        raise ValidationError({name: _("Unknown field.") for name in sorted(unknown)})
+    errors = {}
+    if "product" in fields:
+        fields["product"] = (fields["product"] or "").strip()
+        if not fields["product"]:
+            errors["product"] = _("Say which product or service was sold.")
+    if "amount" in fields and (fields["amount"] is None or fields["amount"] <= 0):
+        errors["amount"] = _("The amount must be more than zero.")
+    if errors:
+        raise ValidationError(errors)
+    for name, value in fields.items():
+        setattr(deal, name, value)
+    deal.full_clean(exclude=["customer", "recorded_by"])
     deal.save()
     return deal
 
