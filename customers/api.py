@@ -1,4 +1,5 @@
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -33,6 +34,7 @@ from customers.services import (
     update_transaction,
 )
 from scrm.access.scope import CHANGE, SHARE, TRANSFER, VIEW
+from scrm.api.concurrency import check_if_match, etag_of
 from scrm.api.ids import ID_REGEX
 from scrm.api.pagination import CappedCountPagination
 from scrm.api.permissions import model_permission
@@ -134,6 +136,25 @@ class CustomerViewSet(
         if action == AccessAction.LIST and lookup_query:
             extra["query"] = {**extra.get("query", {}), **lookup_query}
         return super().record(action, object_ids, **extra)
+
+    # --- optimistic concurrency (scrm.api.concurrency) ---------------------------------------
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        response["ETag"] = etag_of(response.data)
+        return response
+
+    def update(self, request, *args, **kwargs):
+        """PUT / PATCH. With `If-Match: <ETag of the detail>`, 412 when the customer changed
+        since that read (nothing written); without it the write proceeds."""
+        with transaction.atomic():
+            if request.headers.get("If-Match") is not None:
+                # The lock first, then the read the tag is compared with: no write between.
+                Customer.objects.select_for_update().filter(pk=self.kwargs["pk"]).exists()
+                check_if_match(request, self.get_serializer(self.get_object()).data)
+            response = super().update(request, *args, **kwargs)
+        response["ETag"] = etag_of(response.data)
+        return response
 
     def perform_create(self, serializer):
         serializer.instance = create_customer(actor=self.request.user, **serializer.validated_data)
