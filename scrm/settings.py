@@ -248,7 +248,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["scrm.api.ids.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "scrm.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["scrm.api.throttling.ScrmUserRateThrottle"],  # + RateLimit-*
     "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("SCRM_API_USER_RATE", "1200/min")},
     # The throttle's client address: REMOTE_ADDR unless proxies are trusted (scrm.client_ip).
     "NUM_PROXIES": int(os.environ.get("SCRM_TRUSTED_PROXY_COUNT", "0")),

@@ -57,10 +57,10 @@ def _as_drf(exc: Exception) -> Exception:
         )
     if isinstance(exc, TooManyFieldsSent):  # DATA_UPLOAD_MAX_NUMBER_FIELDS, query or form
         return TooManyFields()
-    if isinstance(exc, RevealLimitExceeded):
-        return RevealThrottled()
-    if isinstance(exc, LookupLimitExceeded):
-        return LookupThrottled()
+    if isinstance(exc, RevealLimitExceeded | LookupLimitExceeded):
+        throttled = RevealThrottled() if isinstance(exc, RevealLimitExceeded) else LookupThrottled()
+        throttled.wait = exc.retry_after  # DRF's handler turns it into Retry-After
+        return throttled
     return exc
 
 

@@ -8,6 +8,9 @@ over DATA_UPLOAD_MAX_MEMORY_SIZE read outside DRF. This middleware replaces thos
 on /api/ paths with the JSON shape and the same status; the admin keeps its HTML pages. A
 traceback never leaves the server: Django has logged it before the answer is replaced.
 
+It also writes the RateLimit headers of throttled answers and a Retry-After on any 429 that
+lacks one (scrm.api.throttling).
+
 The API documentation pages (/api/docs/, /api/redoc/) are HTML and stay so when they succeed.
 """
 
@@ -16,7 +19,11 @@ from django.http import JsonResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework.response import Response
 
+from scrm.api.throttling import rate_limit_headers
+
 API_PREFIX = "/api/"
+# A 429 that did not say when to come back (every known one does): a minute.
+DEFAULT_RETRY_AFTER = 60
 
 # status -> (code, detail) for answers that carry no more specific reason.
 GENERIC = {
@@ -47,7 +54,12 @@ class ApiJsonErrorsMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if not request.path.startswith(API_PREFIX) or response.status_code < 400:
+        if not request.path.startswith(API_PREFIX):
+            return response
+        rate_limit_headers(request, response)
+        if response.status_code == 429 and "Retry-After" not in response:
+            response["Retry-After"] = str(DEFAULT_RETRY_AFTER)
+        if response.status_code < 400:
             return response
         if isinstance(response, Response) or response.get("Content-Type", "").startswith(
             "application/json"
@@ -55,7 +67,14 @@ class ApiJsonErrorsMiddleware:
             return response  # DRF's answer: already the envelope (or the browsable page of it)
         reason = getattr(request, "_api_error", None)
         replaced = envelope(response.status_code, *(reason or ()))
-        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+        for header in (
+            "Allow",
+            "Retry-After",
+            "WWW-Authenticate",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+        ):
             if header in response:
                 replaced[header] = response[header]
         return replaced
