@@ -251,7 +251,7 @@ class CustomerViewSet(
     @extend_schema(
         methods=["POST"], request=FollowUpWriteSerializer, responses={201: FollowUpSerializer}
     )
-    @action(detail=True, methods=["get", "post"], url_path="follow-ups")
+    @action(detail=True, methods=["get", "post"], url_path="follow-ups", filter_backends=[])
     def follow_ups(self, request, pk=None):
         """The customer's follow-ups, newest first (notes masked as on the timeline), or log one."""
         customer = self.get_object()
@@ -282,7 +282,7 @@ class CustomerViewSet(
         request=TransactionWriteSerializer,
         responses={201: TransactionSerializer},
     )
-    @action(detail=True, methods=["get", "post"], url_path="transactions")
+    @action(detail=True, methods=["get", "post"], url_path="transactions", filter_backends=[])
     def transactions(self, request, pk=None):
         """The customer's deals, newest first, or log one."""
         customer = self.get_object()
