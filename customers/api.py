@@ -147,12 +147,16 @@ class CustomerViewSet(
     def update(self, request, *args, **kwargs):
         """PUT / PATCH. With `If-Match: <ETag of the detail>`, 412 when the customer changed
         since that read (nothing written); without it the write proceeds."""
-        with transaction.atomic():
-            if request.headers.get("If-Match") is not None:
-                # The lock first, then the read the tag is compared with: no write between.
+        if request.headers.get("If-Match") is None:
+            response = super().update(request, *args, **kwargs)
+        else:
+            # The scope first, outside the transaction: a denial's access event must survive.
+            self.get_object()
+            with transaction.atomic():
+                # The lock, then the read the tag is compared with: no write between them.
                 Customer.objects.select_for_update().filter(pk=self.kwargs["pk"]).exists()
                 check_if_match(request, self.get_serializer(self.get_object()).data)
-            response = super().update(request, *args, **kwargs)
+                response = super().update(request, *args, **kwargs)
         response["ETag"] = etag_of(response.data)
         return response
 

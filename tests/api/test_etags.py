@@ -115,3 +115,13 @@ def test_a_stale_if_match_outside_the_scope_is_still_404(rep, rep_other_team, ap
         url(other), {"company": "x"}, format="json", HTTP_IF_MATCH='"x"'
     )
     assert response.status_code == 404
+
+
+def test_a_denied_write_with_if_match_is_still_recorded(rep, rep_other_team, api_client_for):
+    from scrm.audit.models import AccessAction, AccessEvent
+
+    other = CustomerFactory(owner=rep_other_team)
+    api_client_for(rep).patch(url(other), {"company": "x"}, format="json", HTTP_IF_MATCH='"x"')
+
+    denied = AccessEvent.objects.filter(actor=rep, action=AccessAction.DENIED)
+    assert [e.object_ids for e in denied] == [[other.pk]]
