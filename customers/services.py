@@ -150,11 +150,9 @@ def add_transaction(
     return deal
 
 
-def _check_author(actor, author_id: int | None, what: str) -> None:
+def _check_author(actor, author_id: int | None, refusal) -> None:
     if author_id is None or author_id != actor.pk:
-        raise PermissionDenied(
-            _("Only the colleague who logged this %(what)s may change it.") % {"what": what}
-        )
+        raise PermissionDenied(refusal)
 
 
 @attributed
@@ -164,7 +162,9 @@ def update_follow_up(*, actor: Staff, follow_up: FollowUp, **fields) -> FollowUp
     `fields`: any of `note`, `due_at`, `done`. The change log records it (note masked)."""
     follow_up = FollowUp.objects.select_for_update().select_related("customer").get(pk=follow_up.pk)
     _check_may_log(actor, follow_up.customer)
-    _check_author(actor, follow_up.staff_id, _("follow-up"))
+    _check_author(
+        actor, follow_up.staff_id, _("Only the colleague who logged this follow-up may change it.")
+    )
     unknown = set(fields) - {"note", "due_at", "done"}
     if unknown:
         raise ValidationError({name: _("Unknown field.") for name in sorted(unknown)})
@@ -186,7 +186,9 @@ def update_transaction(*, actor: Staff, deal: Transaction, **fields) -> Transact
     `fields`: any of `date`, `product`, `amount`, validated as `add_transaction` does."""
     deal = Transaction.objects.select_for_update().select_related("customer").get(pk=deal.pk)
     _check_may_log(actor, deal.customer)
-    _check_author(actor, deal.recorded_by_id, _("deal"))
+    _check_author(
+        actor, deal.recorded_by_id, _("Only the colleague who logged this deal may change it.")
+    )
     unknown = set(fields) - {"date", "product", "amount"}
     if unknown:
         raise ValidationError({name: _("Unknown field.") for name in sorted(unknown)})

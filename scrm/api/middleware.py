@@ -17,6 +17,7 @@ The API documentation pages (/api/docs/, /api/redoc/) are HTML and stay so when 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import JsonResponse
 from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
 from rest_framework.response import Response
 
 from scrm.api.throttling import rate_limit_headers
@@ -26,11 +27,12 @@ API_PREFIX = "/api/"
 DEFAULT_RETRY_AFTER = 60
 
 # status -> (code, detail) for answers that carry no more specific reason.
+# DRF's own sentences where it has one (translated in its catalogue).
 GENERIC = {
     400: ("bad_request", _("The request could not be understood.")),
-    401: ("not_authenticated", _("Authentication credentials were not provided.")),
-    403: ("permission_denied", _("You do not have permission to perform this action.")),
-    404: ("not_found", _("Not found.")),
+    401: ("not_authenticated", exceptions.NotAuthenticated.default_detail),
+    403: ("permission_denied", exceptions.PermissionDenied.default_detail),
+    404: ("not_found", exceptions.NotFound.default_detail),
     405: ("method_not_allowed", _("Method not allowed.")),
     413: ("request_too_large", _("The request body is too large.")),
     500: ("server_error", _("The server could not answer this request; it has been logged.")),

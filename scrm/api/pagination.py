@@ -60,7 +60,7 @@ class BoundedPaginator(Paginator):
     def validate_number(self, number):
         parsed = _page_number(number)
         if parsed is not None and parsed * self.per_page > MAX_ROW:
-            raise EmptyPage(_("That page contains no results"))
+            raise EmptyPage(self.error_messages["no_results"])
         return super().validate_number(number)
 
 
@@ -166,7 +166,7 @@ class CappedCountPaginator(BoundedPaginator):
         parsed = _page_number(number)
         if parsed is not None:  # else validate_number reports a bad number
             if parsed * self.per_page > MAX_ROW:
-                raise EmptyPage(_("That page contains no results"))
+                raise EmptyPage(self.error_messages["no_results"])
             self.wanted_page = max(parsed, 1)
         self.count  # noqa: B018 (counts, and may time out)
         if not self.timed_out:
