@@ -21,7 +21,7 @@ from rest_framework import serializers
 MAX_ID = 2**63 - 1
 # 18 digits are always below 2**63; a 19-digit id would be the nine quintillionth row.
 ID_REGEX = r"[0-9]{1,18}"
-OUT_OF_RANGE = _("Ensure this value is a whole number between 0 and %(max)s.") % {"max": MAX_ID}
+OUT_OF_RANGE = _("Ensure this value is a whole number between 0 and %(max)s.")
 
 
 class IdConverter:
@@ -52,7 +52,7 @@ def _check_id(value) -> None:
     except (TypeError, ValueError):
         return  # not a number: the field's own validation says so
     if not 0 <= number <= MAX_ID:
-        raise forms.ValidationError(OUT_OF_RANGE, code="out_of_range")
+        raise forms.ValidationError(OUT_OF_RANGE, code="out_of_range", params={"max": MAX_ID})
 
 
 class BoundedModelChoiceField(django_filters.fields.ModelChoiceField):
