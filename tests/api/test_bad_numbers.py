@@ -73,7 +73,7 @@ def test_a_huge_number_in_any_filter_never_crashes(
         body = response.json()
         assert body["code"] == "invalid"
         assert name in body["errors"]
-        if kind != "NumberFilter":  # the model choices say the range (numbers: Django's words)
+        if kind != "NumberFilter" and value == HUGE:  # model choices name the range
             assert str(2**63 - 1) in body["errors"][name][0]
 
 
