@@ -1,9 +1,10 @@
 import django_filters
 
 from chats.models import Message, customer_messages_q
+from scrm.api.ids import BoundedFilterSet
 
 
-class MessageFilter(django_filters.FilterSet):
+class MessageFilter(BoundedFilterSet):
     """Filters shared by search, export and the admin search page."""
 
     start = django_filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")

@@ -383,8 +383,8 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
                 {"code": "permission_denied", "detail": gettext("You may not reveal this field.")},
                 status=403,
             )
-        except RevealLimitExceeded:
-            return JsonResponse(
+        except RevealLimitExceeded as exc:
+            limited = JsonResponse(
                 {
                     "code": "reveal_limit",
                     "detail": gettext(
@@ -393,6 +393,8 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
                 },
                 status=429,
             )
+            limited["Retry-After"] = str(exc.retry_after)
+            return limited
         except ValidationError as exc:
             return JsonResponse(
                 {

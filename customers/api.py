@@ -1,4 +1,5 @@
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
@@ -12,24 +13,35 @@ from customers.models import Customer
 from customers.serializers import (
     CustomerDetailSerializer,
     CustomerSerializer,
+    FollowUpSerializer,
+    FollowUpWriteSerializer,
     RevealResultSerializer,
     RevealSerializer,
     ShareSerializer,
+    TransactionSerializer,
+    TransactionWriteSerializer,
     TransferResultSerializer,
     TransferSerializer,
 )
 from customers.services import (
+    add_follow_up,
+    add_transaction,
     create_customer,
     revoke_share,
     share_customer,
     transfer_customers,
     update_customer,
+    update_follow_up,
+    update_transaction,
 )
-from scrm.access.scope import SHARE, TRANSFER, VIEW
+from scrm.access.scope import CHANGE, SHARE, TRANSFER, VIEW
+from scrm.api.concurrency import check_if_match, etag_of
+from scrm.api.ids import ID_REGEX
 from scrm.api.pagination import CappedCountPagination
 from scrm.api.permissions import model_permission
 from scrm.api.viewsets import ScopedViewSetMixin, WriteOnly
 from scrm.audit.models import AccessAction, Channel
+from scrm.audit.read_budget import refuse_blocked_reads
 from scrm.masking.lookups import may_search_names, refuse, run_lookup
 from scrm.masking.reveal import reveal_field
 
@@ -118,11 +130,30 @@ class CustomerViewSet(
         "revoke": SHARE,
         "create": WriteOnly("creates a customer; answers the record just written, masked"),
         "transfer": TRANSFER,
+        # GET lists them (a read of the customer); POST logs one, which the service allows in
+        # the customer's change scope only (403 for a viewer who sees it but may not change it).
+        "follow_ups": VIEW,
+        "transactions": VIEW,
+        # Corrections: the customer in the caller's change scope, the row the caller's own.
+        "follow_up_detail": CHANGE,
+        "transaction_detail": CHANGE,
+    }
+    # The follow-up and deal routes need the right to that kind of row, besides the customer.
+    row_permissions = {
+        ("follow_ups", "GET"): "customers.view_followup",
+        ("follow_ups", "POST"): "customers.add_followup",
+        ("follow_up_detail", "PATCH"): "customers.change_followup",
+        ("transactions", "GET"): "customers.view_transaction",
+        ("transactions", "POST"): "customers.add_transaction",
+        ("transaction_detail", "PATCH"): "customers.change_transaction",
     }
 
     def get_permissions(self):
         if self.action == "create":
             return [model_permission("customers.view_customer", "customers.add_customer")()]
+        row = self.row_permissions.get((self.action, self.request.method))
+        if row is not None:
+            return [model_permission("customers.view_customer", row)()]
         return super().get_permissions()
 
     def get_serializer_class(self):
@@ -166,6 +197,29 @@ class CustomerViewSet(
         if action == AccessAction.LIST and lookup_query:
             extra["query"] = {**extra.get("query", {}), **lookup_query}
         return super().record(action, object_ids, **extra)
+
+    # --- optimistic concurrency (scrm.api.concurrency) ---------------------------------------
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        response["ETag"] = etag_of(response.data)
+        return response
+
+    def update(self, request, *args, **kwargs):
+        """PUT / PATCH. With `If-Match: <ETag of the detail>`, 412 when the customer changed
+        since that read (nothing written); without it the write proceeds."""
+        if request.headers.get("If-Match") is None:
+            response = super().update(request, *args, **kwargs)
+        else:
+            # The scope first, outside the transaction: a denial's access event must survive.
+            self.get_object()
+            with transaction.atomic():
+                # The lock, then the read the tag is compared with: no write between them.
+                Customer.objects.select_for_update().filter(pk=self.kwargs["pk"]).exists()
+                check_if_match(request, self.get_serializer(self.get_object()).data)
+                response = super().update(request, *args, **kwargs)
+        response["ETag"] = etag_of(response.data)
+        return response
 
     def perform_create(self, serializer):
         serializer.instance = create_customer(actor=self.request.user, **serializer.validated_data)
@@ -241,7 +295,7 @@ class CustomerViewSet(
         return Response(ShareSerializer(grant).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: None})
-    @action(detail=True, methods=["delete"], url_path=r"shares/(?P<share_id>\d+)")
+    @action(detail=True, methods=["delete"], url_path=rf"shares/(?P<share_id>{ID_REGEX})")
     def revoke(self, request, pk=None, share_id=None):
         customer = self.get_object()
         grant = get_object_or_404(customer.grants, pk=share_id)
@@ -268,3 +322,83 @@ class CustomerViewSet(
                 "to_staff": to_staff.pk,
             }
         )
+
+    # --- follow-ups and deals of one customer -------------------------------------------------
+
+    def _rows(self, customer, queryset, serializer_class, view: str):
+        """One page of a customer's rows, recorded as a view of the customer with its count."""
+        refuse_blocked_reads(
+            user=self.request.user, model=Customer, channel=Channel.API, request=self.request
+        )
+        page = self.paginate_queryset(queryset)
+        data = serializer_class(page, many=True, context=self.get_serializer_context()).data
+        self.record(AccessAction.VIEW, [customer.pk], query={"view": view}, row_count=len(page))
+        return self.get_paginated_response(data)
+
+    def _row(self, customer, row, serializer_class, view: str, status_code=status.HTTP_200_OK):
+        # The answer shows the row just written: a read of the customer too.
+        self.record(AccessAction.VIEW, [customer.pk], query={"view": view})
+        data = serializer_class(row, context=self.get_serializer_context()).data
+        return Response(data, status=status_code)
+
+    @extend_schema(methods=["GET"], responses=FollowUpSerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=FollowUpWriteSerializer, responses={201: FollowUpSerializer}
+    )
+    @action(detail=True, methods=["get", "post"], url_path="follow-ups", filter_backends=[])
+    def follow_ups(self, request, pk=None):
+        """The customer's follow-ups, newest first (notes masked as on the timeline), or log one."""
+        customer = self.get_object()
+        if request.method == "GET":
+            rows = customer.follow_ups.select_related("staff").order_by("-at", "-id")
+            return self._rows(customer, rows, FollowUpSerializer, "follow_ups")
+        body = FollowUpWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        follow_up = add_follow_up(actor=request.user, customer=customer, **body.validated_data)
+        return self._row(
+            customer, follow_up, FollowUpSerializer, "follow_ups", status.HTTP_201_CREATED
+        )
+
+    @extend_schema(request=FollowUpWriteSerializer(partial=True), responses=FollowUpSerializer)
+    @action(detail=True, methods=["patch"], url_path=rf"follow-ups/(?P<row_id>{ID_REGEX})")
+    def follow_up_detail(self, request, pk=None, row_id=None):
+        """Correct a follow-up you logged (403 for anyone else's)."""
+        customer = self.get_object()
+        follow_up = get_object_or_404(customer.follow_ups, pk=row_id)
+        body = FollowUpWriteSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        follow_up = update_follow_up(actor=request.user, follow_up=follow_up, **body.validated_data)
+        return self._row(customer, follow_up, FollowUpSerializer, "follow_ups")
+
+    @extend_schema(methods=["GET"], responses=TransactionSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        request=TransactionWriteSerializer,
+        responses={201: TransactionSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="transactions", filter_backends=[])
+    def transactions(self, request, pk=None):
+        """The customer's deals, newest first, or log one."""
+        customer = self.get_object()
+        if request.method == "GET":
+            rows = customer.transactions.order_by("-date", "-id")
+            return self._rows(customer, rows, TransactionSerializer, "transactions")
+        body = TransactionWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        deal = add_transaction(actor=request.user, customer=customer, **body.validated_data)
+        return self._row(
+            customer, deal, TransactionSerializer, "transactions", status.HTTP_201_CREATED
+        )
+
+    @extend_schema(
+        request=TransactionWriteSerializer(partial=True), responses=TransactionSerializer
+    )
+    @action(detail=True, methods=["patch"], url_path=rf"transactions/(?P<row_id>{ID_REGEX})")
+    def transaction_detail(self, request, pk=None, row_id=None):
+        """Correct a deal you logged (403 for anyone else's)."""
+        customer = self.get_object()
+        deal = get_object_or_404(customer.transactions, pk=row_id)
+        body = TransactionWriteSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        deal = update_transaction(actor=request.user, deal=deal, **body.validated_data)
+        return self._row(customer, deal, TransactionSerializer, "transactions")

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, id_number_index, mobile_index
 from scrm.access.scope import book_owners
+from scrm.api.ids import BoundedFilterSet
 from scrm.masking.lookups import may_look_up, may_search_names, names_limited_to_book
 
 # Exact lookups on sensitive fields, through their keyed blind index (the encrypted column is
@@ -11,7 +12,7 @@ from scrm.masking.lookups import may_look_up, may_search_names, names_limited_to
 EXACT_LOOKUPS = {"mobile": mobile_index, "id_number": id_number_index}
 
 
-class CustomerFilter(django_filters.FilterSet):
+class CustomerFilter(BoundedFilterSet):
     q = django_filters.CharFilter(method="filter_name", label=_("Name contains"))
     mobile = django_filters.CharFilter(method="filter_exact", label=_("Exact mobile number"))
     id_number = django_filters.CharFilter(method="filter_exact", label=_("Exact ID number"))

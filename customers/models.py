@@ -211,6 +211,16 @@ class Transaction(models.Model):
     date = models.DateField(verbose_name=_("date"))
     product = models.CharField(max_length=200, verbose_name=_("product"))
     amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))
+    # Who logged the deal (the one who may correct it); empty on rows logged before it was kept.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
 
     class Meta:
         verbose_name = _("transaction")

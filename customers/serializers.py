@@ -1,9 +1,11 @@
+from decimal import Decimal
 from typing import NamedTuple
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from chats.display import display_text
 from customers.models import Customer, CustomerUserObjectPermission, FollowUp, Transaction
 from customers.services import (
     ARCHIVE_BINDING_READ_ONLY,
@@ -11,6 +13,7 @@ from customers.services import (
     archive_binding,
     may_bind_archive,
 )
+from scrm.api.ids import IdField
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import SENSITIVE_FIELDS, masked, shown
 from scrm.masking.validation import normalize_mobile, validate_id_number, validate_mobile
@@ -57,21 +60,57 @@ class MaskedCharField(serializers.CharField):
         return shown(viewer_of(self), self.policy_field, value.value, owner_id=value.owner_id)
 
 
+def _shown_text(serializer: serializers.Field, text: str) -> str:
+    """Free text as the timeline shows it: raw to who may read chat content raw
+    (`chats.reveal_message`), else through the detectors (mask_text)."""
+    viewer = viewer_of(serializer)
+    return display_text(viewer, text) if viewer is not None else mask_text(text)
+
+
 class FollowUpSerializer(serializers.ModelSerializer):
+    """A follow-up as read: the note as the timeline shows it to the viewer."""
+
     note = serializers.SerializerMethodField()
+    staff_name = serializers.CharField(source="staff.display_name", read_only=True)
 
     class Meta:
         model = FollowUp
-        fields = ["id", "at", "staff", "note", "due_at", "done"]
+        fields = ["id", "customer", "at", "staff", "staff_name", "note", "due_at", "done"]
+        read_only_fields = fields
 
     def get_note(self, obj) -> str:
-        return mask_text(obj.note)
+        return _shown_text(self, obj.note)
+
+
+class FollowUpWriteSerializer(StrictSerializer):
+    """Log (POST) or correct (PATCH, any of the fields) a follow-up; its author is the caller."""
+
+    note = serializers.CharField(max_length=5000)
+    due_at = serializers.DateTimeField(required=False, allow_null=True)
+    done = serializers.BooleanField(required=False)
 
 
 class TransactionSerializer(serializers.ModelSerializer):
+    """A deal as read: the product (free text) as the timeline would show it."""
+
+    product = serializers.SerializerMethodField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+
     class Meta:
         model = Transaction
-        fields = ["id", "date", "product", "amount"]
+        fields = ["id", "customer", "date", "product", "amount", "recorded_by"]
+        read_only_fields = fields
+
+    def get_product(self, obj) -> str:
+        return _shown_text(self, obj.product)
+
+
+class TransactionWriteSerializer(StrictSerializer):
+    """Log (POST) or correct (PATCH, any of the fields) a deal; the caller is its recorder."""
+
+    date = serializers.DateField()
+    product = serializers.CharField(max_length=200)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
 
 
 class TagNamesField(serializers.ListField):
@@ -189,7 +228,7 @@ class TransferResultSerializer(serializers.Serializer):
 
 class ShareSerializer(StrictSerializer, serializers.ModelSerializer):
     staff = serializers.PrimaryKeyRelatedField(source="user", read_only=True)
-    staff_id = serializers.IntegerField(write_only=True)
+    staff_id = IdField(write_only=True)
     level = serializers.ChoiceField(choices=list(SHARE_LEVELS), default="view")
     granted_by = serializers.PrimaryKeyRelatedField(read_only=True)
 
@@ -205,10 +244,8 @@ class ShareSerializer(StrictSerializer, serializers.ModelSerializer):
 
 
 class TransferSerializer(StrictSerializer):
-    customers = serializers.ListField(
-        child=serializers.IntegerField(), min_length=1, max_length=10_000
-    )
-    to_staff = serializers.IntegerField()
+    customers = serializers.ListField(child=IdField(), min_length=1, max_length=10_000)
+    to_staff = IdField()
     reason = serializers.CharField(max_length=500)
 
 

@@ -1,10 +1,12 @@
 """Every write to customers, as verbs: keyword-only, explicit actor, one transaction each."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date as date_type
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -21,6 +23,7 @@ from customers.models import (
     Transaction,
 )
 from scrm.access.scope import CHANGE, SHARE, TRANSFER, can, can_assign_to
+from scrm.audit.attribution import attributed
 from scrm.staff.models import Staff
 
 SHARE_LEVELS = {"view": "view_customer", "change": "change_customer"}
@@ -139,8 +142,68 @@ def add_transaction(
         errors["amount"] = _("The amount must be more than zero.")
     if errors:
         raise ValidationError(errors)
-    deal = Transaction(customer=customer, date=date, product=product, amount=amount)
-    deal.full_clean(exclude=["customer"])
+    deal = Transaction(
+        customer=customer, date=date, product=product, amount=amount, recorded_by=actor
+    )
+    deal.full_clean(exclude=["customer", "recorded_by"])
+    deal.save()
+    return deal
+
+
+def _check_author(actor, author_id: int | None, refusal) -> None:
+    if author_id is None or author_id != actor.pk:
+        raise PermissionDenied(refusal)
+
+
+@attributed
+@transaction.atomic
+def update_follow_up(*, actor: Staff, follow_up: FollowUp, **fields) -> FollowUp:
+    """Correct a follow-up: only its author, and only while they may still change the customer.
+    `fields`: any of `note`, `due_at`, `done`. The change log records it (note masked)."""
+    follow_up = FollowUp.objects.select_for_update().select_related("customer").get(pk=follow_up.pk)
+    _check_may_log(actor, follow_up.customer)
+    _check_author(
+        actor, follow_up.staff_id, _("Only the colleague who logged this follow-up may change it.")
+    )
+    unknown = set(fields) - {"note", "due_at", "done"}
+    if unknown:
+        raise ValidationError({name: _("Unknown field.") for name in sorted(unknown)})
+    if "note" in fields:
+        fields["note"] = (fields["note"] or "").strip()
+        if not fields["note"]:
+            raise ValidationError({"note": _("Write what was done or agreed with the customer.")})
+    for name, value in fields.items():
+        setattr(follow_up, name, value)
+    follow_up.full_clean(exclude=["customer", "staff"])
+    follow_up.save()
+    return follow_up
+
+
+@attributed
+@transaction.atomic
+def update_transaction(*, actor: Staff, deal: Transaction, **fields) -> Transaction:
+    """Correct a deal: only the colleague who logged it, while they may change the customer.
+    `fields`: any of `date`, `product`, `amount`, validated as `add_transaction` does."""
+    deal = Transaction.objects.select_for_update().select_related("customer").get(pk=deal.pk)
+    _check_may_log(actor, deal.customer)
+    _check_author(
+        actor, deal.recorded_by_id, _("Only the colleague who logged this deal may change it.")
+    )
+    unknown = set(fields) - {"date", "product", "amount"}
+    if unknown:
+        raise ValidationError({name: _("Unknown field.") for name in sorted(unknown)})
+    errors = {}
+    if "product" in fields:
+        fields["product"] = (fields["product"] or "").strip()
+        if not fields["product"]:
+            errors["product"] = _("Say which product or service was sold.")
+    if "amount" in fields and (fields["amount"] is None or fields["amount"] <= 0):
+        errors["amount"] = _("The amount must be more than zero.")
+    if errors:
+        raise ValidationError(errors)
+    for name, value in fields.items():
+        setattr(deal, name, value)
+    deal.full_clean(exclude=["customer", "recorded_by"])
     deal.save()
     return deal
 
@@ -207,6 +270,27 @@ def validate_successor(to_staff) -> None:
         raise ValidationError({"to_staff": _("The new owner must be an active staff member.")})
 
 
+def recent_transfer_counts(customer_ids: list[int]) -> dict[int, int]:
+    """How many times each customer changed hands in the last SCRM_TRANSFER_LIMIT_DAYS days.
+
+    The one rule of transfers (WeCom's: at most SCRM_TRANSFER_LIMIT moves in that window),
+    applied by the in-service transfer (`transfer_customers`, refused) and the offboarding run
+    (offboarding.steps.transfer, routed to the team lead)."""
+    since = timezone.now() - timedelta(days=settings.SCRM_TRANSFER_LIMIT_DAYS)
+    counts: dict[int, int] = defaultdict(int)
+    for customer_id in OwnershipTransfer.objects.filter(
+        customer_id__in=customer_ids, at__gte=since
+    ).values_list("customer_id", flat=True):
+        counts[customer_id] += 1
+    return counts
+
+
+def over_transfer_limit(customer_ids: list[int]) -> dict[int, int]:
+    """The customers among these that may not change hands again yet, with their count."""
+    limit = settings.SCRM_TRANSFER_LIMIT
+    return {pk: n for pk, n in recent_transfer_counts(customer_ids).items() if n >= limit}
+
+
 @transaction.atomic
 def transfer_customers(*, customers: QuerySet, to_staff, actor, reason: str) -> TransferResult:
     """Move customers within the actor's transfer scope to `to_staff` (in-service transfer).
@@ -226,6 +310,32 @@ def transfer_customers(*, customers: QuerySet, to_staff, actor, reason: str) -> 
                 "to_staff": _(
                     "The new owner must be a sales colleague within your team or department."
                 )
+            }
+        )
+    # Locked, so two concurrent transfers of one customer cannot both pass the limit.
+    moving = list(
+        Customer.objects.select_for_update()
+        .filter(pk__in=ids)
+        .exclude(owner_id=to_staff.pk)
+        .values_list("pk", flat=True)
+    )
+    refused = over_transfer_limit(moving)
+    if refused:
+        raise ValidationError(
+            {
+                "customers": [
+                    _(
+                        "Customer %(id)s changed hands %(count)s times in the last %(days)s "
+                        "days (limit %(limit)s): it may not be transferred again yet."
+                    )
+                    % {
+                        "id": pk,
+                        "count": count,
+                        "days": settings.SCRM_TRANSFER_LIMIT_DAYS,
+                        "limit": settings.SCRM_TRANSFER_LIMIT,
+                    }
+                    for pk, count in sorted(refused.items())
+                ]
             }
         )
     return move_ownership(customer_ids=ids, to_staff=to_staff, actor=actor, reason=reason)

@@ -1,3 +1,5 @@
+import re
+
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -5,6 +7,7 @@ from rest_framework import serializers
 
 from customers.serializers import StrictSerializer, viewer_of
 from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, RevokedShare
+from scrm.api.ids import ID_REGEX, IdField
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import customer_label
 
@@ -71,16 +74,12 @@ class CaseSerializer(serializers.ModelSerializer):
 
 class PlanSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=OffboardingCase.Plan.choices)
-    successors = serializers.ListField(
-        child=serializers.IntegerField(), required=False, default=list, max_length=50
-    )
-    overrides = serializers.DictField(
-        child=serializers.IntegerField(), required=False, default=dict
-    )
+    successors = serializers.ListField(child=IdField(), required=False, default=list, max_length=50)
+    overrides = serializers.DictField(child=IdField(), required=False, default=dict)
 
     def validate_overrides(self, value: dict) -> dict[int, int]:
         # JSON object keys are strings: "customer id" -> staff id.
-        bad = [key for key in value if not str(key).isdigit()]
+        bad = [key for key in value if not re.fullmatch(ID_REGEX, str(key))]
         if bad:
             raise serializers.ValidationError(
                 _("Keys must be customer ids, not %(keys)s.") % {"keys": ", ".join(map(str, bad))}
@@ -89,8 +88,8 @@ class PlanSerializer(StrictSerializer):
 
 
 class CaseCreateSerializer(StrictSerializer):
-    leaver = serializers.IntegerField()
-    successor = serializers.IntegerField(required=False)
+    leaver = IdField()
+    successor = IdField(required=False)
     plan = PlanSerializer(required=False)
     reason = serializers.CharField(max_length=500)
     notice_date = serializers.DateField(required=False)

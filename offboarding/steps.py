@@ -8,7 +8,6 @@ investigated with the leaver's notes intact.
 """
 
 from collections import defaultdict
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -19,7 +18,7 @@ from django.utils.translation import gettext_noop
 
 from chats.models import Conversation, Message
 from customers.models import Customer, CustomerUserObjectPermission, FollowUp, OwnershipTransfer
-from customers.services import SHARE_LEVELS
+from customers.services import SHARE_LEVELS, recent_transfer_counts
 from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, RevokedShare
 from offboarding.planning import assign, team_lead_for
 from scrm.audit.attribution import audit_actor
@@ -48,16 +47,6 @@ def freeze(case: OffboardingCase, step: CaseStep) -> None:
     }
 
 
-def _recent_transfer_counts(customer_ids: list[int]) -> dict[int, int]:
-    since = timezone.now() - timedelta(days=settings.SCRM_TRANSFER_LIMIT_DAYS)
-    counts: dict[int, int] = defaultdict(int)
-    for customer_id in OwnershipTransfer.objects.filter(
-        customer_id__in=customer_ids, at__gte=since
-    ).values_list("customer_id", flat=True):
-        counts[customer_id] += 1
-    return counts
-
-
 def transfer(case: OffboardingCase, step: CaseStep) -> None:
     leaver = case.leaver
     remaining = Customer.objects.filter(owner_id=leaver.pk)
@@ -83,7 +72,7 @@ def transfer(case: OffboardingCase, step: CaseStep) -> None:
                 break
             last = ids[-1]
             targets = assign(case, ids)
-            recent = _recent_transfer_counts(ids)
+            recent = recent_transfer_counts(ids)
             now = timezone.now()
             moves, records, by_target = [], [], defaultdict(list)
             # Rows are built from ids, not model instances: 2 x BATCH instances per batch made

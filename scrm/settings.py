@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
@@ -89,6 +90,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc as local static files, never a CDN
     "csp",
+    "corsheaders",
     "guardian",
     "auditlog",
     "django_celery_beat",
@@ -102,6 +104,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    # CORS for /api/ only (an embedded WeCom sidebar page): answers preflights before any
+    # authentication, adds the headers for the allowed origins (SCRM_CORS_ALLOWED_ORIGINS).
+    "corsheaders.middleware.CorsMiddleware",
+    # Every error under /api/ in the API's JSON shape (404, 405, 500, too many fields...).
+    "scrm.api.middleware.ApiJsonErrorsMiddleware",
     "scrm.admin_policy.AdminScriptPolicyMiddleware",  # Alpine.js in the admin (unfold)
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions, before common: the session's choice, else the browser's Accept-Language,
@@ -214,6 +221,22 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- CORS (django-cors-headers) ---------------------------------------------------------------
+# Origins (scheme://host[:port], comma-separated) whose pages may call the API from a browser,
+# e.g. the WeCom sidebar page embedded in the WeCom client. Empty (the default): no CORS
+# headers at all, browsers keep the same-origin rule. Only /api/ paths; the admin never.
+# Credentials are bearer tokens (Authorization), not cookies: no CORS_ALLOW_CREDENTIALS.
+CORS_ALLOWED_ORIGINS = env_list("SCRM_CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = (*cors_default_headers, "if-match")
+CORS_EXPOSE_HEADERS = [
+    "ETag",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+]
+
 # A request body over this size answers 400 instead of being parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440))
 
@@ -241,11 +264,12 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PAGINATION_CLASS": "scrm.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # django-filter with every number and model-choice filter bounded to the id range.
+    "DEFAULT_FILTER_BACKENDS": ["scrm.api.ids.FilterBackend"],
     # Documents every operation's error answers and the X-Device-Id header (scrm.api.schema).
     "DEFAULT_SCHEMA_CLASS": "scrm.api.schema.ScrmAutoSchema",
     "EXCEPTION_HANDLER": "scrm.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["scrm.api.throttling.ScrmUserRateThrottle"],  # + RateLimit-*
     "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("SCRM_API_USER_RATE", "1200/min")},
     # The throttle's client address: REMOTE_ADDR unless proxies are trusted (scrm.client_ip).
     "NUM_PROXIES": int(os.environ.get("SCRM_TRUSTED_PROXY_COUNT", "0")),

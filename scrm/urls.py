@@ -13,6 +13,7 @@ from chats.api.messages import (
 )
 from customers.api import CustomerViewSet
 from offboarding.api import CaseViewSet, RevokedShareViewSet, TransferViewSet
+from scrm.api import ids  # noqa: F401 (registers the `id` path converter)
 from scrm.api.docs import RedocView, SchemaView, SwaggerView
 from scrm.audit.api import AccessEventViewSet, ChangeLogViewSet, SecurityAlertViewSet
 from scrm.masking.views import masking_matrix
@@ -44,7 +45,7 @@ api_v1 = [
     path("me/", me, name="me"),
     path("chats/search/", MessageSearchView.as_view(), name="chat-search"),
     path("chats/export/", ChatExportView.as_view(), name="chat-export"),
-    path("customers/<int:pk>/timeline/", CustomerTimelineView.as_view(), name="customer-timeline"),
+    path("customers/<id:pk>/timeline/", CustomerTimelineView.as_view(), name="customer-timeline"),
     path("", include(router.urls)),
 ]
 

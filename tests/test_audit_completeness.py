@@ -398,6 +398,36 @@ READS: list[Read] = [
         pk("customers.of_rep"),
         query={"view": "timeline"},
     ),
+    *(
+        Read(
+            f"api {view.replace('_', '-')}",
+            "lead",
+            lambda w, view=view: (
+                f"/api/v1/customers/{w.customers.of_rep.pk}/{view.replace('_', '-')}/"
+            ),
+            200,
+            VIEW,
+            CUSTOMER,
+            pk("customers.of_rep"),
+            query={"view": view},
+        )
+        for view in ("follow_ups", "transactions")
+    ),
+    *(
+        Read(
+            f"api {view.replace('_', '-')} out of scope",
+            "rep",
+            lambda w, view=view: (
+                f"/api/v1/customers/{w.customers.of_unrelated.pk}/{view.replace('_', '-')}/"
+            ),
+            404,
+            DENIED,
+            CUSTOMER,
+            pk("customers.of_unrelated"),
+            query={"attempt": view},
+        )
+        for view in ("follow_ups", "transactions")
+    ),
     Read(
         "api timeline out of scope",
         "rep",

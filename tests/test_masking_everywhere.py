@@ -219,6 +219,9 @@ SURFACES: list[Surface] = [
     Surface("chat export csv", fixed("/api/v1/chats/export/?format=csv"), raw_for=exports_raw),
     Surface("chat export xlsx", fixed("/api/v1/chats/export/?format=xlsx"), raw_for=exports_raw),
     *(chat(f"timeline of {attr}", customer_url(attr, "timeline/")) for attr in CUSTOMER_ATTRS),
+    # The follow-up notes and deal products of the timeline, page by page.
+    *(chat(f"follow-ups of {attr}", customer_url(attr, "follow-ups/")) for attr in CUSTOMER_ATTRS),
+    *(chat(f"deals of {attr}", customer_url(attr, "transactions/")) for attr in CUSTOMER_ATTRS),
     # --- offboarding (API) ---------------------------------------------------------------
     Surface("offboarding cases", fixed("/api/v1/offboarding/cases/")),
     Surface("offboarding case", case_url("case_draft")),

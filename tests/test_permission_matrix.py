@@ -29,6 +29,7 @@ transfer, revoke) do not leak into the next row; mismatches are reported togethe
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -44,7 +45,7 @@ from rest_framework.test import APIClient
 
 from chats.models import ConversationCustomer
 from customers.models import Customer
-from customers.services import share_customer
+from customers.services import add_follow_up, add_transaction, share_customer
 from offboarding.services import approve_case, create_case, run_now
 from scrm.audit.models import AccessAction, Channel, ReadBlock, SecurityAlert
 from scrm.audit.read_budget import BLOCK_KIND
@@ -266,6 +267,26 @@ ADMINS_ONLY = admin_only({"admin_user": 200}, 403)
 # --- insider §6: who sees a group room of rep_other_team (a member) ---
 SEES_ROOM = {role: 200 for role in ("rep_other_team", "manager", "legal", "auditor", "admin_user")}
 
+# Follow-ups and deals of rep's customer: the customer's view scope, and the row permission
+# (HR sees some customers but no follow-ups or deals: 403; security sees no customers: 403).
+ROW_READERS = {
+    **{role: 200 for role in ("rep", "lead", "manager", "legal", "auditor", "admin_user")},
+    "hr": 403,
+    "security": 403,
+}
+# Logging needs the customer's change scope: legal and auditor see it but may not (403).
+ROW_WRITERS = {
+    **{role: 201 for role in ("rep", "lead", "manager", "admin_user")},
+    **{role: 403 for role in ("hr", "legal", "auditor", "security")},
+}
+# Only the author corrects a row (rep's): the lead, manager and administrator change the
+# customer but not someone else's note (403), like everyone who may not log on it.
+OWN_ROW_EDITORS = {
+    "rep": 200,
+    **{role: 403 for role in ("lead", "manager", "admin_user", "hr", "legal", "auditor")},
+    "security": 403,
+}
+
 ROWS: list[Row] = [
     # --- customers: list (which rows each role sees: test_list_shows_exactly_the_scope) -----
     *expand("customer list", "GET", fixed("/api/v1/customers/"), only({"security": 403}, 200)),
@@ -459,6 +480,47 @@ ROWS: list[Row] = [
             },
             404,
         ),
+    ),
+    # --- customers: follow-ups and deals ------------------------------------------------------
+    *expand(
+        "follow-ups of rep's customer",
+        "GET",
+        customer_url("of_rep", "follow-ups/"),
+        only(ROW_READERS, 404),
+    ),
+    *expand(
+        "deals of rep's customer",
+        "GET",
+        customer_url("of_rep", "transactions/"),
+        only(ROW_READERS, 404),
+    ),
+    *expand(
+        "log a follow-up on rep's customer",
+        "POST",
+        customer_url("of_rep", "follow-ups/"),
+        only(ROW_WRITERS, 404),
+        body=lambda w: {"note": "called back"},
+    ),
+    *expand(
+        "log a deal with rep's customer",
+        "POST",
+        customer_url("of_rep", "transactions/"),
+        only(ROW_WRITERS, 404),
+        body=lambda w: {"date": "2026-12-01", "product": "plan", "amount": "10.00"},
+    ),
+    *expand(
+        "correct rep's follow-up",
+        "PATCH",
+        lambda w: f"/api/v1/customers/{w.customers.of_rep.pk}/follow-ups/{w.follow_up.pk}/",
+        only(OWN_ROW_EDITORS, 404),
+        body=lambda w: {"done": True},
+    ),
+    *expand(
+        "correct rep's deal",
+        "PATCH",
+        lambda w: f"/api/v1/customers/{w.customers.of_rep.pk}/transactions/{w.deal.pk}/",
+        only(OWN_ROW_EDITORS, 404),
+        body=lambda w: {"amount": "12.00"},
     ),
     # --- customers: transfer ----------------------------------------------------------------
     *expand(
@@ -1232,7 +1294,17 @@ LIST_SCOPE = {
 @pytest.fixture
 def customer_world(org, customers):
     share = share_customer(actor=org.rep_b, customer=customers.of_rep_b, with_staff=org.rep)
-    return SimpleNamespace(org=org, customers=customers, share=share)
+    follow_up = add_follow_up(actor=org.rep, customer=customers.of_rep, note="called")
+    deal = add_transaction(
+        actor=org.rep,
+        customer=customers.of_rep,
+        date=timezone.localdate(),
+        product="plan",
+        amount=Decimal("10.00"),
+    )
+    return SimpleNamespace(
+        org=org, customers=customers, share=share, follow_up=follow_up, deal=deal
+    )
 
 
 def _offboarding_cases(org) -> dict:

@@ -9,7 +9,7 @@ raised by services are translated here so views stay thin.
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -36,6 +36,11 @@ class LookupThrottled(exceptions.Throttled):
     default_code = "lookup_limit"
 
 
+class TooManyFields(exceptions.ParseError):
+    default_detail = _("The request has too many fields.")
+    default_code = "too_many_fields"
+
+
 def _as_drf(exc: Exception) -> Exception:
     if isinstance(exc, DjangoValidationError):
         detail = (
@@ -52,10 +57,12 @@ def _as_drf(exc: Exception) -> Exception:
         return exceptions.ValidationError(
             {"non_field_errors": [_("The request body is too large.")]}
         )
-    if isinstance(exc, RevealLimitExceeded):
-        return RevealThrottled()
-    if isinstance(exc, LookupLimitExceeded):
-        return LookupThrottled()
+    if isinstance(exc, TooManyFieldsSent):  # DATA_UPLOAD_MAX_NUMBER_FIELDS, query or form
+        return TooManyFields()
+    if isinstance(exc, RevealLimitExceeded | LookupLimitExceeded):
+        throttled = RevealThrottled() if isinstance(exc, RevealLimitExceeded) else LookupThrottled()
+        throttled.wait = exc.retry_after  # DRF's handler turns it into Retry-After
+        return throttled
     return exc
 
 

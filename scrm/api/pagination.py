@@ -10,35 +10,87 @@ seconds while the page itself costs a few (docs/benchmarks.md). Two bounds:
 - time (PostgreSQL, when `count_timeout_ms` is set): a count that has not finished within the
   budget is cancelled, and the page is read with one row more than it shows instead.
 
-The contract for clients:
+The contract for clients, for both classes:
 
-- when neither bound is reached, `count` is exact and the response is exactly what
-  `PageNumberPagination` answers (the last page is always exact: a short page ends the list);
-- otherwise the response carries `"count_exact": false` and `count` is a lower bound: at
-  least that many results exist. `next` and `previous` are right in every case, so a client
-  can keep paging.
-
-`?page=last` means the last page of the rows counted.
+- every page answers `{"count", "count_exact", "next", "previous", "next_page",
+  "previous_page", "results"}`: `next` / `previous` are URLs, `next_page` / `previous_page`
+  the same pages as numbers, null at either end;
+- when neither bound is reached, `count` is exact (`count_exact: true`; the last page is always
+  exact: a short page ends the list); otherwise `"count_exact": false` and `count` is a lower
+  bound: at least that many results exist. `next` and `previous` are right in every case, so a
+  client can keep paging;
+- `?page=last` is the real last page: it counts every row (within the time budget; a count
+  that runs out of time answers 400 `last_page_unknown`: narrow the list with filters);
+- a page beyond the end, or a page number no list can reach (beyond 64 bits), answers 404.
 """
-
-from contextlib import suppress
 
 from django.core.paginator import EmptyPage, Paginator
 from django.db import OperationalError, connections, transaction
 from django.utils.functional import cached_property
-from rest_framework import pagination
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 
 QUERY_CANCELED = "57014"  # PostgreSQL SQLSTATE of a statement cancelled by statement_timeout
 
 
+# No database takes a LIMIT/OFFSET beyond 64 bits; no list has 2**62 rows.
+MAX_ROW = 2**62
+LAST = "last"
+
+
+class LastPageUnknown(exceptions.APIException):
+    status_code = 400
+    default_detail = _(
+        "This list is too long to find its last page in time; narrow it with filters."
+    )
+    default_code = "last_page_unknown"
+
+
+def _page_number(number) -> int | None:
+    try:
+        return int(number)
+    except (TypeError, ValueError):
+        return None
+
+
+class BoundedPaginator(Paginator):
+    """Django's Paginator; a page number no list can reach is an empty page (404), not SQL."""
+
+    def validate_number(self, number):
+        parsed = _page_number(number)
+        if parsed is not None and parsed * self.per_page > MAX_ROW:
+            raise EmptyPage(self.error_messages["no_results"])
+        return super().validate_number(number)
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
+    django_paginator_class = BoundedPaginator
+
+    def page_links(self) -> dict:
+        page = self.page
+        return {
+            "next": self.get_next_link(),
+            "previous": self.get_previous_link(),
+            "next_page": page.next_page_number() if page.has_next() else None,
+            "previous_page": page.previous_page_number() if page.has_previous() else None,
+        }
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "count": self.page.paginator.count,
+                "count_exact": True,
+                **self.page_links(),
+                "results": data,
+            }
+        )
 
     def get_paginated_response_schema(self, schema):
-        # Every page model documents the same fields (a generated client gets one shape):
-        # `count_exact` is only ever sent by CappedCountPagination, and then false.
+        # Every page model documents the same fields (a generated client gets one shape), and
+        # every page sends them all.
         schema = super().get_paginated_response_schema(schema)
         properties = schema["properties"]
         properties["count"]["description"] = (
@@ -46,8 +98,8 @@ class PageNumberPagination(pagination.PageNumberPagination):
         )
         properties["count_exact"] = {
             "type": "boolean",
-            "example": False,
-            "description": "Present, and false, only when count is a lower bound.",
+            "example": True,
+            "description": "False when count is a lower bound (at least that many exist).",
         }
         for name, which in (("next_page", "next"), ("previous_page", "previous")):
             properties[name] = {
@@ -60,10 +112,18 @@ class PageNumberPagination(pagination.PageNumberPagination):
         properties["previous"]["description"] = "URL of the previous page; null on the first page."
         if isinstance(properties["results"], dict):  # drf-spectacular also passes a sentinel
             properties["results"] = {**properties["results"], "description": "This page's rows."}
+        schema["required"] = [
+            *schema.get("required", []),
+            *(
+                f
+                for f in ("count_exact", "next_page", "previous_page")
+                if f not in schema.get("required", [])
+            ),
+        ]
         return schema
 
 
-class CappedCountPaginator(Paginator):
+class CappedCountPaginator(BoundedPaginator):
     """A Paginator whose count stops at `cap` rows past the page asked for, or at a deadline."""
 
     def __init__(self, object_list, per_page, *, cap: int, timeout_ms: int | None, **kwargs):
@@ -73,6 +133,7 @@ class CappedCountPaginator(Paginator):
         self.wanted_page = 1
         self.capped = False
         self.timed_out = False
+        self.wants_last = False
 
     @cached_property
     def limit(self) -> int:
@@ -80,6 +141,12 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
+        if self.wants_last:
+            # The real last page needs every row counted: no row cap, the time budget stays.
+            counted = self._count_within_budget(self.object_list.order_by())
+            if counted is None:
+                raise LastPageUnknown()
+            return counted
         # COUNT(*) over a LIMITed subquery without ORDER BY: the database stops after limit + 1
         # matching rows instead of visiting all of them.
         counted = self._count_within_budget(self.object_list.order_by()[: self.limit + 1])
@@ -100,8 +167,14 @@ class CappedCountPaginator(Paginator):
         return self.limit if self.capped else self.count
 
     def page(self, number):
-        with suppress(TypeError, ValueError):  # validate_number reports a bad number
-            self.wanted_page = max(int(number), 1)
+        if number == LAST:
+            self.wants_last = True
+            number = self.num_pages
+        parsed = _page_number(number)
+        if parsed is not None:  # else validate_number reports a bad number
+            if parsed * self.per_page > MAX_ROW:
+                raise EmptyPage(self.error_messages["no_results"])
+            self.wanted_page = max(parsed, 1)
         self.count  # noqa: B018 (counts, and may time out)
         if not self.timed_out:
             return super().page(number)
@@ -155,16 +228,19 @@ class CappedCountPagination(PageNumberPagination):
             object_list, per_page, cap=self.count_cap, timeout_ms=self.count_timeout_ms
         )
 
+    def get_page_number(self, request, paginator):
+        # DRF turns "last" into paginator.num_pages, which is the last page of the rows
+        # *counted* (at most the cap): the paginator counts them all for it instead.
+        number = request.query_params.get(self.page_query_param) or 1
+        return LAST if number in self.last_page_strings else number
+
     def get_paginated_response(self, data):
         paginator = self.page.paginator
-        if paginator.count_exact:
-            return super().get_paginated_response(data)
         return Response(
             {
                 "count": paginator.shown_count,
-                "count_exact": False,
-                "next": self.get_next_link(),
-                "previous": self.get_previous_link(),
+                "count_exact": paginator.count_exact,
+                **self.page_links(),
                 "results": data,
             }
         )

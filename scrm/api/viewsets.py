@@ -15,6 +15,7 @@ from rest_framework.metadata import SimpleMetadata
 
 from scrm.access.door import Declared, Public, WriteOnly, kind_of
 from scrm.access.scope import ACTIONS, CHANGE, LIST, VIEW
+from scrm.api.ids import ID_REGEX
 from scrm.audit.models import AccessAction, Channel
 from scrm.audit.read_budget import refuse_blocked_reads
 from scrm.audit.services import record_access
@@ -40,6 +41,8 @@ class DeclaredScopeMixin:
     # factor in this sign-in: otherwise 403 `mfa_required`.
     second_factor_actions: frozenset[str] = frozenset()
     metadata_class = DescribeOnlyMetadata
+    # Path ids: 1 to 18 digits, so "abc" and a number beyond 64 bits match no URL (404).
+    lookup_value_regex = ID_REGEX
 
     def declared_action_name(self) -> str | None:
         if isinstance(self, viewsets.ViewSetMixin):
@@ -63,6 +66,14 @@ class DeclaredScopeMixin:
 
     def scope_action(self) -> Declared:
         return self.scope_actions[self.declared_action_name()]
+
+    def filter_queryset(self, queryset):
+        # List filters narrow lists (and list-wide actions: an export) only: on a detail route
+        # (GET /customers/5/?stage=won, a PATCH, a detail action) they would turn a visible
+        # record into a 404 recorded as a denied attempt.
+        if isinstance(self, viewsets.ViewSetMixin) and getattr(self, "detail", False):
+            return queryset
+        return super().filter_queryset(queryset)
 
 
 class RecordedReadsViewSetMixin(DeclaredScopeMixin):

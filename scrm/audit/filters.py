@@ -2,12 +2,13 @@ import django_filters
 from auditlog.models import LogEntry
 from django.utils.translation import gettext_lazy as _
 
+from scrm.api.ids import BoundedFilterSet
 from scrm.audit.changelog import about_staff
 from scrm.audit.models import AccessEvent
 from scrm.audit.selectors import events_touching
 
 
-class AccessEventFilter(django_filters.FilterSet):
+class AccessEventFilter(BoundedFilterSet):
     customer = django_filters.NumberFilter(method="filter_customer", label=_("Customer id"))
     start = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
     end = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
@@ -27,7 +28,7 @@ def _logged_models() -> list[tuple[str, str]]:
     return [(label, label) for label in labels]
 
 
-class ChangeLogFilter(django_filters.FilterSet):
+class ChangeLogFilter(BoundedFilterSet):
     """The change log's filters: who it is about, who made it, what kind of row, when."""
 
     staff = django_filters.NumberFilter(

@@ -31,6 +31,7 @@ from scrm.masking.policy import (
     presentation,
     reveal_permission,
 )
+from scrm.masking.reveal import seconds_until_window_frees
 from scrm.product_language import product_text
 
 T = TypeVar("T")
@@ -44,7 +45,12 @@ class LookupRefused(PermissionDenied):
 
 
 class LookupLimitExceeded(Exception):
-    """The actor used up their exact lookups for the hour; a security alert was raised."""
+    """The actor used up their exact lookups for the hour; a security alert was raised.
+    `retry_after`: seconds until the oldest lookup of the hour leaves the window."""
+
+    def __init__(self, retry_after: int = 3600):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
 
 
 def may_look_up(user, field: str) -> bool:
@@ -62,11 +68,15 @@ def names_limited_to_book(user) -> bool:
     return presentation(user, BASIC) == IN_BOOK
 
 
-def lookups_in_last_hour(user) -> int:
+def _lookups_in_last_hour(user):
     since = timezone.now() - timedelta(hours=1)
     return AccessEvent.objects.filter(
         actor=user, allowed=True, at__gte=since, query__has_key=LOOKUP_KEY
-    ).count()
+    )
+
+
+def lookups_in_last_hour(user) -> int:
+    return _lookups_in_last_hour(user).count()
 
 
 def refuse(*, audit: dict, query: dict, message: str) -> None:
@@ -105,7 +115,7 @@ def run_lookup(
         )
         _alert_once_an_hour(actor, field)
     # Raised after the block so the denial and the alert are committed, not rolled back.
-    raise LookupLimitExceeded()
+    raise LookupLimitExceeded(seconds_until_window_frees(_lookups_in_last_hour(actor)))
 
 
 def _alert_once_an_hour(actor, field: str) -> None:

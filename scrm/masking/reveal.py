@@ -1,5 +1,6 @@
 """Revealing one raw value: a deliberate, reasoned, rate-limited and audited act."""
 
+import math
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,7 +19,12 @@ from scrm.product_language import product_text
 
 
 class RevealLimitExceeded(Exception):
-    """The actor used up their reveals for the hour; a security alert was raised."""
+    """The actor used up their reveals for the hour; a security alert was raised.
+    `retry_after`: seconds until the oldest reveal of the hour leaves the window."""
+
+    def __init__(self, retry_after: int = 3600):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
 
 
 def can_reveal(user, obj, field: str) -> bool:
@@ -29,11 +35,24 @@ def can_reveal(user, obj, field: str) -> bool:
     return type(obj).objects.visible_to(user, REVEAL).filter(pk=obj.pk).exists()
 
 
-def reveals_in_last_hour(user) -> int:
+def _reveals_in_last_hour(user):
     since = timezone.now() - timedelta(hours=1)
     return AccessEvent.objects.filter(
         actor=user, action=AccessAction.REVEAL, allowed=True, at__gte=since
-    ).count()
+    )
+
+
+def reveals_in_last_hour(user) -> int:
+    return _reveals_in_last_hour(user).count()
+
+
+def seconds_until_window_frees(events) -> int:
+    """Seconds until the oldest of these events (of the last hour) leaves the hour: when the
+    budget has room again. At least 1."""
+    oldest = events.order_by("at").values_list("at", flat=True).first()
+    if oldest is None:
+        return 1
+    return max(1, math.ceil((oldest + timedelta(hours=1) - timezone.now()).total_seconds()))
 
 
 def _alert_once_an_hour(actor, obj, field: str) -> None:
@@ -102,5 +121,5 @@ def reveal_field(*, actor, obj, field: str, reason: str, channel: str, request=N
             record_access(action=AccessAction.REVEAL, **audit)
     # Raised after the block so the denial and the alert are committed, not rolled back.
     if over_limit:
-        raise RevealLimitExceeded()
+        raise RevealLimitExceeded(seconds_until_window_frees(_reveals_in_last_hour(actor)))
     return getattr(obj, field)

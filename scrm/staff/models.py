@@ -135,6 +135,8 @@ class Staff(AbstractUser):
         return frozenset(self.groups.values_list("name", flat=True))
 
     def save(self, *args, **kwargs):
+        # Unique but optional: no id is NULL, never '' (two staff without one would collide).
+        self.wecom_userid = (self.wecom_userid or "").strip() or None
         # A new password (set_password, then save) ends every session and token. Django's own
         # rehash on login saves with `_password` cleared, so an upgraded hash ends nothing.
         if self.pk is not None and self._password is not None:

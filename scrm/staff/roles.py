@@ -41,6 +41,7 @@ _SALES_COMMON = [
     "customers.change_followup",
     "customers.view_transaction",
     "customers.add_transaction",
+    "customers.change_transaction",  # their own deals only (customers.services)
     "customers.view_tag",
     "chats.view_conversation",
     "chats.view_message",

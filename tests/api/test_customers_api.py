@@ -196,10 +196,18 @@ def test_list_is_paginated(rep, api_client_for):
     response = api_client_for(rep).get("/api/v1/customers/?page_size=2")
 
     body = response.json()
-    assert set(body) == {"count", "next", "previous", "results"}
-    assert body["count"] == 3
-    assert body["previous"] is None
-    assert "page=2" in body["next"]
+    assert set(body) == {
+        "count",
+        "count_exact",
+        "next",
+        "previous",
+        "next_page",
+        "previous_page",
+        "results",
+    }
+    assert body["count"] == 3 and body["count_exact"] is True
+    assert body["previous"] is None and body["previous_page"] is None
+    assert "page=2" in body["next"] and body["next_page"] == 2
     assert ids(response) == [created[2].pk, created[1].pk]  # newest first
 
 

@@ -197,11 +197,24 @@ def test_a_reps_day_through_the_generated_client(generated, live_server, org, bo
     listed = shares.sync(id=book[0].pk, client=rep)
     assert [(s.staff, s.level) for s in listed] == [(org.rep_b.pk, m.LevelEnum.VIEW)]
 
-    # TODO(follow-ups): enable once the follow-up endpoint nested under customers is merged
-    # (the other helper's branch): the rep records the call back through the generated
-    # client, e.g. api("customers.customers_follow_ups_create").sync(id=book[0].pk,
-    # client=rep, body=m.FollowUpRequest(note="已回电", due_at=...)), and the timeline then
-    # lists it as a `follow_up` entry.
+    # The call back, logged as a follow-up; then marked done; the timeline lists it.
+    logged = api("customers.customers_follow_ups_create").sync_detailed(
+        id=book[0].pk, client=rep, body=m.FollowUpWriteRequest(note="已回电，下周报价")
+    )
+    assert logged.status_code == 201 and isinstance(logged.parsed, m.FollowUp)
+    assert logged.parsed.staff == org.rep.pk and logged.parsed.done is False
+    done = api("customers.customers_follow_ups_partial_update").sync(
+        id=book[0].pk,
+        row_id=logged.parsed.id,
+        client=rep,
+        body=m.PatchedFollowUpWriteRequest(done=True),
+    )
+    assert isinstance(done, m.FollowUp) and done.done is True
+    listed = api("customers.customers_follow_ups_list").sync(id=book[0].pk, client=rep)
+    assert [f.id for f in listed.results] == [logged.parsed.id]
+    timeline = api("customers.customers_timeline_retrieve").sync(id=book[0].pk, client=rep)
+    follow_ups = [e for e in timeline.entries if e.kind == m.TimelineEntryKindEnum.FOLLOW_UP]
+    assert [e.summary for e in follow_ups] == ["已回电，下周报价"]
 
     # Errors come back typed, in the one envelope.
     unrelated = CustomerFactory(owner=org.rep_unrelated)

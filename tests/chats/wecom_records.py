@@ -22,7 +22,7 @@ def text_record(
     roomid: str = "",
 ) -> dict:
     return {
-        "msgid": msgid or f"msg-{next(_ids)}",
+        "msgid": msgid or f"wecom-msg-{next(_ids)}",
         "action": "send",
         "from": sender,
         "tolist": [to],
@@ -35,7 +35,7 @@ def text_record(
 
 def revoke_record(sender: str, to: str, target_msgid: str) -> dict:
     return {
-        "msgid": f"msg-{next(_ids)}",
+        "msgid": f"wecom-msg-{next(_ids)}",
         "action": "send",
         "from": sender,
         "tolist": [to],

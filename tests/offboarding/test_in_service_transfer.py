@@ -138,3 +138,73 @@ def test_a_transfer_needs_a_reason(org, customers, api_client_for):
     # then
     assert response.status_code == 400
     assert "reason" in response.json()["errors"]
+
+
+# --- the transfer limit (the one rule offboarding applies too) -------------------------------
+
+
+def test_a_third_move_within_the_window_is_refused_naming_the_customer(
+    org, customers, api_client_for
+):
+    # given: the customer moved twice (the limit) in a few seconds
+    lead = api_client_for(org.lead)
+    assert transfer(lead, [customers.of_rep], org.rep_b).status_code == 200
+    assert transfer(lead, [customers.of_rep], org.rep).status_code == 200
+
+    # when: the attacker moves it a third time
+    response = transfer(lead, [customers.of_rep], org.rep_b)
+
+    # then
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "invalid"
+    [message] = body["errors"]["customers"]
+    assert str(customers.of_rep.pk) in message
+    customers.of_rep.refresh_from_db()
+    assert customers.of_rep.owner == org.rep
+    assert OwnershipTransfer.objects.filter(customer=customers.of_rep).count() == 2
+
+
+def test_one_customer_over_the_limit_stops_the_whole_batch(org, customers, api_client_for):
+    lead = api_client_for(org.lead)
+    fresh = CustomerFactory(owner=org.rep)
+    transfer(lead, [customers.of_rep], org.rep_b)
+    transfer(lead, [customers.of_rep], org.rep)
+
+    response = transfer(lead, [fresh, customers.of_rep], org.rep_b)
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]["customers"]
+    assert len(errors) == 1 and str(customers.of_rep.pk) in errors[0]
+    assert str(fresh.pk) not in errors[0].split("changed")[0].replace(str(customers.of_rep.pk), "")
+    fresh.refresh_from_db()
+    assert fresh.owner == org.rep  # nothing half-written
+    assert not OwnershipTransfer.objects.filter(customer=fresh).exists()
+
+
+def test_the_limit_follows_the_settings_and_skips_customers_that_stay(
+    org, customers, api_client_for, settings
+):
+    settings.SCRM_TRANSFER_LIMIT = 1
+    lead = api_client_for(org.lead)
+    assert transfer(lead, [customers.of_rep], org.rep_b).status_code == 200
+
+    # Already rep_b's: it does not move, so the limit does not apply to it.
+    again = transfer(lead, [customers.of_rep], org.rep_b)
+    assert again.status_code == 200 and again.json()["unchanged"] == 1
+    assert transfer(lead, [customers.of_rep], org.rep).status_code == 400
+
+
+def test_moves_older_than_the_window_do_not_count(org, customers, api_client_for, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    lead = api_client_for(org.lead)
+    transfer(lead, [customers.of_rep], org.rep_b)
+    transfer(lead, [customers.of_rep], org.rep)
+    OwnershipTransfer.objects.filter(customer=customers.of_rep).update(
+        at=timezone.now() - timedelta(days=settings.SCRM_TRANSFER_LIMIT_DAYS + 1)
+    )
+
+    assert transfer(lead, [customers.of_rep], org.rep_b).status_code == 200
