@@ -25,6 +25,7 @@ from customers.services import (
     create_customer,
     may_bind_archive,
     update_customer,
+    update_follow_up,
     yuan,
 )
 from scrm.access.scope import CHANGE, LIST, VIEW, book_owners, can
@@ -115,11 +116,14 @@ class Labelled:
         return self._label
 
 
-def work_panels(customer: Customer) -> dict:
-    """The customer's follow-ups (due ones flagged) and transactions for the change page."""
+def work_panels(customer: Customer, viewer) -> dict:
+    """The customer's follow-ups (due ones flagged; the viewer's own open ones can be marked
+    done) and transactions for the change page."""
     now = timezone.now()
     follow_ups = [
         {
+            "id": f.pk,
+            "mine": f.staff_id == viewer.pk,
             "at": f.at,
             "staff": f.staff.display_name,
             "note": mask_text(f.note),
@@ -156,6 +160,7 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
         # Log work on the customer: the change scope (customers.services); GET shows the form.
         "customers_customer_follow_up": CHANGE,
         "customers_customer_transaction": CHANGE,
+        "customers_customer_follow_up_done": CHANGE,
     }
 
     form = CustomerAdminForm
@@ -318,7 +323,7 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
             "subtitle": label,
             "original": Labelled(customer, label),
             "may_log": may_log,
-            **work_panels(customer),
+            **work_panels(customer, request.user),
         }
 
     # --- writes go through services ---------------------------------------------------------
@@ -349,6 +354,11 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
                 "<int:pk>/transaction/",
                 view(self.transaction_view),
                 name="customers_customer_transaction",
+            ),
+            path(
+                "<int:pk>/follow-up/<int:follow_up_id>/done/",
+                view(self.follow_up_done_view),
+                name="customers_customer_follow_up_done",
             ),
             *super().get_urls(),
         ]
@@ -429,7 +439,26 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
             anchor="transactions",
         )
 
-    def _log_view(self, request, pk: int, *, form_class, verb, title, done, anchor: str):
+    def follow_up_done_view(self, request, pk: int, follow_up_id: int):
+        """Mark one of the viewer's own follow-ups done (a button on the customer page)."""
+        if request.method != "POST":
+            return redirect(reverse("admin:customers_customer_change", args=[pk]))
+        customer = self._workable_customer(request, pk)
+        follow_up = customer.follow_ups.filter(pk=follow_up_id).first()
+        if follow_up is None:
+            raise Http404
+        try:
+            update_follow_up(actor=request.user, follow_up=follow_up, done=True)
+        except (PermissionDenied, ValidationError) as exc:
+            text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            self.message_user(request, text, messages.ERROR)
+        else:
+            self.message_user(request, _("Follow-up marked done."), messages.SUCCESS)
+        change = reverse("admin:customers_customer_change", args=[pk])
+        return redirect(f"{change}#follow-ups")
+
+    def _workable_customer(self, request, pk: int) -> Customer:
+        """The customer `pk` if the viewer may work on it; refusals are recorded and raised."""
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied  # roles without customer pages (security)
         customer = self.get_queryset(request).filter(pk=pk).first()
@@ -445,6 +474,11 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
                 request, AccessAction.DENIED, [pk], allowed=False, query={"attempt": attempt}
             )
             raise PermissionDenied
+        return customer
+
+    def _log_view(self, request, pk: int, *, form_class, verb, title, done, anchor: str):
+        customer = self._workable_customer(request, pk)
+        attempt = request.resolver_match.url_name.removeprefix("customers_customer_")
         form = form_class(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:

@@ -735,6 +735,14 @@ ROWS: list[Row] = [
         body=lambda w: {"note": "电话回访，客户下周签约"},
     ),
     *admin(
+        "mark rep's follow-up done",
+        "POST",
+        lambda w: f"{CUSTOMERS_ADMIN}{w.customers.of_rep.pk}/follow-up/{w.follow_up.pk}/done/",
+        # The change scope decides the answer (a colleague's follow-up comes back as a message
+        # on the redirect); only its author's marks it done (test_customer_admin).
+        admin_only({k: 302 if v == 200 else v for k, v in _LOGS_ON_OF_REP.items()}, 404),
+    ),
+    *admin(
         "log a transaction on rep's customer",
         "POST",
         customer_admin_url("of_rep", "transaction/"),

@@ -346,6 +346,43 @@ def test_rep_logs_a_follow_up_and_sees_it_listed(org, customers):
     assert LogEntry.objects.get_for_object(follow_up).exists()  # the change log has it
 
 
+def test_rep_marks_an_own_follow_up_done_from_the_customer_page(org, customers):
+    mine = add_follow_up(actor=org.rep, customer=customers.of_rep, note="周五回电确认报价")
+    leads = add_follow_up(actor=org.lead, customer=customers.of_rep, note="主管跟进")
+    client = admin_client(org.rep)
+    page = client.get(change_url(customers.of_rep)).content.decode()
+    done_url = f"{change_url(customers.of_rep).removesuffix('change/')}follow-up/{mine.pk}/done/"
+    assert done_url in page  # the button on the own, open follow-up
+    assert f"follow-up/{leads.pk}/done/" not in page  # none on a colleague's
+
+    response = client.post(done_url)
+
+    assert response.status_code == 302 and response["Location"].endswith("#follow-ups")
+    mine.refresh_from_db()
+    assert mine.done
+    assert LogEntry.objects.get_for_object(mine).count() == 2  # logged, then marked done
+    page = client.get(change_url(customers.of_rep)).content.decode()
+    assert "跟进已标记为完成。" in page and done_url not in page
+
+
+def test_nobody_marks_a_colleagues_follow_up_done(org, customers):
+    """The lead may change the customer, but the follow-up is the rep's: refused, said why."""
+    rep_note = add_follow_up(actor=org.rep, customer=customers.of_rep, note="客户要求下周再联系")
+    url = f"{change_url(customers.of_rep).removesuffix('change/')}follow-up/{rep_note.pk}/done/"
+
+    response = admin_client(org.lead).post(url, follow=True)
+
+    rep_note.refresh_from_db()
+    assert not rep_note.done
+    assert "只有记录此跟进的同事可以修改它。" in response.content.decode()
+    other = CustomerFactory(owner=org.rep_unrelated)
+    stray = add_follow_up(actor=org.rep_unrelated, customer=other, note="别人的客户")
+    wrong_customer = (
+        f"{change_url(customers.of_rep).removesuffix('change/')}follow-up/{stray.pk}/done/"
+    )
+    assert admin_client(org.rep).post(wrong_customer).status_code == 404  # not this customer's
+
+
 def test_follow_up_without_a_note_keeps_the_input_and_says_why_in_chinese(org, customers):
     url = f"{change_url(customers.of_rep).removesuffix('change/')}follow-up/"
 

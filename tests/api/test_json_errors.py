@@ -65,12 +65,20 @@ def test_too_many_query_fields_answer_json_400(debug, rep, api_client_for):
 
 
 @override_settings(DATA_UPLOAD_MAX_NUMBER_FIELDS=10)
-def test_too_many_form_fields_answer_json_400(debug, rep, api_client_for):
-    body = "&".join(f"f{i}=1" for i in range(20))
-    response = api_client_for(rep).post(
-        "/api/v1/customers/", body, content_type="application/x-www-form-urlencoded"
+def test_too_many_form_fields_answer_json_400(debug, org, api_client_for):
+    """The one endpoint that takes a form (the leavers CSV upload, multipart)."""
+    fields = {f"f{i}": "1" for i in range(20)}
+    response = api_client_for(org.hr).post(
+        "/api/v1/offboarding/cases/import/", fields, format="multipart"
     )
     _assert_envelope(response, 400, "too_many_fields")
+
+
+def test_a_form_body_to_a_json_endpoint_answers_json_415(debug, rep, api_client_for):
+    response = api_client_for(rep).post(
+        "/api/v1/customers/", "name=x", content_type="application/x-www-form-urlencoded"
+    )
+    _assert_envelope(response, 415, "unsupported_media_type")
 
 
 @pytest.mark.urls("tests.api.failing_urls")
