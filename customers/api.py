@@ -115,6 +115,9 @@ class CustomerViewSet(
     pagination_class = CappedCountPagination
     permission_classes = [model_permission("customers.view_customer")]
     second_factor_actions = frozenset({"reveal"})
+    # Actions that answer the customer's ETag; the writes among them take If-Match
+    # (scrm.api.concurrency; documented by scrm.api.schema).
+    etag_actions = frozenset({"retrieve", "update", "partial_update"})
     # Error answers beyond the generic ones (scrm.api.schema).
     error_responses = {
         action: {

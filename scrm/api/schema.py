@@ -14,6 +14,15 @@ the one error envelope of scrm.api.errors (the `Error` component):
 Statuses an operation already documents (`@extend_schema(responses={401: ...})`) keep their
 description and get the envelope as their body. Every authenticated operation also takes the
 optional `X-Device-Id` header (scrm.staff.authentication).
+
+The same class documents the headers the runtime sends:
+
+- `Retry-After` (seconds) on every 429 (scrm.api.middleware makes sure each one has it);
+- on throttled operations, `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`
+  (scrm.api.throttling): on every success and every 429; possibly on other errors raised after
+  the throttle ran (400, 404, ...), never on 401 or a permission check's 403;
+- on a view's `etag_actions` (scrm.api.concurrency), the `ETag` of the record on success, and
+  on those that write, the optional `If-Match` request header (412 when it is stale).
 """
 
 from drf_spectacular.openapi import AutoSchema
@@ -85,6 +94,35 @@ GENERIC_ERRORS = {
 }
 
 
+def _header(description: str, schema: dict, *, required: bool) -> dict:
+    header = {"schema": schema, "description": description}
+    if required:
+        header["required"] = True
+    return header
+
+
+SECONDS = {"type": "integer", "minimum": 0}
+RETRY_AFTER = "Seconds to wait before trying again."
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": ("Requests allowed per window.", {"type": "integer", "minimum": 1}),
+    "RateLimit-Remaining": ("Requests left in the current window.", SECONDS),
+    "RateLimit-Reset": ("Seconds until the oldest counted request leaves the window.", SECONDS),
+}
+ETAG = (
+    "The version of the record as shown to this caller: send it back in `If-Match` to write "
+    "only if nobody changed the record since."
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The `ETag` of the record as last read (or `*`): the write proceeds only if "
+    "the record is still that version, else 412 `precondition_failed` and nothing is written. "
+    "Without it the write proceeds.",
+)
+
+
 class ScrmAutoSchema(AutoSchema):
     def _needs_sign_in(self) -> bool:
         return any(not isinstance(p, AllowAny) for p in self.view.get_permissions())
@@ -96,7 +134,25 @@ class ScrmAutoSchema(AutoSchema):
         parameters = super().get_override_parameters()
         if self._needs_sign_in():
             parameters = [*parameters, DEVICE_ID_HEADER]
+        if self._has_etag() and self.method in WRITE_METHODS:
+            parameters = [*parameters, IF_MATCH]
         return parameters
+
+    def _has_etag(self) -> bool:
+        return self._action_name() in getattr(self.view, "etag_actions", ())
+
+    def _get_response_headers_for_code(self, status_code, direction="response"):
+        headers = super()._get_response_headers_for_code(status_code, direction)
+        status = int(status_code)
+        if self.view.get_throttles() and status != 401:
+            always = status < 300 or status == 429  # the throttle ran and let it through
+            for name, (description, schema) in RATE_LIMIT_HEADERS.items():
+                headers[name] = _header(description, schema, required=always)
+        if status == 429:
+            headers["Retry-After"] = _header(RETRY_AFTER, SECONDS, required=True)
+        if self._has_etag() and 200 <= status < 300:
+            headers["ETag"] = _header(ETAG, {"type": "string"}, required=True)
+        return headers
 
     def _get_serializer_field_meta(self, field, direction):
         # A field without help_text is described by its label: the model field's verbose name,

@@ -48,7 +48,9 @@ class DeclaredScopeMixin:
         if isinstance(self, viewsets.ViewSetMixin):
             return getattr(self, "action", None)
         method = self.request.method.lower()
-        return "get" if method == "head" else method
+        method = "get" if method == "head" else method
+        # A method the view has no handler for (TRACE, PUT on a POST-only view): 405 follows.
+        return method if hasattr(self, method) else None
 
     def initial(self, request, *args, **kwargs):
         action = self.declared_action_name()

@@ -249,7 +249,13 @@ def _username_of(raw: str) -> str:
 class Logout(_PostOnly):
     scope_actions = {"post": WriteOnly("ends the sign-in the posted refresh token belongs to")}
 
-    @extend_schema(request=RefreshSerializer, responses={204: None})
+    @extend_schema(
+        request=RefreshSerializer,
+        responses={
+            204: None,
+            401: OpenApiResponse(description="Not a refresh token scrm signed."),
+        },
+    )
     def post(self, request):
         form = RefreshSerializer(data=request.data)
         form.is_valid(raise_exception=True)

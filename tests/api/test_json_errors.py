@@ -40,6 +40,20 @@ def test_a_method_the_endpoint_does_not_take_answers_json_405(debug, rep, api_cl
     assert "GET" in response["Allow"]
 
 
+@pytest.mark.parametrize("method", ["trace", "put", "delete"])
+@pytest.mark.parametrize(
+    "url", ["/api/v1/auth/token/", "/api/v1/auth/logout/", "/api/v1/auth/logout/all/"]
+)
+def test_a_plain_view_answers_405_not_403_to_a_method_it_has_no_handler_for(
+    rep, api_client_for, url, method
+):
+    # Found by schemathesis (unsupported_method): the scope door refused TRACE on the POST-only
+    # sign-in views with 403 "declares no scope" before DRF could say 405.
+    response = getattr(api_client_for(rep), method)(url)
+    _assert_envelope(response, 405, "method_not_allowed")
+    assert response["Allow"].startswith("POST")
+
+
 @pytest.mark.urls("tests.api.failing_urls")
 @pytest.mark.parametrize("url", ["/api/v1/test-boom/", "/api/v1/test-drf-boom/"])
 def test_an_uncaught_exception_answers_json_500_without_the_traceback(debug, url):

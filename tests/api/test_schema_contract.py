@@ -193,3 +193,62 @@ def test_nested_validation_errors_answer_flat_field_lists(org, api_client_for):
     errors = response.json()["errors"]
     assert list(errors) == ["customers.1"]
     assert all(isinstance(m, str) for m in errors["customers.1"])
+
+
+def test_customer_reads_and_writes_document_etag_and_if_match(schema):
+    detail = schema["paths"]["/api/v1/customers/{id}/"]
+    for method in ("get", "put", "patch"):
+        etag = detail[method]["responses"]["200"]["headers"]["ETag"]
+        assert etag["required"] is True and etag["schema"] == {"type": "string"}, method
+        if_match = [p for p in detail[method].get("parameters", []) if p["name"] == "If-Match"]
+        if method == "get":
+            assert if_match == []
+        else:
+            assert len(if_match) == 1 and if_match[0]["in"] == "header", method
+            assert not if_match[0].get("required"), "a write without If-Match proceeds"
+            assert "412" in detail[method]["responses"]
+    # Only the customer detail sends one.
+    for path, _method, operation in operations(schema):
+        if path != "/api/v1/customers/{id}/":
+            assert all("ETag" not in r.get("headers", {}) for r in operation["responses"].values())
+            assert all(p["name"] != "If-Match" for p in operation.get("parameters", []))
+
+
+def test_every_429_documents_retry_after_and_throttled_answers_their_budget(schema):
+    limits = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
+    throttled = 0
+    for path, method, operation in operations(schema):
+        responses = operation["responses"]
+        if "429" not in responses:
+            continue
+        where = f"{method.upper()} {path}"
+        headers = responses["429"].get("headers", {})
+        assert headers["Retry-After"]["required"] is True, where
+        assert headers["Retry-After"]["schema"]["type"] == "integer", where
+        if "security" not in operation:
+            # Sign-in has no request throttle (django-axes locks out): no budget is sent.
+            assert not any(limits & set(r.get("headers", {})) for r in responses.values()), where
+            continue
+        throttled += 1
+        for status, response in responses.items():
+            sent = set(response.get("headers", {})) & limits
+            if status == "401":
+                assert not sent, f"{where} {status}: authentication fails before the throttle"
+            else:
+                assert sent == limits, f"{where} {status}"
+                required = {response["headers"][h].get("required", False) for h in limits}
+                assert required == {status < "300" or status == "429"}, f"{where} {status}"
+    assert throttled > 30
+
+
+def test_the_documented_headers_are_the_ones_sent(org, customers, api_client_for, settings):
+    client = api_client_for(org.rep)
+    url = f"/api/v1/customers/{customers.of_rep.pk}/"
+    read = client.get(url)
+    assert read.status_code == 200
+    assert {"ETag", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} <= set(
+        read.headers
+    )
+    stale = client.patch(url, {"name": "改名"}, format="json", HTTP_IF_MATCH='"stale"')
+    assert stale.status_code == 412
+    assert "RateLimit-Remaining" in stale.headers
