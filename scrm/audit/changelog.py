@@ -26,6 +26,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext
 
 from scrm.access.scope import VIEW, sees_everything
+from scrm.audit.registry import reverse_relations
 from scrm.masking.policy import HIDDEN, HIDDEN_VALUE, SENSITIVE_FIELDS, presentation
 
 CUSTOMER_LABEL = "customers.Customer"
@@ -135,12 +136,8 @@ def shown_fields(entry) -> list[str]:
     entries of created rows before `scrm.audit.registry.register` excluded them (each said
     only "customers.Customer.None")."""
     model = entry.content_type.model_class()
-    reverse = {f.name for f in model._meta.get_fields() if _is_reverse(f)} if model else set()
+    reverse = set(reverse_relations(model)) if model else set()
     return [field for field in entry.changes_dict if field not in reverse]
-
-
-def _is_reverse(field) -> bool:
-    return field.auto_created and not field.concrete and not field.many_to_many
 
 
 def _readable(value):

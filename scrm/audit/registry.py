@@ -3,14 +3,18 @@
 from auditlog.registry import auditlog
 
 
-def register(model, **options) -> None:
-    """`auditlog.register`, without the reverse relations auditlog also diffs: a created row
-    would log one "customers.Customer.None" per relation pointing at it, which changes nothing
-    and reads as noise."""
-    reverse = [
+def reverse_relations(model) -> list[str]:
+    """The names of the one-to-many relations pointing at `model` (not its own fields)."""
+    return [
         f.name
         for f in model._meta.get_fields()
         if f.auto_created and not f.concrete and not f.many_to_many
     ]
-    options["exclude_fields"] = [*options.get("exclude_fields", []), *reverse]
+
+
+def register(model, **options) -> None:
+    """`auditlog.register`, without the reverse relations auditlog also diffs: a created row
+    would log one "customers.Customer.None" per relation pointing at it, which changes nothing
+    and reads as noise."""
+    options["exclude_fields"] = [*options.get("exclude_fields", []), *reverse_relations(model)]
     auditlog.register(model, **options)
