@@ -3,7 +3,8 @@ from rest_framework import serializers
 from chats.display import display_text
 from chats.ingest import MAX_BATCH
 from chats.models import Channel, Conversation, Message
-from customers.serializers import StrictSerializer, viewer_of
+from customers.serializers import viewer_of
+from scrm.api.strict import StrictSerializer
 from scrm.masking.policy import shown
 
 
@@ -82,9 +83,11 @@ def _customer_name(serializer, customer) -> str:
 
 class BatchSerializer(StrictSerializer):
     messages = serializers.ListField(
-        child=serializers.JSONField(),
+        # Each an object (else 400 naming the item); what is wrong inside one is that item's
+        # `error` in the answer, the rest of the batch still ingested.
+        child=serializers.DictField(),
         max_length=MAX_BATCH,
-        allow_empty=False,
+        min_length=1,
         help_text=f"Up to {MAX_BATCH} records as WeCom's archive (会话存档) returns them "
         "decrypted: msgid, from, tolist, roomid, msgtime (ms), msgtype and the type's body.",
     )

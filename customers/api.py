@@ -39,6 +39,7 @@ from scrm.api.concurrency import check_if_match, etag_of
 from scrm.api.ids import ID_REGEX
 from scrm.api.pagination import CappedCountPagination
 from scrm.api.permissions import model_permission
+from scrm.api.schema import CREATED_ID, FIRST_ROW_ID, PATH_ID, links
 from scrm.api.viewsets import ScopedViewSetMixin, WriteOnly
 from scrm.audit.models import AccessAction, Channel
 from scrm.audit.read_budget import refuse_blocked_reads
@@ -125,6 +126,39 @@ class CustomerViewSet(
             "it again and retry."
         }
         for action in ("update", "partial_update")
+    } | {
+        "transfer": {
+            404: "The new owner does not exist.",
+            409: "A customer changed hands too often lately (2 in 90 days): `errors` names it.",
+        }
+    }
+    # What a client calls next with the ids it holds (OpenAPI links, scrm.api.schema).
+    response_links = {
+        "customers_list": links(
+            "customers_retrieve", "customers_timeline_retrieve", id=FIRST_ROW_ID
+        ),
+        "customers_create": links(
+            "customers_retrieve",
+            "customers_partial_update",
+            "customers_reveal_create",
+            "customers_timeline_retrieve",
+            "customers_follow_ups_list",
+            "customers_follow_ups_create",
+            "customers_transactions_list",
+            "customers_transactions_create",
+            "customers_shares_list",
+            "customers_shares_create",
+            id=CREATED_ID,
+        ),
+        "customers_follow_ups_create": links(
+            "customers_follow_ups_partial_update", id=PATH_ID, row_id=CREATED_ID
+        ),
+        "customers_transactions_create": links(
+            "customers_transactions_partial_update", id=PATH_ID, row_id=CREATED_ID
+        ),
+        "customers_shares_create": links(
+            "customers_shares_destroy", id=PATH_ID, share_id=CREATED_ID
+        ),
     }
     scope_actions = {
         **ScopedViewSetMixin.scope_actions,

@@ -1,9 +1,9 @@
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field, inline_serializer
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 
 from chats.display import display_text
 from customers.models import Customer, CustomerUserObjectPermission, FollowUp, Transaction
@@ -14,20 +14,10 @@ from customers.services import (
     may_bind_archive,
 )
 from scrm.api.ids import IdField
+from scrm.api.strict import StrictSerializer
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import SENSITIVE_FIELDS, masked, shown
 from scrm.masking.validation import normalize_mobile, validate_id_number, validate_mobile
-
-
-class StrictSerializer(serializers.Serializer):
-    """Rejects unknown fields instead of silently ignoring them."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({key: [_("Unknown field.")] for key in unknown})
-        return super().to_internal_value(data)
 
 
 def viewer_of(serializer: serializers.Field):
@@ -110,7 +100,17 @@ class TransactionWriteSerializer(StrictSerializer):
 
     date = serializers.DateField()
     product = serializers.CharField(max_length=200)
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    # A decimal string, as the answers give it; the pattern (in the schema too) is the whole
+    # rule, 0.01 up to 10 digits before the point, at most two after (DecimalField would also
+    # take "1e3", " 5" or a JSON number, none of which the schema allows).
+    amount = serializers.RegexField(
+        r"^(?:[1-9][0-9]{0,9}(?:\.[0-9]{1,2})?|0\.(?:0[1-9]|[1-9][0-9]?))$",
+        error_messages={"invalid": _("An amount from 0.01, at most two decimals: e.g. 1999.50.")},
+        help_text="Amount, e.g. `1999.50` (a string: from 0.01, at most two decimals).",
+    )
+
+    def validate_amount(self, value: str) -> Decimal:
+        return Decimal(value)
 
 
 class TagNamesField(serializers.ListField):
@@ -198,7 +198,8 @@ class CustomerSerializer(StrictSerializer, serializers.ModelSerializer):
         value = archive_binding(value)
         current = self.instance.wecom_external_userid if self.instance is not None else None
         if value != archive_binding(current) and not may_bind_archive(self.context["request"].user):
-            raise serializers.ValidationError(ARCHIVE_BINDING_READ_ONLY)
+            # A right the role lacks (403), the same answer whatever the id: no uniqueness oracle.
+            raise exceptions.PermissionDenied(ARCHIVE_BINDING_READ_ONLY)
         return value
 
     def validate_email(self, value: str) -> str:

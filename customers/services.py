@@ -24,6 +24,7 @@ from customers.models import (
 )
 from scrm.access.scope import CHANGE, SHARE, TRANSFER, can, can_assign_to
 from scrm.audit.attribution import attributed
+from scrm.conflicts import Conflict
 from scrm.staff.models import Staff
 
 SHARE_LEVELS = {"view": "view_customer", "change": "change_customer"}
@@ -60,7 +61,7 @@ def _check_archive_binding(actor, fields: dict, current: str | None) -> None:
         return
     value = fields["wecom_external_userid"] = archive_binding(fields["wecom_external_userid"])
     if value != archive_binding(current) and not may_bind_archive(actor):
-        raise ValidationError({"wecom_external_userid": ARCHIVE_BINDING_READ_ONLY})
+        raise PermissionDenied(ARCHIVE_BINDING_READ_ONLY)
 
 
 def _set_tags(customer: Customer, tag_names: list[str] | None) -> None:
@@ -321,7 +322,7 @@ def transfer_customers(*, customers: QuerySet, to_staff, actor, reason: str) -> 
     )
     refused = over_transfer_limit(moving)
     if refused:
-        raise ValidationError(
+        raise Conflict(
             {
                 "customers": [
                     _(

@@ -43,6 +43,7 @@ from offboarding.services import (
 )
 from scrm.access.scope import CHANGE, LIST, VIEW
 from scrm.api.permissions import model_permission
+from scrm.api.schema import CREATED_ID, FIRST_ROW_ID, links
 from scrm.api.viewsets import DeclaredScopeMixin, RecordedReadsViewSetMixin, WriteOnly
 from scrm.audit.models import Channel
 
@@ -79,6 +80,39 @@ class CaseViewSet(
         "report": VIEW,
         "report_csv": VIEW,
         "import_csv": WriteOnly("opens cases from a CSV; answers their ids and line errors"),
+    }
+
+    error_responses = {
+        "approve": {409: "The case is not a draft (any more)."},
+        "schedule": {409: "The case is not approved (or was already scheduled or run)."},
+        "run": {409: "The case is not approved, scheduled or failed."},
+        "cancel": {409: "The case is running, completed or already cancelled."},
+    }
+    # A case's walk, as OpenAPI links (scrm.api.schema): open, approve, schedule or run, report.
+    response_links = {
+        "offboarding_cases_list": links("offboarding_cases_retrieve", id=FIRST_ROW_ID),
+        "offboarding_cases_create": links(
+            "offboarding_cases_retrieve",
+            "offboarding_cases_preview_retrieve",
+            "offboarding_cases_approve_create",
+            "offboarding_cases_cancel_create",
+            id=CREATED_ID,
+        ),
+        "offboarding_cases_approve_create": links(
+            "offboarding_cases_schedule_create",
+            "offboarding_cases_run_create",
+            "offboarding_cases_cancel_create",
+            id=CREATED_ID,
+        ),
+        "offboarding_cases_schedule_create": links(
+            "offboarding_cases_run_create", "offboarding_cases_cancel_create", id=CREATED_ID
+        ),
+        "offboarding_cases_run_create": links(
+            "offboarding_cases_retrieve",
+            "offboarding_cases_report_retrieve",
+            "offboarding_cases_report_csv_retrieve",
+            id=CREATED_ID,
+        ),
     }
 
     def get_queryset(self):
@@ -209,6 +243,7 @@ class TransferViewSet(DeclaredScopeMixin, mixins.ListModelMixin, viewsets.Generi
     permission_classes = [model_permission("offboarding.view_customertransfer")]
     filterset_fields = ["case", "status"]
     scope_actions = {"list": LIST, "refuse": CHANGE}
+    error_responses = {"refuse": {409: "The transfer was already refused or failed."}}
 
     def get_queryset(self):
         cases = OffboardingCase.objects.visible_to(self.request.user)
@@ -244,6 +279,7 @@ class RevokedShareViewSet(DeclaredScopeMixin, mixins.ListModelMixin, viewsets.Ge
     serializer_class = RevokedShareSerializer
     permission_classes = [model_permission("customers.view_customer")]
     filterset_fields = ["case", "customer"]
+    error_responses = {"reconfirm": {409: "The share was already re-confirmed, or has expired."}}
     scope_actions = {
         "list": LIST,
         "reconfirm": WriteOnly("re-grants one share; answers the new grant, not the customer"),

@@ -5,9 +5,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from customers.serializers import StrictSerializer, viewer_of
+from customers.serializers import viewer_of
 from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, RevokedShare
 from scrm.api.ids import ID_REGEX, IdField
+from scrm.api.strict import StrictSerializer
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import customer_label
 

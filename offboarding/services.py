@@ -35,6 +35,7 @@ from offboarding.planning import (
 )
 from offboarding.runner import ensure_steps
 from scrm.audit.attribution import attributed, audit_actor
+from scrm.conflicts import Conflict
 from scrm.masking.detectors import mask_text
 from scrm.product_language import product_text
 from scrm.staff import roles
@@ -220,7 +221,7 @@ def approve_case(*, actor, case: OffboardingCase) -> OffboardingCase:
             )
         )
     if case.status != Status.DRAFT:
-        raise ValidationError(
+        raise Conflict(
             {
                 "status": _("Only a draft can be approved (this one is %(status)s).")
                 % {"status": case.get_status_display()}
@@ -236,7 +237,7 @@ def approve_case(*, actor, case: OffboardingCase) -> OffboardingCase:
 def _ready_to_run(case: OffboardingCase) -> None:
     # Approval is always required: a case nobody but its creator agreed to never runs.
     if case.status != Status.APPROVED:
-        raise ValidationError(
+        raise Conflict(
             {
                 "status": _("A %(status)s case cannot be scheduled; it must be approved first.")
                 % {"status": case.get_status_display()}
@@ -294,7 +295,7 @@ def cancel_case(*, actor, case: OffboardingCase, reason: str) -> OffboardingCase
     _require(actor, "offboarding.run_offboardingcase", _("Only HR cancels offboarding cases."))
     case = OffboardingCase.objects.select_for_update().get(pk=case.pk)
     if case.status in (Status.COMPLETED, Status.CANCELLED, Status.RUNNING):
-        raise ValidationError(
+        raise Conflict(
             {
                 "status": _("A %(status)s case cannot be cancelled.")
                 % {"status": case.get_status_display()}
@@ -353,7 +354,7 @@ def record_refusal(*, actor, transfer: CustomerTransfer, reason: str) -> Custome
         .get(pk=transfer.pk)
     )
     if transfer.status != CustomerTransfer.Status.COMPLETED:
-        raise ValidationError(
+        raise Conflict(
             {
                 "status": _("This transfer is already %(status)s.")
                 % {"status": transfer.get_status_display()}
@@ -412,9 +413,9 @@ def reconfirm_share(*, actor, share: RevokedShare) -> CustomerUserObjectPermissi
             _("Only the customer's owner may re-confirm a share the leaver gave.")
         )
     if share.reconfirmed_at is not None:
-        raise ValidationError({"share": _("This share has already been re-confirmed.")})
+        raise Conflict({"share": _("This share has already been re-confirmed.")})
     if share.expires_at is not None and share.expires_at <= timezone.now():
-        raise ValidationError({"share": _("This share has expired; share the customer anew.")})
+        raise Conflict({"share": _("This share has expired; share the customer anew.")})
     grant = share_customer(
         actor=actor,
         customer=customer,

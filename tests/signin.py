@@ -1,13 +1,14 @@
 """Signing test clients in the way a real user would be: with a second factor where the role
 needs one (scrm.staff.mfa), so the suites exercise the same gates as production."""
 
-from django.test import Client
+from django.test import Client, RequestFactory
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from scrm.staff.mfa import current_code, is_privileged
+from scrm.staff.tokens import issue_tokens
 
 TEST_TOTP_KEY = "3132333435363738393031323334353637383930"  # RFC 6238's test secret, hex
 
@@ -47,6 +48,14 @@ def second_factor_token(user) -> AccessToken:
     token = AccessToken.for_user(user)
     token["amr"] = ["pwd", "otp"]
     return token
+
+
+def signed_in_token(user) -> str:
+    """A real API sign-in with a second factor, as /auth/token/mfa/ ends it: a session row and
+    its access token, which the API's own authentication accepts (a bare `second_factor_token`
+    is only good for `force_authenticate`: it names no session)."""
+    request = RequestFactory().post("/api/v1/auth/token/mfa/", HTTP_USER_AGENT="tests")
+    return issue_tokens(staff=user, request=request, second_factor=True)["access"]
 
 
 def api_client(user, *, second_factor: bool = True) -> APIClient:

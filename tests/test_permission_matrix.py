@@ -1101,10 +1101,10 @@ ROWS: list[Row] = [
         customer_url("of_rep"),
         only(
             {
-                # sales may change the customer, not this field: a 400 field error
-                "rep": 400,
-                "lead": 400,
-                "manager": 400,
+                # sales may change the customer, not this field: a right they lack (403)
+                "rep": 403,
+                "lead": 403,
+                "manager": 403,
                 "admin_user": 200,
                 "legal": 403,
                 "auditor": 403,
@@ -1221,7 +1221,7 @@ ROWS: list[Row] = [
         "confirm an authenticator nobody started",
         "POST",
         fixed("/api/v1/auth/mfa/totp/confirm/"),
-        only({}, 400),
+        only({}, 409),  # valid input, but no set-up to confirm: a conflict
         body=lambda w: {"code": "123456"},
     ),
     # The admin's code step for a signed-in, verified user: the form (anonymous: no sign-in

@@ -83,7 +83,9 @@ class ChatExportView(DeclaredScopeMixin, APIView):
                 {"format": [_("Choose one of: %(choices)s.") % {"choices": ", ".join(FORMATS)}]}
             )
         filterset = MessageFilter(
-            data=request.query_params, queryset=Message.objects.visible_to(request.user)
+            data=request.query_params,
+            queryset=Message.objects.visible_to(request.user),
+            strict=True,
         )
         if not filterset.is_valid():
             raise ValidationError({name: list(errs) for name, errs in filterset.errors.items()})

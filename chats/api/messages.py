@@ -27,6 +27,7 @@ from chats.timeline import recorded_timeline
 from scrm.access.scope import LIST, VIEW
 from scrm.api.pagination import CappedCountPagination
 from scrm.api.permissions import model_permission
+from scrm.api.schema import FIRST_ROW_ID, links
 from scrm.api.viewsets import DeclaredScopeMixin, ScopedViewSetMixin, WriteOnly
 from scrm.audit.models import AccessAction, Channel
 from scrm.audit.read_budget import refuse_blocked_reads
@@ -41,6 +42,9 @@ class ConversationViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ConversationSerializer
     filterset_fields = ["channel", "customer", "owner"]
     permission_classes = [CAN_READ_CHATS]
+    response_links = {
+        "chats_conversations_list": links("chats_conversations_retrieve", id=FIRST_ROW_ID)
+    }
 
 
 @extend_schema_view(list=extend_schema(parameters=MESSAGE_FILTER_PARAMETERS))
@@ -53,6 +57,11 @@ class MessageViewSet(
     serializer_class = MessageSerializer
     filterset_class = MessageFilter
     permission_classes = [CAN_READ_CHATS]
+    response_links = {
+        "chats_messages_list": links(
+            "chats_messages_retrieve", "chats_messages_hide_create", id=FIRST_ROW_ID
+        )
+    }
     scope_actions = {
         **ScopedViewSetMixin.scope_actions,
         "hide": VIEW,
@@ -164,7 +173,13 @@ class MessageSearchView(DeclaredScopeMixin, generics.ListAPIView):
             *MESSAGE_FILTER_PARAMETERS,
             OpenApiParameter(
                 "q",
-                str,
+                # Not blank (a character that is not white space), no NUL character.
+                {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 100,
+                    "pattern": r"^[^\x00]*\S[^\x00]*$",
+                },
                 required=True,
                 description="Keyword, 1 to 100 characters (Chinese included): messages "
                 "whose text contains it.",

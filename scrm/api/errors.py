@@ -2,10 +2,12 @@
 
     {"code": "invalid", "detail": "Invalid input.", "errors": {"mobile": ["..."]}}
 
-`errors` is present for validation failures only: field name -> list of messages, always flat
-(an item of a list field or a nested field is named with dots, `customers.2`, `plan.kind`), so a
-generated client reads one type. Django ValidationError and PermissionDenied
-raised by services are translated here so views stay thin.
+`errors` is present for validation failures (400 `invalid`) and state conflicts (409
+`conflict`: valid input that the record's current state does not allow) only: field name -> list
+of messages, always flat (an item of a list field or a nested field is named with dots,
+`customers.2`, `plan.kind`), so a generated client reads one type. Django ValidationError
+(scrm.conflicts.Conflict among them) and PermissionDenied raised by services are translated
+here so views stay thin.
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -18,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from scrm.audit.read_budget import ReadsBlocked
+from scrm.conflicts import Conflict
 from scrm.masking.lookups import LookupLimitExceeded
 from scrm.masking.reveal import RevealLimitExceeded
 
@@ -41,12 +44,25 @@ class TooManyFields(exceptions.ParseError):
     default_code = "too_many_fields"
 
 
+class StateConflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("The record's current state does not allow this.")
+    default_code = "conflict"
+
+    def __init__(self, errors: dict):
+        super().__init__()
+        self.errors = errors
+
+
+def _field_messages(exc: DjangoValidationError) -> dict:
+    return exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+
+
 def _as_drf(exc: Exception) -> Exception:
+    if isinstance(exc, Conflict):
+        return StateConflict(_field_messages(exc))
     if isinstance(exc, DjangoValidationError):
-        detail = (
-            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        )
-        return exceptions.ValidationError(detail)
+        return exceptions.ValidationError(_field_messages(exc))
     if isinstance(exc, Http404):  # get_object_or_404: answer with DRF's code, "not_found"
         return exceptions.NotFound()
     if isinstance(exc, ReadsBlocked):  # before PermissionDenied: it is one
@@ -93,6 +109,10 @@ def exception_handler(exc, context):
         errors = flat_errors(errors)
         response.data = {"code": "invalid", "detail": _("Invalid input."), "errors": errors}
         response.status_code = status.HTTP_400_BAD_REQUEST
+        return response
+    if isinstance(exc, StateConflict):
+        errors = flat_errors(exc.errors)
+        response.data = {"code": exc.default_code, "detail": str(exc.detail), "errors": errors}
         return response
     codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
     data = response.data if isinstance(response.data, dict) else {"detail": response.data}

@@ -24,6 +24,8 @@ The contract for clients, for both classes:
 - a page beyond the end, or a page number no list can reach (beyond 64 bits), answers 404.
 """
 
+import re
+
 from django.core.paginator import EmptyPage, Paginator
 from django.db import OperationalError, connections, transaction
 from django.utils.functional import cached_property
@@ -68,6 +70,33 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
     django_paginator_class = BoundedPaginator
+
+    def get_page_size(self, request):
+        # DRF ignores a page_size it cannot use (`abc`, 0, 10000) and serves the default: a
+        # client would never learn its pages are not the size it asked for.
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _("A whole number from 1 to %(max)s.") % {"max": self.max_page_size}
+                    ]
+                }
+            )
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                }
+        return parameters
 
     def page_links(self) -> dict:
         page = self.page

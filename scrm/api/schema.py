@@ -23,12 +23,21 @@ The same class documents the headers the runtime sends:
   the throttle ran (400, 404, ...), never on 401 or a permission check's 403;
 - on a view's `etag_actions` (scrm.api.concurrency), the `ETag` of the record on success, and
   on those that write, the optional `If-Match` request header (412 when it is stale).
+
+And the OpenAPI links a view declares in `response_links` ({operationId: links(...)}): from an
+operation's success answer to the operations a client calls next with the ids it holds. A
+generated client may follow them; schemathesis' stateful phase walks them (e.g. an offboarding
+case from create through approve and run to its report).
 """
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+
+from scrm.api.ids import MAX_ID
+from scrm.api.strict import StrictInputMixin
 
 JSON = "application/json"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -94,6 +103,20 @@ GENERIC_ERRORS = {
 }
 
 
+CREATED_ID = "$response.body#/id"
+FIRST_ROW_ID = "$response.body#/results/0/id"
+PATH_ID = "$request.path.id"
+
+
+def links(*operation_ids: str, **parameters: str) -> dict:
+    """OpenAPI Link objects to each operation, filling its `parameters` from runtime
+    expressions (e.g. `id=CREATED_ID`): a view's `response_links` value."""
+    return {
+        operation_id: {"operationId": operation_id, "parameters": parameters}
+        for operation_id in operation_ids
+    }
+
+
 def _header(description: str, schema: dict, *, required: bool) -> dict:
     header = {"schema": schema, "description": description}
     if required:
@@ -154,6 +177,12 @@ class ScrmAutoSchema(AutoSchema):
             headers["ETag"] = _header(ETAG, {"type": "string"}, required=True)
         return headers
 
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(force_instance(serializer), StrictInputMixin):
+            schema["additionalProperties"] = False  # scrm.api.strict refuses unknown fields
+        return schema
+
     def _get_serializer_field_meta(self, field, direction):
         # A field without help_text is described by its label: the model field's verbose name,
         # or DRF's label from the field name. help_text, where given, says more.
@@ -168,6 +197,13 @@ class ScrmAutoSchema(AutoSchema):
             # A filter's title is its translated label: generated clients would name the enum
             # type after it, in whatever language the schema was served in.
             parameter.get("schema", {}).pop("title", None)
+            if (
+                parameter["in"] == "query"
+                and parameter["name"] not in PAGE_PARAMETERS
+                and parameter["schema"].get("type") in ("integer", "number")
+            ):
+                # Every number filter is an id (scrm.api.ids bounds them).
+                parameter["schema"] = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
             if not parameter.get("description"):
                 parameter["description"] = PARAMETER_DESCRIPTIONS.get(
                     parameter["name"], parameter["name"].replace("_", " ").capitalize()
@@ -224,4 +260,9 @@ class ScrmAutoSchema(AutoSchema):
                 # Declared by the view without a body: every error carries the envelope.
                 error = self._get_response_for_code(ErrorSerializer, status, [JSON], direction)
                 answer["content"] = error["content"]
+        declared = getattr(self.view, "response_links", {}).get(self.get_operation_id())
+        if declared:
+            for status, answer in responses.items():
+                if status.startswith("2"):
+                    answer["links"] = declared
         return dict(sorted(responses.items()))

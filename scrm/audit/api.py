@@ -2,7 +2,7 @@ from auditlog.models import LogEntry
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -10,10 +10,12 @@ from rest_framework.response import Response
 
 from scrm.access.scope import LIST
 from scrm.api.permissions import model_permission
+from scrm.api.schema import FIRST_ROW_ID, links
+from scrm.api.strict import StrictSerializer
 from scrm.api.viewsets import RecordedReadsViewSetMixin, WriteOnly
 from scrm.audit.changelog import changes_for, visible_log_entries
 from scrm.audit.export import COLUMNS, csv_rows
-from scrm.audit.filters import AccessEventFilter, ChangeLogFilter
+from scrm.audit.filters import AccessEventFilter, ChangeLogFilter, logged_models
 from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
 from scrm.audit.read_budget import may_release_read_blocks, release_read_block
 from scrm.masking.detectors import mask_text
@@ -65,6 +67,7 @@ class AccessEventViewSet(RecordedReadsViewSetMixin, viewsets.ReadOnlyModelViewSe
     second_factor_actions = frozenset({"list", "retrieve", "export"})
     scope_actions = {**RecordedReadsViewSetMixin.scope_actions, "export": LIST}
     filtered_actions = ("export",)  # takes the list's filters (scrm.api.schema)
+    response_links = {"audit_events_list": links("audit_events_retrieve", id=FIRST_ROW_ID)}
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=False, methods=["get"])
@@ -83,7 +86,7 @@ class AccessEventViewSet(RecordedReadsViewSetMixin, viewsets.ReadOnlyModelViewSe
         return response
 
 
-class ReleaseSerializer(serializers.Serializer):
+class ReleaseSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=500)
 
 
@@ -98,6 +101,9 @@ class SecurityAlertViewSet(RecordedReadsViewSetMixin, viewsets.ReadOnlyModelView
     serializer_class = SecurityAlertSerializer
     filterset_fields = ["kind", "severity", "actor"]
     permission_classes = [model_permission("audit.view_securityalert")]
+    response_links = {
+        "alerts_list": links("alerts_retrieve", "alerts_release_reads_create", id=FIRST_ROW_ID)
+    }
     second_factor_actions = frozenset({"list", "retrieve", "release_reads"})
     scope_actions = {
         **RecordedReadsViewSetMixin.scope_actions,
@@ -174,6 +180,17 @@ class ChangeLogEntrySerializer(serializers.ModelSerializer):
         return changes_for(entry, self.context["request"].user)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "model",
+                enum=[label for label, _label in logged_models()],
+                description="Only entries about this kind of record (app_label.model).",
+            )
+        ]
+    )
+)
 class ChangeLogViewSet(RecordedReadsViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Who changed what (django-auditlog's change log): staff records, roles, permissions,
     devices, customers, cases, rules. Entries about customers are narrowed to the reader's
@@ -185,6 +202,7 @@ class ChangeLogViewSet(RecordedReadsViewSetMixin, viewsets.ReadOnlyModelViewSet)
     serializer_class = ChangeLogEntrySerializer
     filterset_class = ChangeLogFilter
     permission_classes = [model_permission("auditlog.view_logentry")]
+    response_links = {"audit_changes_list": links("audit_changes_retrieve", id=FIRST_ROW_ID)}
 
     def get_queryset(self):
         return visible_log_entries(super().get_queryset(), self.request.user)

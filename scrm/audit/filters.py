@@ -21,7 +21,7 @@ class AccessEventFilter(BoundedFilterSet):
         return events_touching(queryset, "customers.customer", int(value))
 
 
-def _logged_models() -> list[tuple[str, str]]:
+def logged_models() -> list[tuple[str, str]]:
     from auditlog.registry import auditlog
 
     labels = sorted(model._meta.label_lower for model in auditlog.get_models())
@@ -36,7 +36,7 @@ class ChangeLogFilter(BoundedFilterSet):
     )
     actor = django_filters.NumberFilter(field_name="actor", label=_("Who made the change (id)"))
     model = django_filters.ChoiceFilter(
-        choices=_logged_models, method="filter_model", label="app_label.model"
+        choices=logged_models, method="filter_model", label="app_label.model"
     )
     since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")

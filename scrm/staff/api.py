@@ -5,6 +5,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from scrm.api.schema import FIRST_ROW_ID, links
 from scrm.api.viewsets import DeclaredScopeMixin, Public
 from scrm.staff import roles
 from scrm.staff.models import Staff
@@ -73,6 +74,7 @@ class StaffDirectoryViewSet(DeclaredScopeMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Staff.objects.filter(is_active=True).select_related("department", "team")
     serializer_class = StaffDirectorySerializer
     filterset_fields = ["department", "team", "employment_status"]
+    response_links = {"staff_list": links("staff_retrieve", id=FIRST_ROW_ID)}
     scope_actions = {
         "list": Public("the colleague directory: names and teams to pick a colleague"),
         "retrieve": Public("the colleague directory: names and teams to pick a colleague"),

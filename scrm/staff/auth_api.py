@@ -33,6 +33,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from scrm.api.strict import StrictSerializer
 from scrm.api.viewsets import DeclaredScopeMixin, Public, WriteOnly
 from scrm.staff import mfa
 from scrm.staff.lockout import locked_out, record_failed_step
@@ -64,7 +65,7 @@ class TokenPairSerializer(serializers.Serializer):
     refresh = serializers.CharField(help_text=REFRESH_HELP)
 
 
-class CredentialsSerializer(serializers.Serializer):
+class CredentialsSerializer(StrictSerializer):
     username = serializers.CharField(max_length=150, help_text="The staff member's username.")
     password = serializers.CharField(
         max_length=4096, trim_whitespace=False, help_text="Their password."
@@ -153,7 +154,7 @@ def _new_ticket(user: Staff) -> str:
     return key
 
 
-class SecondFactorSerializer(serializers.Serializer):
+class SecondFactorSerializer(StrictSerializer):
     ticket = serializers.CharField(max_length=100, help_text="The ticket auth/token/ answered.")
     code = serializers.CharField(max_length=32, help_text="TOTP code or a recovery code")
 
@@ -210,8 +211,14 @@ def _open_ticket(key: str) -> LoginTicket:
     return ticket
 
 
-class RefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField(max_length=4096, help_text="A refresh token.")
+class RefreshSerializer(StrictSerializer):
+    # Shaped like a JWT (three base64url parts), so the schema tells clients what a token is;
+    # one that is not scrm's answers 401.
+    refresh = serializers.RegexField(
+        r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+        max_length=4096,
+        help_text="A refresh token.",
+    )
 
 
 class RefreshToken(_PostOnly):
@@ -277,6 +284,9 @@ class LogoutEverywhere(DeclaredScopeMixin, APIView):
 class TotpEnrolment(DeclaredScopeMixin, APIView):
     scope_actions = {"post": WriteOnly("a new authenticator secret for the caller only")}
     permission_classes = [IsAuthenticated]
+    error_responses = {
+        "post": {409: "The account already has an authenticator (an administrator resets it)."}
+    }
 
     @extend_schema(
         request=None,
@@ -300,13 +310,14 @@ class TotpEnrolment(DeclaredScopeMixin, APIView):
         )
 
 
-class CodeSerializer(serializers.Serializer):
+class CodeSerializer(StrictSerializer):
     code = serializers.CharField(max_length=32, help_text="A code the new authenticator shows.")
 
 
 class TotpConfirmation(DeclaredScopeMixin, APIView):
     scope_actions = {"post": WriteOnly("confirms the caller's own authenticator")}
     permission_classes = [IsAuthenticated]
+    error_responses = {"post": {409: "There is no set-up to confirm: start one first."}}
 
     @extend_schema(
         request=CodeSerializer,

@@ -28,6 +28,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import exceptions
 
+from scrm.conflicts import Conflict
 from scrm.staff.models import Staff
 from scrm.staff.services import end_sessions, is_administrator
 from scrm.staff.tokens import second_factor_used
@@ -108,9 +109,7 @@ def start_totp_enrolment(*, actor: Staff) -> PendingEnrolment:
     Refused while a confirmed one exists: replacing it is a reset by an administrator."""
     Staff.objects.select_for_update().get(pk=actor.pk)
     if is_enrolled(actor):
-        raise ValidationError(
-            {"totp": _("Two-factor authentication is already set up for this account.")}
-        )
+        raise Conflict({"totp": _("Two-factor authentication is already set up for this account.")})
     TOTPDevice.objects.filter(user=actor, confirmed=False).delete()
     device = TOTPDevice.objects.create(user=actor, name=TOTP_NAME, confirmed=False)
     return PendingEnrolment(device=device)
@@ -122,7 +121,7 @@ def confirm_totp_enrolment(*, actor: Staff, code: str) -> list[str]:
     the transaction, so the failure django-otp counts for its back-off is kept)."""
     outcome = _confirm(actor, code)
     if outcome == "none":
-        raise ValidationError({"code": _("Start the set-up first: there is nothing to confirm.")})
+        raise Conflict({"code": _("Start the set-up first: there is nothing to confirm.")})
     if outcome == "wrong":
         raise ValidationError({"code": _("The code is wrong or has expired; try the next one.")})
     return outcome

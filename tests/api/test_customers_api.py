@@ -211,10 +211,11 @@ def test_list_is_paginated(rep, api_client_for):
     assert ids(response) == [created[2].pk, created[1].pk]  # newest first
 
 
-def test_page_size_is_capped(rep, api_client_for):
+def test_a_page_size_over_the_maximum_is_refused_not_quietly_shrunk(rep, api_client_for):
     response = api_client_for(rep).get("/api/v1/customers/?page_size=100000")
 
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert "200" in response.json()["errors"]["page_size"][0]
 
 
 @pytest.fixture

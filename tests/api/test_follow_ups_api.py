@@ -187,6 +187,9 @@ def test_a_rep_logs_and_corrects_a_deal(rep, api_client_for):
         ({"date": "2026-11-30", "product": "x", "amount": "-5"}, "amount"),
         ({"date": "2026-11-30", "product": "x", "amount": "99999999999999999999"}, "amount"),
         ({"date": "2026-11-30", "product": "x", "amount": "abc"}, "amount"),
+        ({"date": "2026-11-30", "product": "x", "amount": "1e3"}, "amount"),  # not a decimal
+        ({"date": "2026-11-30", "product": "x", "amount": 12.5}, "amount"),  # a string, please
+        ({"date": "2026-11-30", "product": "x", "amount": "0.001"}, "amount"),
         ({"date": "2026-11-30", "product": "", "amount": "5"}, "product"),
         ({"date": "soon", "product": "x", "amount": "5"}, "date"),
     ],

@@ -133,7 +133,11 @@ def test_a_reps_day_through_the_generated_client(generated, live_server, org, bo
     ]
     batch = api("chats.chats_messages_batch_create").sync(
         client=sync,
-        body=m.BatchRequest(messages=records, channel=m.ChatChannelEnum.WECOM),
+        body=m.BatchRequest(
+            # Each record an object of WeCom's own fields (the schema's free-form item)
+            messages=[m.BatchRequestMessagesItem.from_dict(r) for r in records],
+            channel=m.ChatChannelEnum.WECOM,
+        ),
     )
     assert isinstance(batch, m.BatchResult)
     assert (batch.created, batch.duplicate, batch.error) == (2, 0, 1)

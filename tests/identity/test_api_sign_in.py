@@ -161,7 +161,7 @@ def test_enrolment_through_the_api(org):
     assert TOTPDevice.objects.get(user=org.hr).confirmed
 
     # A second set-up over a confirmed one is a reset, an administrator's act.
-    assert client.post("/api/v1/auth/mfa/totp/").status_code == 400
+    assert client.post("/api/v1/auth/mfa/totp/").status_code == 409
 
 
 # --- privileged actions need the second factor in the token ---------------------------------

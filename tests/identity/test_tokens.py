@@ -126,7 +126,7 @@ def test_logout_ends_that_sign_in_at_once_and_no_other(org):
     assert bearer(tablet["access"]).get(ME).status_code == 200
 
 
-@pytest.mark.parametrize("refresh", ["0", "not.a.token"])
+@pytest.mark.parametrize("refresh", ["not.a.token", "aaa.bbb.ccc"])
 def test_logout_with_a_token_scrm_did_not_sign_answers_the_documented_401(org, refresh):
     # Found by schemathesis: the 401 was sent but not in the schema (only 204 and 400 were).
     response = APIClient().post("/api/v1/auth/logout/", {"refresh": refresh}, format="json")

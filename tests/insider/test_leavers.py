@@ -138,7 +138,7 @@ def test_the_new_owner_reconfirms_a_share_and_the_colleague_sees_the_customer_ag
     grant = CustomerUserObjectPermission.objects.get(pk=response.json()["share_id"])
     assert (grant.granted_by, grant.permission.codename) == (org.rep_b, "view_customer")
     again = successor.post(f"{REVOKED}{row['id']}/reconfirm/")
-    assert (again.status_code, again.json()["code"]) == (400, "invalid")
+    assert (again.status_code, again.json()["code"]) == (409, "conflict")
 
 
 @pytest.mark.parametrize("who", ["rep_other_team", "rep", "hr", "lead"])

@@ -427,8 +427,9 @@ def test_a_case_is_approved_only_once(org, leaver, api_client_for):
     # when
     response = api_client_for(org.lead).post(case_url(case, "approve"))
 
-    # then
-    assert response.status_code == 400
+    # then: a conflict with the case's state, not an input error
+    assert response.status_code == 409
+    assert response.json()["code"] == "conflict"
     assert "status" in response.json()["errors"]
 
 
@@ -482,7 +483,7 @@ def test_a_draft_cannot_be_scheduled_or_run_approval_is_always_required(
     run = hr.post(case_url(case, "run"))
 
     # then
-    assert scheduled.status_code == run.status_code == 400
+    assert scheduled.status_code == run.status_code == 409
     assert "必须先审批" in scheduled.json()["errors"]["status"][0]  # "approved first"
     assert not PeriodicTask.objects.filter(task=RUN_TASK).exists()
     case.refresh_from_db()
@@ -560,7 +561,7 @@ def test_a_completed_case_is_not_run_again(org, leaver, book, api_client_for):
     response = hr.post(case_url(case, "run"))
 
     # then
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "已完成" in response.json()["errors"]["status"][0]  # "completed"
 
 
@@ -777,7 +778,7 @@ def test_a_completed_case_cannot_be_cancelled(org, leaver, book, api_client_for)
     response = hr.post(case_url(case, "cancel"), {"reason": "Oops"}, format="json")
 
     # then
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["errors"] == {"status": ["状态为“已完成”的交接不能取消。"]}
     case.refresh_from_db()
     assert case.status == "completed" and not case.cancel_summary

@@ -155,9 +155,9 @@ def test_a_third_move_within_the_window_is_refused_naming_the_customer(
     response = transfer(lead, [customers.of_rep], org.rep_b)
 
     # then
-    assert response.status_code == 400, response.content
+    assert response.status_code == 409, response.content
     body = response.json()
-    assert body["code"] == "invalid"
+    assert body["code"] == "conflict"
     [message] = body["errors"]["customers"]
     assert str(customers.of_rep.pk) in message
     customers.of_rep.refresh_from_db()
@@ -173,7 +173,7 @@ def test_one_customer_over_the_limit_stops_the_whole_batch(org, customers, api_c
 
     response = transfer(lead, [fresh, customers.of_rep], org.rep_b)
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     errors = response.json()["errors"]["customers"]
     assert len(errors) == 1 and str(customers.of_rep.pk) in errors[0]
     assert str(fresh.pk) not in errors[0].split("changed")[0].replace(str(customers.of_rep.pk), "")
@@ -192,7 +192,7 @@ def test_the_limit_follows_the_settings_and_skips_customers_that_stay(
     # Already rep_b's: it does not move, so the limit does not apply to it.
     again = transfer(lead, [customers.of_rep], org.rep_b)
     assert again.status_code == 200 and again.json()["unchanged"] == 1
-    assert transfer(lead, [customers.of_rep], org.rep).status_code == 400
+    assert transfer(lead, [customers.of_rep], org.rep).status_code == 409
 
 
 def test_moves_older_than_the_window_do_not_count(org, customers, api_client_for, settings):

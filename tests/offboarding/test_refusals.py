@@ -174,7 +174,7 @@ def test_a_transfer_is_refused_only_once(org, handed_over, api_client_for):
     again = refuse(hr, transfer)
 
     # then
-    assert again.status_code == 400
+    assert again.status_code == 409
     assert again.json()["errors"] == {"status": ["此转移已是“被拒绝”状态。"]}
     assert OwnershipTransfer.objects.filter(customer=customer, case=case).count() == 2
 

@@ -221,7 +221,7 @@ def test_cancelling_a_case_that_ran_partly_says_exactly_what_was_done(
         Message.objects.count(),
     )
     # A cancelled case is never run again.
-    assert hr.post(f"{CASES_URL}{case.pk}/run/").status_code == 400
+    assert hr.post(f"{CASES_URL}{case.pk}/run/").status_code == 409
     assert run_case(case.pk).status == "cancelled"
     assert Counter(owners_of(book.customers).values()) == {leaver.pk: 4, org.rep.pk: 2}
 
