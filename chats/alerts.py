@@ -1,15 +1,12 @@
 """Sensitive-word monitoring: admin-managed rules checked against every ingested message.
 
-Patterns run on RE2 (google-re2), whose matching time is linear in the text: Python's `re`
-backtracks, and a rule like `(a+)+$` against a long message stalled a whole ingest batch.
-RE2 refuses what it cannot run in linear time (backreferences, lookaround); rules are checked
-with it when they are saved (SensitiveWordRule.clean), so such a pattern is refused there.
+Patterns run on RE2 in linear time (chats.patterns), checked with it when a rule is saved.
 """
 
-import re2
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from chats.models import SensitiveWordRule
+from chats.patterns import PatternError, compile_pattern
 from scrm.audit.models import SecurityAlert, register_alert_kind
 from scrm.masking.detectors import mask_text
 from scrm.product_language import product_text
@@ -17,37 +14,14 @@ from scrm.product_language import product_text
 EXCERPT_AROUND = 30  # characters of context on each side of the match
 
 
-class PatternError(ValueError):
-    """A rule pattern the matching engine cannot run; the message says why."""
-
-
 ALERT_KIND = "sensitive_word"
 register_alert_kind(ALERT_KIND, gettext_lazy("Sensitive word"))
-
-
-def _options() -> "re2.Options":
-    options = re2.Options()
-    options.case_sensitive = False
-    options.log_errors = False  # a refused pattern is reported to the user, not to stderr
-    return options
 
 
 def compile_rule(kind: str, pattern: str):
     """The compiled RE2 pattern of a rule: a keyword matches literally, a regular expression
     in RE2 syntax. Raises PatternError for a pattern RE2 cannot compile."""
-    options = _options()
-    if kind != SensitiveWordRule.Kind.REGEX:
-        options.literal = True
-    try:
-        return re2.compile(pattern, options=options)
-    except re2.error as exc:
-        reason = exc.args[0] if exc.args else exc
-        if isinstance(reason, bytes):
-            reason = reason.decode("utf-8", "replace")
-        raise PatternError(
-            f"Not a valid regular expression for the linear-time engine (RE2): {reason}. "
-            "Backreferences and lookaround are not supported."
-        ) from exc
+    return compile_pattern(pattern, literal=kind != SensitiveWordRule.Kind.REGEX)
 
 
 def _compiled_rules() -> list[tuple[SensitiveWordRule, object]]:

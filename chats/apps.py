@@ -7,6 +7,9 @@ class ChatsConfig(AppConfig):
     name = "chats"
 
     def ready(self) -> None:
+        from chats import access
+
+        access.register()
         from chats import alerts  # noqa: F401 (names its alert kind)
         from chats.models import (
             HistoryWindow,
@@ -15,6 +18,7 @@ class ChatsConfig(AppConfig):
             RetentionPolicy,
             SensitiveWordRule,
         )
+        from scrm.audit.links import register_bound
         from scrm.audit.registry import register as register_changelog
 
         # Configuration and legal decisions are logged by django-auditlog. Hold reasons are
@@ -31,9 +35,10 @@ class ChatsConfig(AppConfig):
         # audit summary instead, and registering it logs the row's creation and every batch's
         # update (counts, progress) inside that batch's transaction (see chats.retention).
         register_changelog(PurgeLog)
+        register_bound("chats.LegalHold", "customer", "conversation__customer")
 
         # A rep's home: their latest conversations (built over the rep's scope).
-        from customers.dashboard import recent_chats_panel
+        from chats.panels import recent_chats_panel
         from scrm.dashboard import Panel, register_panel
 
         register_panel(

@@ -8,7 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from chats.patterns import PatternError, compile_pattern
 from customers.models import Customer, Tag
+from scrm.access.querysets import ScopedQuerySet
 from scrm.access.scope import VIEW, Scope, scope_for
 from scrm.staff.models import Department
 from scrm.staff.roles import ALL_ROLES, ROLE_LABELS, role_label
@@ -126,12 +128,14 @@ def customer_messages_q(customer_id: int) -> Q:
     return _with_rooms(Q(customer_id=customer_id), rooms, "conversation_id")
 
 
-class ConversationQuerySet(models.QuerySet):
-    def visible_to(self, user, action: str = VIEW) -> "ConversationQuerySet":
-        """Who sees a customer sees its private conversations; a group room is seen through
-        the scopes of its staff members (scope_room_ids)."""
-        scope = scope_for(user, action)
-        return self.filter(_with_rooms(scope_customer_q(scope), scope_room_ids(scope), "pk"))
+class ConversationQuerySet(ScopedQuerySet):
+    """`visible_to(user, action)`: the door, with `conversation_rows` (chats.access)."""
+
+
+def conversation_rows(queryset: QuerySet, scope: Scope, user) -> QuerySet:
+    """Who sees a customer sees its private conversations; a group room is seen through the
+    scopes of its staff members (scope_room_ids)."""
+    return queryset.filter(_with_rooms(scope_customer_q(scope), scope_room_ids(scope), "pk"))
 
 
 class Conversation(models.Model):
@@ -262,19 +266,20 @@ class HistoryWindow(models.Model):
         return max(windows.values(), default=None)
 
 
-class MessageQuerySet(models.QuerySet):
-    def visible_to(self, user, action: str = VIEW) -> "MessageQuerySet":
-        """Messages of visible customers, inside the user's history window, not hidden by them."""
-        # Gated by the model permission, as the customer scope is: seeing a customer (e.g. in
-        # its timeline) does not open its chat archive to a role without chats.view_message.
-        if not user.has_perm("chats.view_message"):
-            return self.none()
-        queryset = self.filter(visible_message_q(user, action))
-        days = HistoryWindow.days_for(user)
-        if days is not None:
-            queryset = queryset.filter(sent_at__gte=timezone.now() - timedelta(days=days))
-        hidden = MessageHide.objects.filter(message=OuterRef("pk"), staff_id=user.pk)
-        return queryset.filter(~Exists(hidden))
+class MessageQuerySet(ScopedQuerySet):
+    """`visible_to(user, action)`: the door, with `message_rows` (chats.access)."""
+
+
+def message_rows(queryset: QuerySet, scope: Scope, user) -> QuerySet:
+    """Messages of visible customers, inside the user's history window, not hidden by them.
+    (Registered as requiring chats.view_message: seeing a customer, e.g. in its timeline, does
+    not open its chat archive to a role without it.)"""
+    queryset = queryset.filter(scope_message_q(scope))
+    days = HistoryWindow.days_for(user)
+    if days is not None:
+        queryset = queryset.filter(sent_at__gte=timezone.now() - timedelta(days=days))
+    hidden = MessageHide.objects.filter(message=OuterRef("pk"), staff_id=user.pk)
+    return queryset.filter(~Exists(hidden))
 
 
 class Message(models.Model):
@@ -592,10 +597,9 @@ class SensitiveWordRule(models.Model):
         return f"{self.get_kind_display()}: {self.pattern}"
 
     def clean_fields(self, exclude=None) -> None:
-        # Checked with the engine that runs it (chats.alerts, RE2): a pattern RE2 refuses
+        # Checked with the engine that runs it (chats.patterns, RE2): a pattern RE2 refuses
         # (backreferences, lookaround) would otherwise be saved and silently never match.
         # A field check (not clean()), so a form without the pattern (list_editable) skips it.
-        from chats.alerts import PatternError, compile_rule
 
         errors = {}
         try:
@@ -604,7 +608,7 @@ class SensitiveWordRule(models.Model):
             errors = exc.update_error_dict(errors)
         if self.pattern and "pattern" not in (exclude or ()) and "pattern" not in errors:
             try:
-                compile_rule(self.kind, self.pattern)
+                compile_pattern(self.pattern, literal=self.kind != self.Kind.REGEX)
             except PatternError as exc:
                 errors["pattern"] = [str(exc)]
         if errors:

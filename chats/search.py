@@ -12,10 +12,11 @@ one of its bigrams and then an exact substring recheck on the text. PostgreSQL i
 `string_to_array(search_tokens, ' ')` with GIN (migration 0002); SQLite keeps an FTS5 table
 `chats_message_fts` whose rowid is the message id.
 
-A viewer who sees message text masked (without chats.reveal_message, chats.display) searches
-the masked text instead: a second set of tokens, of `mask_text(text)`, stored at ingest beside
-the first (Message.masked_text / masked_search_tokens, indexed the same way: GIN on PostgreSQL,
-the FTS5 table `chats_message_masked_fts` on SQLite), and the recheck reads the masked text.
+A viewer who sees message text masked (without chats.reveal_message: scrm.masking.free_text)
+searches the masked text instead: a second set of tokens, of `mask_text(text)`, stored at
+ingest beside the first (Message.masked_text / masked_search_tokens, indexed the same way: GIN
+on PostgreSQL, the FTS5 table `chats_message_masked_fts` on SQLite), and the recheck reads the
+masked text.
 Otherwise a search is an oracle: `?q=1381234` against the raw text tells which hidden middle
 a masked `138****5678` has, digit by digit. Refusing digit-bearing keywords was rejected: it
 would refuse the visible parts too (the last four digits, order numbers), and masks other than
@@ -35,11 +36,10 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import IContains
 
-from chats.display import shows_raw_content
 from chats.models import is_book, scope_message_q
 from customers.models import Customer
-from scrm.access.scope import scope_for
 from scrm.masking.detectors import mask_text
+from scrm.masking.free_text import shows_raw_content
 from scrm.staff.models import Staff
 
 # Runs of letters and digits: [^\W_] is exactly str.isalnum() (\w is isalnum plus "_").
@@ -141,6 +141,9 @@ def search(queryset: QuerySet, keyword: str, *, user) -> QuerySet:
       from the token index, which this plan does not use. A rep's book is left to the
       planner, which starts from the book's customers.
     """
+    # The scope the door applied (not built a second time); a queryset that did not come
+    # through the door is refused on every database (LookupError), never searched unscoped.
+    scope = queryset.applied_scope
     tokens, recheck = keyword_tokens(keyword)
     if not tokens:
         return queryset.none()
@@ -148,7 +151,6 @@ def search(queryset: QuerySet, keyword: str, *, user) -> QuerySet:
     if connections[queryset.db].vendor != "postgresql":
         found = _matching_sqlite(queryset, keyword, tokens, recheck, columns)
         return found.order_by("-sent_at", "-id")
-    scope = scope_for(user)
     condition = _contains_postgresql(keyword, tokens, recheck, columns)
     if not scope.everything and not _most_staff(scope):
         if _is_rare(tokens):

@@ -1,10 +1,10 @@
 from rest_framework import serializers
 
-from chats.display import display_text
 from chats.ingest import MAX_BATCH
 from chats.models import Channel, Conversation, Message
 from customers.serializers import viewer_of
 from scrm.api.strict import StrictSerializer
+from scrm.masking.free_text import display_text
 from scrm.masking.policy import shown
 
 

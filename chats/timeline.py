@@ -6,13 +6,13 @@ from datetime import datetime, time
 from django.db.models import Q
 from django.utils import timezone
 
-from chats.display import display_text
 from chats.models import Conversation, Message, customer_messages_q
 from customers.models import Customer
 from customers.services import yuan
 from scrm.access.scope import VIEW
 from scrm.audit.models import AccessAction
 from scrm.audit.services import record_access
+from scrm.masking.free_text import display_text
 from scrm.masking.policy import shown
 
 LIMIT = 1000
@@ -149,7 +149,7 @@ def conversation_thread(
     each side of message `around` (a search hit, or the edge of the page before). `older` and
     `newer` are the message to centre the page before / after on (None at either end). Text
     and attachment names are shown through the content detectors unless the viewer may read
-    them raw (chats.display)."""
+    them raw (scrm.masking.free_text)."""
     limit = limit or THREAD_LIMIT
     visible = (
         Message.objects.visible_to(user)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextareaWidget
 
 from customers.services import transfer_customers
+from scrm.access.registry import leaving_q
 from scrm.access.scope import SALES_ROLES, can_assign_to
 from scrm.audit.models import AccessAction
 from scrm.masking.policy import customer_label
@@ -33,8 +34,6 @@ NON_SALES_ROLES = frozenset(
 
 def assignable_staff(actor) -> QuerySet:
     """The colleagues `actor` may make the owner of customers, by display name."""
-    from offboarding.models import OffboardingCase
-
     candidates = (
         Staff.objects.filter(
             is_active=True,
@@ -44,11 +43,8 @@ def assignable_staff(actor) -> QuerySet:
         )
         .exclude(groups__name__in=NON_SALES_ROLES)
         .exclude(is_superuser=True)
-        .exclude(
-            pk__in=OffboardingCase.objects.filter(status__in=OffboardingCase.OPEN).values(
-                "leaver_id"
-            )
-        )
+        # Nobody who is leaving (an open offboarding case: scrm.access.registry).
+        .exclude(leaving_q())
         .select_related("team", "department")
         .distinct()
     )

@@ -42,7 +42,7 @@ from scrm.api.permissions import model_permission
 from scrm.api.schema import CREATED_ID, FIRST_ROW_ID, PATH_ID, links
 from scrm.api.viewsets import ScopedViewSetMixin, WriteOnly
 from scrm.audit.models import AccessAction, Channel
-from scrm.audit.read_budget import refuse_blocked_reads
+from scrm.audit.services import refuse_blocked_reads
 from scrm.masking.lookups import may_search_names, refuse, run_lookup
 from scrm.masking.reveal import reveal_field
 

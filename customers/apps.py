@@ -7,12 +7,16 @@ class CustomersConfig(AppConfig):
     name = "customers"
 
     def ready(self) -> None:
+        from customers import access
+
+        access.register()
         from customers.models import (
             Customer,
             CustomerUserObjectPermission,
             FollowUp,
             Transaction,
         )
+        from scrm.audit.links import register_bound, register_subject
         from scrm.audit.registry import register as register_changelog
         from scrm.masking.policy import SENSITIVE_FIELDS, register_masked_log
 
@@ -29,6 +33,12 @@ class CustomersConfig(AppConfig):
         register_changelog(Transaction)
         # A share opens a customer to a colleague: granting and revoking it are changes to log.
         register_changelog(CustomerUserObjectPermission)
+        # The change log narrows entries about customers (and rows bound to one) to the
+        # viewer's scope; the audit filters' "customer id" means a Customer id.
+        register_subject("customers.Customer")
+        register_bound("customers.FollowUp", "customer")
+        register_bound("customers.Transaction", "customer")
+        register_bound("customers.CustomerUserObjectPermission", "content_object")
         register_panels()
 
 

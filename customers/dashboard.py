@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 from customers.models import Customer, FollowUp, Transaction
 from scrm.access.scope import LIST
 from scrm.audit.models import AccessAction, Channel
-from scrm.audit.read_budget import ReadsBlocked, refuse_blocked_reads
-from scrm.audit.services import record_access
+from scrm.audit.read_budget import ReadsBlocked
+from scrm.audit.services import record_access, refuse_blocked_reads
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import customer_label
 from scrm.staff import roles
@@ -79,7 +79,7 @@ def leads_sales(user) -> bool:
     return user.is_active and bool({roles.TEAM_LEAD, roles.SALES_MANAGER} & user.role_names)
 
 
-def _record(request: HttpRequest, model, ids, panel: str) -> None:
+def record_panel(request: HttpRequest, model, ids, panel: str) -> None:
     record_access(
         actor=request.user,
         action=AccessAction.LIST,
@@ -91,7 +91,7 @@ def _record(request: HttpRequest, model, ids, panel: str) -> None:
     )
 
 
-def _reads_blocked(request: HttpRequest, model) -> bool:
+def reads_blocked(request: HttpRequest, model) -> bool:
     """A leaver whose list reads are blocked gets no list panels (the refusal is recorded)."""
     try:
         refuse_blocked_reads(user=request.user, model=model, channel=Channel.ADMIN, request=request)
@@ -104,7 +104,7 @@ def _local_day_start(now: datetime) -> datetime:
     return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _changelist(name: str) -> str:
+def changelist_url(name: str) -> str:
     return reverse(f"admin:{name}_changelist")
 
 
@@ -113,11 +113,11 @@ def _changelist(name: str) -> str:
 
 def my_customers_panel(request: HttpRequest) -> dict[str, Any] | None:
     user = request.user
-    if not is_rep(user) or _reads_blocked(request, Customer):
+    if not is_rep(user) or reads_blocked(request, Customer):
         return None
     mine = Customer.objects.visible_to(user, LIST).filter(owner_id=user.pk)
     recent = list(mine.order_by("-created_at", "-id")[:RECENT])
-    _record(request, Customer, [c.pk for c in recent], "my_customers")
+    record_panel(request, Customer, [c.pk for c in recent], "my_customers")
     return {
         "count": mine.count(),
         "rows": [
@@ -129,7 +129,7 @@ def my_customers_panel(request: HttpRequest) -> dict[str, Any] | None:
             }
             for c in recent
         ],
-        "list_url": f"{_changelist('customers_customer')}?owner__id__exact={user.pk}",
+        "list_url": f"{changelist_url('customers_customer')}?owner__id__exact={user.pk}",
     }
 
 
@@ -140,7 +140,7 @@ def _open_follow_ups(user, visible):
 def follow_ups_panel(request: HttpRequest) -> dict[str, Any] | None:
     """A rep's follow-ups due today and those already overdue, oldest first."""
     user = request.user
-    if not is_rep(user) or _reads_blocked(request, Customer):
+    if not is_rep(user) or reads_blocked(request, Customer):
         return None
     now = timezone.now()
     start, end = _local_day_start(now), _local_day_start(now) + timedelta(days=1)
@@ -150,7 +150,7 @@ def follow_ups_panel(request: HttpRequest) -> dict[str, Any] | None:
     overdue = open_.filter(due_at__lt=start)
     overdue_rows = list(overdue.order_by("due_at")[:RECENT])
     shown = {f.customer_id for f in (*today, *overdue_rows)}
-    _record(request, Customer, sorted(shown), "follow_ups")
+    record_panel(request, Customer, sorted(shown), "follow_ups")
 
     def row(follow_up: FollowUp) -> dict:
         return {
@@ -168,48 +168,13 @@ def follow_ups_panel(request: HttpRequest) -> dict[str, Any] | None:
     }
 
 
-def recent_chats_panel(request: HttpRequest) -> dict[str, Any] | None:
-    """A rep's latest conversations: when, with whom, and the last message as they may read it."""
-    from chats.display import display_text
-    from chats.models import Conversation, Message
-
-    user = request.user
-    if not is_rep(user) or not user.has_perm("chats.view_message"):
-        return None
-    if _reads_blocked(request, Message):
-        return None
-    conversations = list(
-        Conversation.objects.visible_to(user, LIST)
-        .filter(last_message_at__isnull=False)
-        .select_related("customer")
-        .order_by("-last_message_at", "-id")[:RECENT]
-    )
-    messages = Message.objects.visible_to(user, LIST)
-    rows, shown = [], []
-    for conversation in conversations:
-        last = messages.filter(conversation=conversation).order_by("-sent_at", "-id").first()
-        if last is None:
-            continue  # outside the viewer's history window, or hidden by them
-        shown.append(last.pk)
-        customer = conversation.customer
-        rows.append(
-            {
-                "who": customer_label(user, customer) if customer else conversation.title,
-                "at": last.sent_at,
-                "excerpt": display_text(user, last.text)[:40] or last.get_msg_type_display(),
-            }
-        )
-    _record(request, Message, shown, "recent_chats")
-    return {"rows": rows, "list_url": _changelist("chats_message")}
-
-
 # --- a team lead's and a sales manager's panels ----------------------------------------------
 
 
 def pipeline_panel(request: HttpRequest) -> dict[str, Any] | None:
     """Customers and transaction totals per stage, over the viewer's team or department."""
     user = request.user
-    if not leads_sales(user) or _reads_blocked(request, Customer):
+    if not leads_sales(user) or reads_blocked(request, Customer):
         return None
     visible = Customer.objects.visible_to(user, LIST)
     counts = dict(visible.order_by().values_list("stage").annotate(n=Count("id")))
@@ -219,13 +184,13 @@ def pipeline_panel(request: HttpRequest) -> dict[str, Any] | None:
         .values_list("customer__stage")
         .annotate(total=Sum("amount"))
     )
-    _record(request, Customer, [], "pipeline")
+    record_panel(request, Customer, [], "pipeline")
     stages = [
         {
             "label": str(label),
             "count": counts.get(value, 0),
             "amount": yuan(amounts.get(value)),
-            "url": f"{_changelist('customers_customer')}?stage__exact={value}",
+            "url": f"{changelist_url('customers_customer')}?stage__exact={value}",
         }
         for value, label in Customer.Stage.choices
     ]
@@ -292,10 +257,10 @@ def _axes(x_title: str, y_title: str) -> dict:
 
 def weekly_panel(request: HttpRequest) -> dict[str, Any] | None:
     user = request.user
-    if not leads_sales(user) or _reads_blocked(request, Customer):
+    if not leads_sales(user) or reads_blocked(request, Customer):
         return None
     weekly = weekly_new_customers(user)
-    _record(request, Customer, [], "weekly_new_customers")
+    record_panel(request, Customer, [], "weekly_new_customers")
     chart = {
         "labels": [formats.date_format(row["week"], "MONTH_DAY_FORMAT") for row in weekly],
         "datasets": [
@@ -317,12 +282,12 @@ def weekly_panel(request: HttpRequest) -> dict[str, Any] | None:
 def team_overdue_panel(request: HttpRequest) -> dict[str, Any] | None:
     """Follow-ups past due across the viewer's team or department, oldest first."""
     user = request.user
-    if not leads_sales(user) or _reads_blocked(request, Customer):
+    if not leads_sales(user) or reads_blocked(request, Customer):
         return None
     visible = Customer.objects.visible_to(user, LIST)
     overdue = _open_follow_ups(user, visible).filter(due_at__lt=timezone.now())
     rows = list(overdue.select_related("customer", "staff").order_by("due_at")[:RECENT])
-    _record(request, Customer, sorted({f.customer_id for f in rows}), "team_overdue")
+    record_panel(request, Customer, sorted({f.customer_id for f in rows}), "team_overdue")
     return {
         "count": overdue.count(),
         "rows": [

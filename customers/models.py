@@ -5,7 +5,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from scrm.access.scope import scope_q
+from scrm.access.querysets import ScopedQuerySet
 from scrm.crypto.fields import EncryptedTextField
 from scrm.crypto.keyring import blind_index
 from scrm.masking.masks import mask_name
@@ -20,10 +20,8 @@ def id_number_index(value: str) -> str:
     return blind_index("id_number", (value or "").strip().upper())
 
 
-class CustomerQuerySet(models.QuerySet):
-    def visible_to(self, user, action: str = "view") -> "CustomerQuerySet":
-        """The only door to customers: rows `user` may see (or `action`) right now."""
-        return self.filter(scope_q(user, action))
+class CustomerQuerySet(ScopedQuerySet):
+    """`visible_to(user, action)` is the only door to customers (customers.access)."""
 
 
 class Tag(models.Model):
@@ -279,3 +277,35 @@ class OwnershipTransfer(models.Model):
         return (
             f"{self.customer_id}: {self.from_owner_id} -> {self.to_owner_id} at {self.at:%Y-%m-%d}"
         )
+
+
+class PersonalNote(models.Model):
+    """A staff member's private note; one attached to a customer is business data and stays.
+
+    Moved from the staff app (the platform points at no domain model); its table keeps its name.
+    """
+
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="personal_notes",
+        verbose_name=_("staff"),
+    )
+    customer = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("customer"),
+    )
+    text = models.TextField(verbose_name=_("text"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+
+    class Meta:
+        db_table = "staff_personalnote"
+        verbose_name = _("personal note")
+        verbose_name_plural = _("personal notes")
+
+    def __str__(self) -> str:
+        return gettext("Note #%(pk)s") % {"pk": self.pk}

@@ -5,7 +5,6 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import exceptions, serializers
 
-from chats.display import display_text
 from customers.models import Customer, CustomerUserObjectPermission, FollowUp, Transaction
 from customers.services import (
     ARCHIVE_BINDING_READ_ONLY,
@@ -16,6 +15,7 @@ from customers.services import (
 from scrm.api.ids import IdField
 from scrm.api.strict import StrictSerializer
 from scrm.masking.detectors import mask_text
+from scrm.masking.free_text import display_text
 from scrm.masking.policy import SENSITIVE_FIELDS, masked, shown
 from scrm.masking.validation import normalize_mobile, validate_id_number, validate_mobile
 

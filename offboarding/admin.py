@@ -45,7 +45,7 @@ from offboarding.services import (
     run_now,
     schedule_case,
 )
-from scrm.access.door import WriteOnly
+from scrm.access.declarations import WriteOnly
 from scrm.access.scope import CHANGE, VIEW
 from scrm.audit.admin_mixins import DoorAdminMixin
 from scrm.audit.models import AccessAction, Channel

@@ -7,14 +7,19 @@ class OffboardingConfig(AppConfig):
     name = "offboarding"
 
     def ready(self) -> None:
+        from offboarding import access
+
+        access.register()
         from offboarding import panels
         from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase
+        from scrm.audit.links import register_bound
         from scrm.audit.registry import register as register_changelog
         from scrm.dashboard import Panel, register_panel
 
         register_changelog(OffboardingCase, m2m_fields={"successors"})
         register_changelog(CaseStep, include_fields=["status", "error"])
         register_changelog(CustomerTransfer, include_fields=["status", "to_owner", "reason"])
+        register_bound("offboarding.CustomerTransfer", "customer")
 
         folder = "admin/offboarding/panels"
         for key, build, order in (

@@ -1,27 +1,28 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import SHARE_LEVEL_LABELS, Customer
-from scrm.staff import roles
+from scrm.access.querysets import ScopedQuerySet
+from scrm.access.scope import Scope
 
 
-class CaseQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "CaseQuerySet":
-        """HR and administrators see every case; leads and managers the cases of their people."""
-        if not (user.is_authenticated and user.has_perm("offboarding.view_offboardingcase")):
-            return self.none()
-        if user.is_superuser or user.role_names & {roles.HR, roles.ADMINISTRATOR}:
-            return self
-        q = Q(leaver__supervisor_id=user.pk)
-        if roles.TEAM_LEAD in user.role_names and user.team_id:
-            q |= Q(leaver__team_id=user.team_id)
-        if roles.SALES_MANAGER in user.role_names and user.department_id:
-            q |= Q(leaver__department_id__in=user.department.descendant_ids())
-        return self.filter(q)
+class CaseQuerySet(ScopedQuerySet):
+    """`visible_to(user)`: the door, with `case_rows` (offboarding.access)."""
+
+
+def case_rows(queryset: QuerySet, scope: Scope, user) -> QuerySet:
+    """HR and administrators see every case; leads and managers the cases of their people
+    (their team, their department tree), and anyone permitted the cases of those they
+    supervise."""
+    if scope.everything:
+        return queryset
+    if not scope.permitted:
+        return queryset.none()
+    return queryset.filter(scope.owned_q("leaver_id") | Q(leaver__supervisor_id=user.pk))
 
 
 class OffboardingCase(models.Model):

@@ -27,6 +27,7 @@ from offboarding.models import (
     RevokedShare,
     SuccessorOverride,
 )
+from offboarding.notice import start_notice
 from offboarding.planning import (
     plan_still_to_run,
     team_lead_for,
@@ -153,29 +154,6 @@ def _ask_for_approval(case: OffboardingCase) -> None:
     )
 
 
-def start_due_notice_periods() -> int:
-    """Daily: leavers of approved or scheduled cases whose notice date has come enter notice."""
-    started = 0
-    due = OffboardingCase.objects.filter(
-        status__in=(Status.APPROVED, Status.SCHEDULED),
-        notice_date__lte=timezone.localdate(),
-        leaver__employment_status="active",
-    ).select_related("leaver")
-    for case in due:
-        _start_notice(case)
-        started += 1
-    return started
-
-
-def _start_notice(case: OffboardingCase) -> None:
-    # From the notice date the leaver keeps working but may not export or reveal.
-    leaver = case.leaver
-    if case.notice_date <= timezone.localdate() and leaver.employment_status == "active":
-        leaver.employment_status = "notice"
-        leaver.notice_date = case.notice_date
-        leaver.save(update_fields=["employment_status", "notice_date"])
-
-
 def may_approve(actor, case: OffboardingCase) -> bool:
     """The separation-of-duties rule for approvals, with no superuser or permission bypass:
     never the case's creator, never the leaver; the approver recorded when the case was opened,
@@ -230,7 +208,7 @@ def approve_case(*, actor, case: OffboardingCase) -> OffboardingCase:
     validate_plan(case)
     case.status, case.approved_by, case.approved_at = Status.APPROVED, actor, timezone.now()
     case.save(update_fields=["status", "approved_by", "approved_at"])
-    _start_notice(case)
+    start_notice(case)
     return case
 
 
@@ -264,7 +242,7 @@ def schedule_case(*, actor, case: OffboardingCase) -> OffboardingCase:
     )
     case.status = Status.SCHEDULED
     case.save(update_fields=["status", "scheduled_task"])
-    _start_notice(case)
+    start_notice(case)
     return case
 
 
@@ -279,7 +257,7 @@ def run_now(*, actor, case: OffboardingCase) -> OffboardingCase:
         validate_plan(case)  # a successor who no longer qualifies stops the run before it starts
         with transaction.atomic(), audit_actor(actor):
             OffboardingCase.objects.filter(pk=case.pk).update(status=Status.APPROVED)
-            _start_notice(case)
+            start_notice(case)
     if case.scheduled_task_id:
         PeriodicTask.objects.filter(pk=case.scheduled_task_id).update(enabled=False)
     run_offboarding_case.delay(case.pk)

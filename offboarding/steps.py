@@ -17,13 +17,19 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from chats.models import Conversation, Message
-from customers.models import Customer, CustomerUserObjectPermission, FollowUp, OwnershipTransfer
+from customers.models import (
+    Customer,
+    CustomerUserObjectPermission,
+    FollowUp,
+    OwnershipTransfer,
+    PersonalNote,
+)
 from customers.services import SHARE_LEVELS, recent_transfer_counts
 from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, RevokedShare
 from offboarding.planning import assign, team_lead_for
 from scrm.audit.attribution import audit_actor
 from scrm.product_language import product_text
-from scrm.staff.models import Device, Draft, Notification, PersonalNote, SavedSearch
+from scrm.staff.models import Device, Draft, Notification, SavedSearch
 from scrm.staff.services import end_access
 
 BATCH = 2000

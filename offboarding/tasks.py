@@ -1,7 +1,7 @@
 from celery import shared_task
 
+from offboarding.notice import start_due_notice_periods
 from offboarding.runner import run_case
-from offboarding.services import start_due_notice_periods
 
 
 @shared_task(name="offboarding.tasks.run_offboarding_case")

@@ -2,37 +2,19 @@ from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
-from rest_framework.routers import DefaultRouter
 
-from chats.api.export import ChatExportView
-from chats.api.messages import (
-    ConversationViewSet,
-    CustomerTimelineView,
-    MessageSearchView,
-    MessageViewSet,
-)
-from customers.api import CustomerViewSet
-from offboarding.api import CaseViewSet, RevokedShareViewSet, TransferViewSet
 from scrm.api import ids  # noqa: F401 (registers the `id` path converter)
 from scrm.api.docs import RedocView, SchemaView, SwaggerView
+from scrm.api.routes import app_urlpatterns, router
 from scrm.audit.api import AccessEventViewSet, ChangeLogViewSet, SecurityAlertViewSet
 from scrm.masking.views import masking_matrix
 from scrm.staff import auth_api
 from scrm.staff.api import StaffDirectoryViewSet, me
 
-router = DefaultRouter()
-router.register("customers", CustomerViewSet, basename="customer")
 router.register("staff", StaffDirectoryViewSet, basename="staff")
 router.register("audit/events", AccessEventViewSet, basename="accessevent")
 router.register("audit/changes", ChangeLogViewSet, basename="changelog")
 router.register("alerts", SecurityAlertViewSet, basename="alert")
-router.register("chats/conversations", ConversationViewSet, basename="conversation")
-router.register("chats/messages", MessageViewSet, basename="message")
-router.register("offboarding/cases", CaseViewSet, basename="offboarding-case")
-router.register("offboarding/transfers", TransferViewSet, basename="offboarding-transfer")
-router.register(
-    "offboarding/revoked-shares", RevokedShareViewSet, basename="offboarding-revoked-share"
-)
 
 api_v1 = [
     path("auth/token/", auth_api.ObtainToken.as_view(), name="token_obtain_pair"),
@@ -43,9 +25,8 @@ api_v1 = [
     path("auth/mfa/totp/", auth_api.TotpEnrolment.as_view(), name="mfa_totp"),
     path("auth/mfa/totp/confirm/", auth_api.TotpConfirmation.as_view(), name="mfa_totp_confirm"),
     path("me/", me, name="me"),
-    path("chats/search/", MessageSearchView.as_view(), name="chat-search"),
-    path("chats/export/", ChatExportView.as_view(), name="chat-export"),
-    path("customers/<id:pk>/timeline/", CustomerTimelineView.as_view(), name="customer-timeline"),
+    # The apps' own paths and viewsets (each app's api_urls module, scrm.api.routes).
+    *app_urlpatterns(),
     path("", include(router.urls)),
 ]
 
@@ -62,5 +43,6 @@ urlpatterns = [
     path("api/redoc/", RedocView.as_view(url_name="schema"), name="redoc"),
     # Browsers ask every site for /favicon.ico; the admin names none (a 404 in every console).
     path("favicon.ico", RedirectView.as_view(url=static("scrm/favicon.svg"), permanent=True)),
-    path("", include("customers.urls")),
+    # The site's root is the admin's home.
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]

@@ -28,7 +28,6 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
-from chats.display import shows_raw_content
 from chats.export import RAW, XLSX_CONTENT_TYPE, presentation_for
 from chats.ingest import ingest_records
 from chats.models import Message, SensitiveWordRule
@@ -36,6 +35,7 @@ from customers.models import Customer, OwnershipTransfer
 from customers.services import share_customer
 from offboarding.services import approve_case, create_case, record_refusal, run_now
 from scrm.audit.models import AccessAction, AccessEvent, SecurityAlert
+from scrm.masking.free_text import shows_raw_content
 from scrm.masking.masks import (
     mask_address,
     mask_email,

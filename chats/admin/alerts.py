@@ -2,7 +2,8 @@
 
 A security officer holds no chat scope (their job is alerts, not reading chats), so the message
 admin does not show them the message an alert names. This page does, for that one message and
-its neighbours in the conversation, masked as for them (chats.display), and records the read.
+its neighbours in the conversation, masked as for them (scrm.masking.free_text), and records
+the read.
 It opens only through an alert about a message: no alert, no page (404), so it widens nobody's
 access to the archive.
 """
@@ -12,13 +13,14 @@ from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from chats.display import display_text
 from chats.models import Message
 from scrm.audit.admin_mixins import reads_blocked_page
 from scrm.audit.links import register_alert_page
 from scrm.audit.models import AccessAction, Channel, SecurityAlert
 from scrm.audit.services import record_access
+from scrm.masking.free_text import display_text
 from scrm.masking.policy import shown
 
 ALERT_PERMISSION = "audit.view_securityalert"
@@ -29,7 +31,7 @@ def alert_message_url(alert: SecurityAlert) -> str:
     return reverse("admin:chats_message_alert", args=[alert.pk])
 
 
-register_alert_page("chats.message", alert_message_url)
+register_alert_page("chats.message", alert_message_url, gettext_lazy("Open the message"))
 
 
 def _refuse(request, alert_id: int, ids: list[int]) -> None:

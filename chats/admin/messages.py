@@ -12,7 +12,6 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
 from chats.admin.alerts import alert_message_view
-from chats.display import display_text
 from chats.export import CSV, EXPORT_PERMISSION, XLSX, export_response
 from chats.filters import MessageFilter
 from chats.models import Conversation, Message, SensitiveWordRule
@@ -28,6 +27,7 @@ from scrm.audit.admin_mixins import DoorAdminMixin, reads_blocked_page
 from scrm.audit.models import AccessAction, Channel
 from scrm.dbrouting import read_replica
 from scrm.masking.admin_lookups import DeclaredLookupsMixin
+from scrm.masking.free_text import display_text
 from scrm.masking.policy import customer_label, shown
 from scrm.masking.viewer import ViewerAdminMixin, current_viewer
 

@@ -30,8 +30,7 @@ from scrm.api.permissions import model_permission
 from scrm.api.schema import FIRST_ROW_ID, links
 from scrm.api.viewsets import DeclaredScopeMixin, ScopedViewSetMixin, WriteOnly
 from scrm.audit.models import AccessAction, Channel
-from scrm.audit.read_budget import refuse_blocked_reads
-from scrm.audit.services import record_access
+from scrm.audit.services import record_access, refuse_blocked_reads
 from scrm.dbrouting import read_replica
 
 CAN_READ_CHATS = model_permission("chats.view_message")

@@ -19,42 +19,17 @@ from dataclasses import dataclass
 from django.core import checks
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from scrm.access.scope import CHANGE, LIST, REVEAL, SHARE, TRANSFER, VIEW
-
-
-@dataclass(frozen=True)
-class Public:
-    """No scope, no access event: the answer holds no protected data. Say why."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class WriteOnly:
-    """A change whose answer is only what the caller just wrote. Say why."""
-
-    reason: str
-
-
-Declared = str | Public | WriteOnly
-
-SCOPED_READ, WRITE, PUBLIC = "scoped read", "write", "public"
-READ_ACTIONS = (LIST, VIEW, REVEAL)
-WRITE_ACTIONS = (CHANGE, SHARE, TRANSFER)
-
-
-def kind_of(declared: object) -> str | None:
-    """The class of one declaration, or None when it is not a valid one."""
-    if isinstance(declared, Public) and declared.reason:
-        return PUBLIC
-    if isinstance(declared, WriteOnly) and declared.reason:
-        return WRITE
-    if declared in READ_ACTIONS:
-        return SCOPED_READ
-    if declared in WRITE_ACTIONS:
-        return WRITE
-    return None
-
+from scrm.access.declarations import (  # noqa: F401 (the door's vocabulary, re-exported)
+    PUBLIC,
+    READ_ACTIONS,
+    SCOPED_READ,
+    WRITE,
+    WRITE_ACTIONS,
+    Declared,
+    Public,
+    WriteOnly,
+    kind_of,
+)
 
 # Views of the libraries the project stands on, which cannot carry a declaration themselves.
 PUBLIC_VIEWS: dict[str, str] = {

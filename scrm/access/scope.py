@@ -1,11 +1,13 @@
-"""What a staff member may see and do with customers: the one place that decides.
+"""What a staff member may see and do: the one place that decides, for every kind of record.
 
-`scope_q(user, action)` returns a single Q over Customer rows. It is the OR of the user's role
-scopes (own, team, department tree, everything) and their unexpired per-object grants (guardian
-direct foreign-key rows), gated by the model permission the action needs. Everything stays a
-condition the database can plan with an index: the small id sets it is made of (the owners a
-team or department tree covers, the user's few shares) are loaded first, so the scope is
-`owner_id IN (...) OR id IN (...)` on the customer row itself (see GRANT_IDS_INLINE).
+`scope_for(user, action, policy=...)` reads the user's roles against a registered `Policy`
+(scrm.access.registry; the customers app registers CUSTOMERS, offboarding its cases) and returns
+a `Scope`: the OR of the user's role scopes (own, team, department tree, everything, leavers)
+and their unexpired per-object grants, gated by the model permission the action needs.
+Everything stays a condition the database can plan with an index: the small id sets it is made
+of (the owners a team or department tree covers, the user's few shares) are loaded first, so
+the scope is `owner_id IN (...) OR id IN (...)` on the record itself (see GRANT_IDS_INLINE).
+The door, `Model.objects.visible_to(user, action)`, is scrm.access.querysets.
 """
 
 import itertools
@@ -13,11 +15,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.core.signals import request_started
-from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.dispatch import receiver
-from django.utils import timezone
 
+from scrm.access import registry
 from scrm.staff import roles
 
 LIST, VIEW, CHANGE, REVEAL, SHARE, TRANSFER = (
@@ -30,36 +31,11 @@ LIST, VIEW, CHANGE, REVEAL, SHARE, TRANSFER = (
 )
 ACTIONS = (LIST, VIEW, CHANGE, REVEAL, SHARE, TRANSFER)
 
-# The model permission each action requires on top of the scope.
-ACTION_PERMISSION = {
-    LIST: "customers.view_customer",
-    VIEW: "customers.view_customer",
-    CHANGE: "customers.change_customer",
-    REVEAL: "customers.view_customer",
-    SHARE: "customers.share_customer",
-    TRANSFER: "customers.transfer_customer",
-}
-
 OWN, TEAM, DEPARTMENT, ALL, LEAVERS = "own", "team", "department", "all", "leavers"
 
-# role -> action -> scope kind. A role absent for an action sees nothing for it.
-ROLE_SCOPES: dict[str, dict[str, str]] = {
-    roles.SALES_REP: {LIST: OWN, VIEW: OWN, CHANGE: OWN, REVEAL: OWN, SHARE: OWN},
-    roles.TEAM_LEAD: {a: TEAM for a in ACTIONS},
-    roles.SALES_MANAGER: {a: DEPARTMENT for a in ACTIONS},
-    roles.LEGAL: {LIST: ALL, VIEW: ALL, REVEAL: ALL},
-    roles.AUDITOR: {LIST: ALL, VIEW: ALL},
-    # HR sees masked lists of the customers of staff who are leaving, nothing else.
-    roles.HR: {LIST: LEAVERS},
-    roles.ADMINISTRATOR: {a: ALL for a in ACTIONS},
-}
-
-# Per-object grants: which shared permission codenames open which actions.
-GRANT_CODENAMES = {
-    LIST: ("view_customer", "change_customer"),
-    VIEW: ("view_customer", "change_customer"),
-    CHANGE: ("change_customer",),
-}
+# The policy of customers, the records a sales book is made of (registered by customers.access):
+# the default of scope_for, and what book_owners and the masking matrix's "in book" read.
+CUSTOMERS = "customers"
 
 NOTHING = Q(pk__in=[])
 
@@ -77,19 +53,22 @@ GRANT_IDS_INLINE = 1000
 class Scope:
     """What `user` may `action`, as the ids it is made of (read when the scope is built).
 
-    everything: every customer. Otherwise the customers owned by `owners`, plus the customers
-    shared with the user: `shared` (ids, or a queryset of ids past GRANT_IDS_INLINE).
+    everything: every record. Otherwise the records owned by `owners`, plus the records shared
+    with the user: `shared` (ids, or a queryset of ids past GRANT_IDS_INLINE). `permitted`: the
+    user holds the action's model permission (a policy may open more rows to them than the
+    scope's, e.g. an offboarding case to the leaver's supervisor).
     """
 
     everything: bool = False
     owners: tuple[int, ...] = ()
     shared: tuple[int, ...] | QuerySet = ()
+    permitted: bool = False
 
-    def customer_q(self) -> Q:
-        """The scope as one condition on Customer rows."""
+    def owned_q(self, owner: str = "owner_id") -> Q:
+        """The scope as one condition on the rows of a model whose `owner` column names staff."""
         if self.everything:
             return Q()
-        owned = Q(owner_id__in=self.owners) if self.owners else None
+        owned = Q(**{f"{owner}__in": self.owners}) if self.owners else None
         shared = Q(pk__in=self.shared) if _present(self.shared) else None
         if owned is None or shared is None:
             return owned or shared or NOTHING
@@ -104,30 +83,13 @@ def _present(shared) -> bool:
     return bool(shared) if isinstance(shared, tuple) else True
 
 
-def _staff_ids(*conditions: Q, **staff_filter) -> tuple[int, ...]:
+def _staff_ids(*conditions: Q, **staff_filter: object) -> tuple[int, ...]:
     from scrm.staff.models import Staff
 
     found = (
         Staff.objects.filter(*conditions, **staff_filter).order_by().values_list("pk", flat=True)
     )
     return tuple(found)
-
-
-def _department_tree_staff(department_id: int) -> tuple[int, ...]:
-    """The staff of a department and of every department below it, in one recursive query
-    (Department.descendant_ids walks the tree with a query per level)."""
-    from scrm.staff.models import Department, Staff
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH RECURSIVE tree(id) AS ("
-            f"SELECT id FROM {Department._meta.db_table} WHERE id = %s UNION "
-            f"SELECT d.id FROM {Department._meta.db_table} d JOIN tree ON d.parent_id = tree.id) "
-            f"SELECT s.id FROM {Staff._meta.db_table} s "
-            f"WHERE s.department_id IN (SELECT id FROM tree)",
-            [department_id],
-        )
-        return tuple(row[0] for row in cursor.fetchall())
 
 
 def _kind_owners(user, kind: str) -> tuple[int, ...]:
@@ -137,66 +99,62 @@ def _kind_owners(user, kind: str) -> tuple[int, ...]:
     if kind == TEAM:
         return _staff_ids(team_id=user.team_id) if user.team_id else ()
     if kind == DEPARTMENT:
-        return _department_tree_staff(user.department_id) if user.department_id else ()
-    if kind == LEAVERS:
-        # Staff who are leaving: in notice, departed, or with an open offboarding case.
-        from offboarding.models import OffboardingCase
+        if not user.department_id:
+            return ()
+        from scrm.staff.models import Department
 
-        open_cases = OffboardingCase.objects.filter(status__in=OffboardingCase.OPEN)
-        return _staff_ids(
-            Q(employment_status__in=["notice", "departed"])
-            | Q(pk__in=open_cases.values("leaver_id"))
-        )
+        return Department.tree_staff_ids(user.department_id)
+    if kind == LEAVERS:
+        # Staff who are leaving: in notice or departed, or what an app adds (an open case).
+        return _staff_ids(Q(employment_status__in=["notice", "departed"]) | registry.leaving_q())
     raise ValueError(f"unknown scope kind {kind!r}")
 
 
-def _shares(user, action: str):
-    """The customer ids shared with the user for this action (a subquery when very many)."""
-    codenames = GRANT_CODENAMES.get(action)
-    if not codenames:
+def _shares(user, action: str, policy: registry.Policy) -> tuple[int, ...] | QuerySet:
+    """The record ids shared with the user for this action (a subquery when very many)."""
+    if policy.grants is None:
         return ()
-    from customers.models import CustomerUserObjectPermission
-
-    grants = (
-        CustomerUserObjectPermission.objects.filter(
-            user_id=user.pk, permission__codename__in=codenames
-        )
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
-        .order_by()
-    )
-    ids = tuple(grants.values_list("content_object_id", flat=True)[: GRANT_IDS_INLINE + 1])
-    if len(ids) > GRANT_IDS_INLINE:
-        return grants.values("content_object_id")
-    return ids
+    return policy.grants(user, action)
 
 
-def _scope_kinds(user, action: str) -> set[str]:
-    """The scope kinds `user` holds for `action` (ALL for superusers); none when inactive."""
+def _permitted(user, action: str, policy: registry.Policy) -> bool:
+    """Whether `user` holds the model permission `action` needs (superusers: always)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     if not (user and user.is_authenticated and user.is_active):
+        return False
+    if user.is_superuser:
+        return True
+    permission = policy.permissions.get(action)
+    return permission is not None and user.has_perm(permission)
+
+
+def _scope_kinds(user, action: str, policy: registry.Policy) -> set[str]:
+    """The scope kinds `user` holds for `action` (ALL for superusers); none when inactive."""
+    if not _permitted(user, action, policy):
         return set()
     if user.is_superuser:
         return {ALL}
-    if not user.has_perm(ACTION_PERMISSION[action]):
-        return set()
-    return {ROLE_SCOPES[r][action] for r in user.role_names if action in ROLE_SCOPES.get(r, {})}
+    scopes = policy.role_scopes
+    return {scopes[r][action] for r in user.role_names if action in scopes.get(r, {})}
 
 
-def sees_everything(user, action: str = VIEW) -> bool:
-    """Whether `user` may `action` every customer: known from the roles, no ids loaded."""
-    return ALL in _scope_kinds(user, action)
+def sees_everything(user, action: str = VIEW, *, policy: str = CUSTOMERS) -> bool:
+    """Whether `user` may `action` every record of `policy`: known from the roles, no ids."""
+    return ALL in _scope_kinds(user, action, registry.policy(policy))
 
 
-def scope_for(user, action: str = VIEW) -> Scope:
-    """The customers `user` may `action`; nothing for anonymous/inactive users."""
-    kinds = _scope_kinds(user, action)
+def scope_for(user, action: str = VIEW, *, policy: str = CUSTOMERS) -> Scope:
+    """The records of `policy` `user` may `action`; nothing for anonymous/inactive users."""
+    rules = registry.policy(policy)
+    kinds = _scope_kinds(user, action, rules)
     if ALL in kinds:
-        return Scope(everything=True)
+        return Scope(everything=True, permitted=True)
     if not kinds:
-        return Scope()
+        return Scope(permitted=_permitted(user, action, rules))
     owners = {owner for kind in kinds for owner in _kind_owners(user, kind)}
-    return Scope(owners=tuple(sorted(owners)), shared=_shares(user, action))
+    shared = _shares(user, action, rules)
+    return Scope(owners=tuple(sorted(owners)), shared=shared, permitted=True)
 
 
 BOOK_KINDS = frozenset({OWN, TEAM, DEPARTMENT})
@@ -226,22 +184,16 @@ def book_owners(user) -> frozenset[int]:
     cached = getattr(user, "_scrm_book_owners", None)
     if cached is not None and cached[0] == generation:
         return cached[1]
-    kinds = _scope_kinds(user, VIEW) & BOOK_KINDS
+    kinds = _scope_kinds(user, VIEW, registry.policy(CUSTOMERS)) & BOOK_KINDS
     owners = frozenset(owner for kind in kinds for owner in _kind_owners(user, kind))
     if user is not None and user.is_authenticated:
         user._scrm_book_owners = (generation, owners)
     return owners
 
 
-def scope_q(user, action: str = VIEW) -> Q:
-    """One Q selecting the customers `user` may `action`; nothing for anonymous/inactive users."""
-    return scope_for(user, action).customer_q()
-
-
-def can(user, action: str, customer) -> bool:
-    from customers.models import Customer
-
-    return Customer.objects.filter(scope_q(user, action), pk=customer.pk).exists()
+def can(user, action: str, obj: Model) -> bool:
+    """Whether `user` may `action` this record, through the same door as every list."""
+    return type(obj)._default_manager.visible_to(user, action).filter(pk=obj.pk).exists()
 
 
 SALES_ROLES = frozenset({roles.SALES_REP, roles.TEAM_LEAD, roles.SALES_MANAGER})

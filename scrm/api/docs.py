@@ -16,7 +16,7 @@ from drf_spectacular.views import (
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.renderers import JSONRenderer
 
-from scrm.access.door import Public
+from scrm.access.declarations import Public
 from scrm.api.viewsets import DeclaredScopeMixin
 
 _NO_RECORDS = "routes and fields, no records; signed-in staff only"

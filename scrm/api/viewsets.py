@@ -13,12 +13,11 @@ from rest_framework import viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.metadata import SimpleMetadata
 
-from scrm.access.door import Declared, Public, WriteOnly, kind_of
+from scrm.access.declarations import Declared, Public, WriteOnly, kind_of
 from scrm.access.scope import ACTIONS, CHANGE, LIST, VIEW
 from scrm.api.ids import ID_REGEX
 from scrm.audit.models import AccessAction, Channel
-from scrm.audit.read_budget import refuse_blocked_reads
-from scrm.audit.services import record_access
+from scrm.audit.services import record_access, refuse_blocked_reads
 from scrm.staff.mfa import require_second_factor
 
 __all__ = ["Public", "WriteOnly"]  # re-exported: viewsets declare with them

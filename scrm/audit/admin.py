@@ -35,12 +35,12 @@ from scrm.audit.changelog import (
 )
 from scrm.audit.export import csv_rows
 from scrm.audit.links import (
-    SUBJECT_MODEL,
     admin_url,
     alert_page,
     model_name,
     model_of,
     object_links,
+    subject_label,
 )
 from scrm.audit.models import ALERT_KIND_LABELS, AccessAction, AccessEvent, SecurityAlert
 from scrm.audit.read_budget import release_read_block
@@ -70,7 +70,6 @@ class SubjectIdFilter(TextFilter):
 
     title = _("customer id")
     parameter_name = "customer_id"
-    subject = SUBJECT_MODEL
 
     def queryset(self, request, queryset):
         value = (self.value() or "").strip()
@@ -78,7 +77,7 @@ class SubjectIdFilter(TextFilter):
             return queryset
         if not value.isdigit():
             return queryset.none()
-        return events_touching(queryset, self.subject, int(value))
+        return events_touching(queryset, subject_label(), int(value))
 
 
 @admin.register(AccessEvent)
@@ -222,16 +221,13 @@ class SecurityAlertAdmin(ViewerAdminMixin, ReadOnlyAdmin):
     def open_link(self, alert: SecurityAlert) -> str:
         """The page that opens the alert's object for its readers (a domain app's, see
         scrm.audit.links), else the object's admin page where the viewer may open it."""
-        url = alert_page(alert) or (
-            admin_url(current_viewer(), alert.model, alert.object_id) if alert.object_id else None
+        url, text = alert_page(alert) or (
+            admin_url(current_viewer(), alert.model, alert.object_id) if alert.object_id else None,
+            _("Open"),
         )
         if url is None:
             return object_links(None, alert.model, [alert.object_id] if alert.object_id else [])
-        return format_html(
-            '<a href="{}" class="text-primary-600 underline">{}</a>',
-            url,
-            _("Open the message") if alert.model == "chats.message" else _("Open"),
-        )
+        return format_html('<a href="{}" class="text-primary-600 underline">{}</a>', url, text)
 
     @admin.action(
         description=_("Release the list-read block of the selected alerts' staff"),

@@ -6,11 +6,11 @@ from django.urls import URLPattern
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
-from scrm.access.door import Declared, WriteOnly, kind_of
+from scrm.access.declarations import Declared, WriteOnly, kind_of
 from scrm.access.scope import LIST, VIEW
 from scrm.audit.models import AccessAction, Channel
-from scrm.audit.read_budget import ReadsBlocked, refuse_blocked_reads
-from scrm.audit.services import record_access
+from scrm.audit.read_budget import ReadsBlocked
+from scrm.audit.services import record_access, refuse_blocked_reads
 
 
 def reads_blocked_page(request, model) -> TemplateResponse | None:

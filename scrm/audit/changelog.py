@@ -26,24 +26,17 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext
 
 from scrm.access.scope import VIEW, sees_everything
+from scrm.audit.links import SUBJECT_BOUND, subject_model
 from scrm.audit.registry import reverse_relations
 from scrm.masking.policy import HIDDEN, HIDDEN_VALUE, SENSITIVE_FIELDS, presentation
 
-CUSTOMER_LABEL = "customers.Customer"
-
-# model label -> the lookups from that model to its customer (any of them may match).
-CUSTOMER_BOUND: dict[str, tuple[str, ...]] = {
-    "customers.Customer": ("pk",),
-    "customers.FollowUp": ("customer",),
-    "customers.Transaction": ("customer",),
-    "customers.CustomerUserObjectPermission": ("content_object",),
-    "offboarding.CustomerTransfer": ("customer",),
-    "chats.LegalHold": ("customer", "conversation__customer"),
-}
+# The rows an entry may be about, each with its lookups to its customer, are registered by
+# their apps (scrm.audit.links.register_subject / register_bound: the customer itself, its
+# follow-ups, deals and shares, a hand-over transfer, a legal hold).
 
 
 def _content_types() -> dict[str, ContentType]:
-    models = [apps.get_model(label) for label in CUSTOMER_BOUND]
+    models = [apps.get_model(label) for label in SUBJECT_BOUND]
     by_model = ContentType.objects.get_for_models(*models)  # cached by ContentType's manager
     return {model._meta.label: by_model[model] for model in models}
 
@@ -52,14 +45,13 @@ def visible_log_entries(entries: QuerySet, user) -> QuerySet:
     """`entries` narrowed to what `user` may read (see the module docstring)."""
     if sees_everything(user, VIEW):
         return entries
-    from customers.models import Customer
-
-    visible = Customer.objects.visible_to(user, VIEW).values("pk")
+    subject = subject_model()
+    visible = subject._default_manager.visible_to(user, VIEW).values("pk")
     content_types = _content_types()
     allowed = ~Q(content_type__in=list(content_types.values()))
-    for label, paths in CUSTOMER_BOUND.items():
+    for label, paths in SUBJECT_BOUND.items():
         model = apps.get_model(label)
-        if label == "customers.Customer":
+        if model is subject:
             ids = visible
         else:
             belongs = Q()
@@ -71,11 +63,12 @@ def visible_log_entries(entries: QuerySet, user) -> QuerySet:
 
 
 def about_customer(entries: QuerySet, customer_id: int) -> QuerySet:
-    """The entries about one customer: its own row and each row bound to it (CUSTOMER_BOUND)."""
+    """The entries about one customer: its own row and each row bound to it (SUBJECT_BOUND)."""
     content_types = _content_types()
+    subject = subject_model()
     about = Q()
-    for label, paths in CUSTOMER_BOUND.items():
-        if label == CUSTOMER_LABEL:
+    for label, paths in SUBJECT_BOUND.items():
+        if apps.get_model(label) is subject:
             about |= Q(content_type=content_types[label], object_id=customer_id)
             continue
         belongs = Q()
@@ -110,7 +103,7 @@ def changes_for(entry, user) -> dict:
     changes = entry.changes_dict
     if isinstance(changes.get("password"), list):  # stored concealed; never shown otherwise
         changes = {**changes, "password": [HIDDEN_VALUE, HIDDEN_VALUE]}
-    if entry.content_type.model_class() is not apps.get_model("customers.Customer"):
+    if entry.content_type.model_class() is not subject_model():
         return changes
     return {
         field: (

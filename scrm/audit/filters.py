@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from scrm.api.ids import BoundedFilterSet
 from scrm.audit.changelog import about_staff
+from scrm.audit.links import subject_label
 from scrm.audit.models import AccessEvent
 from scrm.audit.selectors import events_touching
 
@@ -18,7 +19,7 @@ class AccessEventFilter(BoundedFilterSet):
         fields = ["actor", "action", "channel", "allowed", "flagged"]
 
     def filter_customer(self, queryset, name, value):
-        return events_touching(queryset, "customers.customer", int(value))
+        return events_touching(queryset, subject_label(), int(value))
 
 
 def logged_models() -> list[tuple[str, str]]:

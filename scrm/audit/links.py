@@ -15,22 +15,53 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
-# The model whose ids "customer id" means in the audit filters (a label: no import).
-SUBJECT_MODEL = "customers.customer"
+# The subject: the model whose ids "customer id" means in the audit filters and whose rows
+# (and the rows bound to them) the change log narrows to a viewer's scope. Registered by its
+# app (`register_subject`, `register_bound`), so the platform names no domain model.
+_SUBJECT: list[str] = []
+# model label -> the lookups from that model to its subject row (any of them may match)
+SUBJECT_BOUND: dict[str, tuple[str, ...]] = {}
+
+
+def register_subject(model_label: str) -> None:
+    _SUBJECT[:] = [model_label.lower()]
+    SUBJECT_BOUND[model_label] = ("pk",)
+
+
+def register_bound(model_label: str, *paths: str) -> None:
+    """Rows of `model_label` belong to a subject row through any of `paths`."""
+    SUBJECT_BOUND[model_label] = paths
+
+
+def subject_label() -> str:
+    """The subject model's label, lower case ("app.model")."""
+    if not _SUBJECT:
+        raise LookupError("no app registered the audit subject (scrm.audit.links)")
+    return _SUBJECT[0]
+
+
+def subject_model():
+    return apps.get_model(subject_label())
+
 
 SHOWN_IDS = 3
 
-# model label -> fn(alert) -> the URL of the page that opens the alert's object for its readers
-_ALERT_PAGES: dict[str, Callable[[object], str]] = {}
+# model label -> (fn(alert) -> the URL of the page that opens the alert's object for its
+# readers, the link's text)
+_ALERT_PAGES: dict[str, tuple[Callable[[object], str], str]] = {}
 
 
-def register_alert_page(model_label: str, page: Callable[[object], str]) -> None:
-    _ALERT_PAGES[model_label.lower()] = page
+def register_alert_page(model_label: str, page: Callable[[object], str], text: str) -> None:
+    _ALERT_PAGES[model_label.lower()] = (page, text)
 
 
-def alert_page(alert) -> str | None:
-    page = _ALERT_PAGES.get((alert.model or "").lower())
-    return page(alert) if page is not None and alert.object_id else None
+def alert_page(alert) -> tuple[str, str] | None:
+    """(URL, link text) of the page a domain app registered for the alert's object, if any."""
+    registered = _ALERT_PAGES.get((alert.model or "").lower())
+    if registered is None or not alert.object_id:
+        return None
+    page, text = registered
+    return page(alert), str(text)
 
 
 def model_of(label: str):
@@ -41,7 +72,7 @@ def model_of(label: str):
 
 
 def model_name(label: str) -> str:
-    """ "customers.customer" as people read it: 客户."""
+    """ "app.model" as people read it (the customer model: 客户)."""
     model = model_of(label)
     return str(model._meta.verbose_name) if model is not None else label
 

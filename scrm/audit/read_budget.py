@@ -22,12 +22,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max, Model, Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from scrm.audit.models import AccessAction, AccessEvent, ReadBlock, SecurityAlert
+from scrm.audit.models import AccessEvent, ReadBlock, SecurityAlert
 from scrm.masking.detectors import mask_text
 from scrm.product_language import product_text
 from scrm.staff import roles
@@ -128,27 +128,6 @@ def watch_notice_reads(event: AccessEvent) -> None:
                     limit=block_at,
                 ),
             )
-
-
-def refuse_blocked_reads(*, user, model: type[Model] | str, channel: str, request=None) -> None:
-    """Before a list read: raise ReadsBlocked (recorded as a denied attempt) if the user's list
-    reads are blocked. No query for anyone not in their notice period."""
-    if getattr(user, "employment_status", None) != NOTICE:
-        return
-    if not ReadBlock.objects.filter(staff_id=user.pk, released_at__isnull=True).exists():
-        return
-    from scrm.audit.services import record_access  # services imports this module
-
-    record_access(
-        actor=user,
-        action=AccessAction.DENIED,
-        model=model,
-        channel=channel,
-        request=request,
-        allowed=False,
-        query={"attempt": "list", "refused": "reads_blocked"},
-    )
-    raise ReadsBlocked()
 
 
 def may_release_read_blocks(user) -> bool:

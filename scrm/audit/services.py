@@ -2,8 +2,8 @@ from collections.abc import Sequence
 
 from django.db.models import Model
 
-from scrm.audit.models import AccessAction, AccessEvent, Channel, SecurityAlert
-from scrm.audit.read_budget import watch_notice_reads
+from scrm.audit.models import AccessAction, AccessEvent, Channel, ReadBlock, SecurityAlert
+from scrm.audit.read_budget import NOTICE, ReadsBlocked, watch_notice_reads
 from scrm.client_ip import client_ip
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import mask_query
@@ -83,3 +83,22 @@ def raise_alert(
         model=obj._meta.label_lower if obj is not None else "",
         object_id=obj.pk if obj is not None else None,
     )
+
+
+def refuse_blocked_reads(*, user, model: type[Model] | str, channel: str, request=None) -> None:
+    """Before a list read: raise ReadsBlocked (recorded as a denied attempt) if the user's list
+    reads are blocked. No query for anyone not in their notice period."""
+    if getattr(user, "employment_status", None) != NOTICE:
+        return
+    if not ReadBlock.objects.filter(staff_id=user.pk, released_at__isnull=True).exists():
+        return
+    record_access(
+        actor=user,
+        action=AccessAction.DENIED,
+        model=model,
+        channel=channel,
+        request=request,
+        allowed=False,
+        query={"attempt": "list", "refused": "reads_blocked"},
+    )
+    raise ReadsBlocked()

@@ -150,8 +150,12 @@ def masked(field: str, value: str | None) -> str | None:
 
 
 def reveal_permission(field: str) -> str:
-    """The Django permission (held through a role group) that allows revealing this field."""
-    return f"customers.reveal_{SENSITIVE_FIELDS[field].data_class}"
+    """The Django permission (held through a role group) that allows revealing this field: the
+    subject model declares one `reveal_<data class>` per class (scrm.audit.links)."""
+    from scrm.audit.links import subject_label
+
+    app_label = subject_label().split(".")[0]
+    return f"{app_label}.reveal_{SENSITIVE_FIELDS[field].data_class}"
 
 
 def mask_for_log(value: str) -> str:
@@ -253,13 +257,12 @@ def _masked_param(key: str, value, names_masked: bool = False):
 def field_label(field: str) -> str:
     """A sensitive field by its name as people read it (手机号), from the customer model that
     declares it (a label, not an import); the code itself when there is no such field."""
-    from django.apps import apps
     from django.core.exceptions import FieldDoesNotExist
 
-    from scrm.audit.links import SUBJECT_MODEL
+    from scrm.audit.links import subject_model
 
     try:
         # Lazy: it reads in the language of wherever it is shown (product_text for stored text).
-        return apps.get_model(SUBJECT_MODEL)._meta.get_field(field).verbose_name
+        return subject_model()._meta.get_field(field).verbose_name
     except (LookupError, FieldDoesNotExist):
         return field

@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
-from scrm.access.door import WriteOnly
+from scrm.access.declarations import WriteOnly
 from scrm.audit.admin_mixins import DoorAdminMixin
 from scrm.staff import mfa, roles
 from scrm.staff import services as staff_services

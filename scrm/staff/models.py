@@ -1,7 +1,7 @@
 from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
@@ -28,14 +28,30 @@ class Department(models.Model):
         return self.name
 
     def descendant_ids(self) -> list[int]:
-        """This department and every sub-department, walked level by level (trees are shallow)."""
-        ids, frontier = [self.pk], [self.pk]
-        while frontier:
-            frontier = list(
-                Department.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)
-            )
-            ids.extend(frontier)
-        return ids
+        """This department and every sub-department (the tree below it, itself first)."""
+        below = [pk for pk in _department_tree(self.pk, "SELECT id FROM tree") if pk != self.pk]
+        return [self.pk, *below]
+
+    @staticmethod
+    def tree_staff_ids(department_id: int) -> tuple[int, ...]:
+        """The staff of a department and of every department below it, in one query."""
+        staff = Staff._meta.db_table
+        select = f"SELECT s.id FROM {staff} s WHERE s.department_id IN (SELECT id FROM tree)"
+        return tuple(_department_tree(department_id, select))
+
+
+def _department_tree(department_id: int, select: str) -> list[int]:
+    """`select` (first column: ids) over `tree`, a recursive CTE of the department and every
+    department below it: the one implementation of the tree, for scopes and forms alike."""
+    table = Department._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH RECURSIVE tree(id) AS ("
+            f"SELECT id FROM {table} WHERE id = %s UNION "
+            f"SELECT d.id FROM {table} d JOIN tree ON d.parent_id = tree.id) {select}",
+            [department_id],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 class Team(models.Model):
@@ -198,31 +214,6 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-
-class PersonalNote(models.Model):
-    """A staff member's private note; one attached to a customer is business data and stays."""
-
-    staff = models.ForeignKey(
-        Staff, on_delete=models.CASCADE, related_name="personal_notes", verbose_name=_("staff")
-    )
-    customer = models.ForeignKey(
-        "customers.Customer",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("customer"),
-    )
-    text = models.TextField(verbose_name=_("text"))
-    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
-
-    class Meta:
-        verbose_name = _("personal note")
-        verbose_name_plural = _("personal notes")
-
-    def __str__(self) -> str:
-        return gettext("Note #%(pk)s") % {"pk": self.pk}
 
 
 class SavedSearch(models.Model):

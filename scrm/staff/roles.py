@@ -29,95 +29,36 @@ ALL_ROLES = (
     ADMINISTRATOR,
 )
 
-_SALES_COMMON = [
-    "customers.view_customer",
-    "customers.add_customer",
-    "customers.change_customer",
-    "customers.share_customer",
-    "customers.reveal_basic",
-    "customers.reveal_contact",
-    "customers.view_followup",
-    "customers.add_followup",
-    "customers.change_followup",
-    "customers.view_transaction",
-    "customers.add_transaction",
-    "customers.change_transaction",  # their own deals only (customers.services)
-    "customers.view_tag",
-    "chats.view_conversation",
-    "chats.view_message",
-]
-_CHAT_EXPORT = ["chats.export_message"]
-_CASE_READ = [
-    "offboarding.view_offboardingcase",
-    "offboarding.view_customertransfer",
-    "offboarding.view_casestep",
-]
+# The platform's own permissions per role; each domain app adds its own from its AppConfig
+# (`register_default_permissions`: customers.access, chats.access, offboarding.access), so
+# the platform names no domain permission.
 _AUDIT_READ = ["audit.view_accessevent", "audit.view_securityalert", "auditlog.view_logentry"]
 
 DEFAULT_PERMISSIONS: dict[str, list[str]] = {
-    SALES_REP: _SALES_COMMON,
-    TEAM_LEAD: [
-        *_SALES_COMMON,
-        *_CHAT_EXPORT,
-        *_CASE_READ,
-        "customers.transfer_customer",
-        "staff.view_staff",
-    ],
-    SALES_MANAGER: [
-        *_SALES_COMMON,
-        *_CHAT_EXPORT,
-        *_CASE_READ,
-        "customers.transfer_customer",
-        "staff.view_staff",
-    ],
+    SALES_REP: [],
+    TEAM_LEAD: ["staff.view_staff"],
+    SALES_MANAGER: ["staff.view_staff"],
     HR: [
-        "customers.view_customer",
         "staff.view_staff",
         "staff.add_staff",
         "staff.change_staff",
         "staff.view_department",
         "staff.view_team",
         "staff.view_device",
-        *_CASE_READ,
-        "offboarding.add_offboardingcase",
-        "offboarding.change_offboardingcase",
-        "offboarding.run_offboardingcase",
     ],
-    LEGAL: [
-        "customers.view_customer",
-        "customers.view_followup",
-        "customers.view_transaction",
-        "customers.view_tag",
-        "customers.reveal_basic",
-        "customers.reveal_contact",
-        "customers.reveal_identity",
-        "customers.export_raw",
-        "chats.view_conversation",
-        "chats.view_message",
-        "chats.reveal_message",
-        "chats.manage_legal_hold",
-        "chats.view_legalhold",
-        *_CHAT_EXPORT,
-    ],
-    AUDITOR: [
-        "customers.view_customer",
-        "customers.view_followup",
-        "customers.view_transaction",
-        "customers.view_tag",
-        "chats.view_conversation",
-        "chats.view_message",
-        *_CHAT_EXPORT,
-        *_AUDIT_READ,
-    ],
-    SECURITY_OFFICER: [
-        *_AUDIT_READ,
-        "audit.change_securityalert",
-        "chats.view_sensitivewordrule",
-        "chats.add_sensitivewordrule",
-        "chats.change_sensitivewordrule",
-    ],
+    LEGAL: [],
+    AUDITOR: [*_AUDIT_READ],
+    SECURITY_OFFICER: [*_AUDIT_READ, "audit.change_securityalert"],
     ADMINISTRATOR: [],  # every permission, see ensure_role_groups
 }
+
+
+def register_default_permissions(defaults: dict[str, list[str]]) -> None:
+    """Add an app's permissions to the roles' defaults (applied when a group is created)."""
+    for role, permissions in defaults.items():
+        DEFAULT_PERMISSIONS[role].extend(
+            p for p in permissions if p not in DEFAULT_PERMISSIONS[role]
+        )
 
 
 def ensure_role_groups(sender=None, using: str = DEFAULT_DB_ALIAS, apps=global_apps, **kwargs):

@@ -15,14 +15,14 @@ Every change is in the change log (scrm.staff.changelog) with the verb's actor: 
 one by one (a staff member, their few devices) so django-auditlog sees each, and what it cannot
 see (blacklisted tokens, ended sessions) is recorded explicitly.
 
-The platform names no domain app at module level: offboarding is looked up lazily.
+The platform names no domain app: what else holds a leaver back from returning (an open
+offboarding case) is registered by its app (`register_return_check`).
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.apps import apps
 from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
@@ -38,6 +38,14 @@ from scrm.staff import roles
 from scrm.staff.changelog import record_access_ended
 from scrm.staff.models import Department, Device, Staff, Team
 from scrm.staff.tokens import end_token_sessions
+
+# fn(staff) -> why the departed `staff` may not come back yet, or None (registered by apps)
+_RETURN_CHECKS: list[Callable[[Staff], str | None]] = []
+
+
+def register_return_check(check: Callable[[Staff], str | None]) -> None:
+    _RETURN_CHECKS.append(check)
+
 
 Status = Staff.Status
 
@@ -205,13 +213,9 @@ def reactivate_staff(*, actor: Staff, staff: Staff, new_password: str) -> Staff:
         raise ValidationError(
             {"employment_status": _("%(name)s has not left.") % {"name": staff.display_name}}
         )
-    OffboardingCase = apps.get_model("offboarding", "OffboardingCase")
-    open_case = staff.offboarding_cases.filter(status__in=OffboardingCase.OPEN).first()
-    if open_case is not None:
-        message = _("Offboarding case #%(pk)s is still open: cancel it first.") % {
-            "pk": open_case.pk
-        }
-        raise ValidationError({"employment_status": message})
+    for check in _RETURN_CHECKS:
+        if (message := check(staff)) is not None:
+            raise ValidationError({"employment_status": message})
     if staff.check_password(new_password):
         raise ValidationError({"new_password": _("Choose a password the account has not used.")})
     try:

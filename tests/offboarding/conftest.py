@@ -9,10 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from customers.models import PersonalNote
 from customers.services import share_customer
 from scrm.celery import app as celery_app
 from scrm.staff import roles
-from scrm.staff.models import Device, Draft, PersonalNote, SavedSearch
+from scrm.staff.models import Device, Draft, SavedSearch
 from tests.chats.factories import ConversationFactory, MessageFactory
 from tests.factories import CustomerFactory, FollowUpFactory, StaffFactory
 

@@ -9,11 +9,17 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from chats.models import Conversation, Message
-from customers.models import Customer, CustomerUserObjectPermission, FollowUp, OwnershipTransfer
+from customers.models import (
+    Customer,
+    CustomerUserObjectPermission,
+    FollowUp,
+    OwnershipTransfer,
+    PersonalNote,
+)
 from offboarding.models import CustomerTransfer, OffboardingCase
 from offboarding.runner import run_case
 from scrm.staff import roles
-from scrm.staff.models import Device, Draft, Notification, PersonalNote, SavedSearch, Staff
+from scrm.staff.models import Device, Draft, Notification, SavedSearch, Staff
 from tests.conftest import obtain_jwt
 from tests.factories import CustomerFactory, StaffFactory
 from tests.offboarding.cases import CASES_URL, approved_case, open_case, run_to_completion

@@ -44,7 +44,8 @@ from offboarding.services import (
 )
 from scrm.audit.attribution import audit_actor
 from scrm.audit.models import AccessAction, AccessEvent, Channel, SecurityAlert
-from scrm.audit.read_budget import ReadsBlocked, refuse_blocked_reads
+from scrm.audit.read_budget import ReadsBlocked
+from scrm.audit.services import refuse_blocked_reads
 from scrm.masking.reveal import reveal_field
 from scrm.staff.models import Staff
 

@@ -1,0 +1,6 @@
+from customers.api import CustomerViewSet
+from scrm.api.routes import router
+
+router.register("customers", CustomerViewSet, basename="customer")
+
+urlpatterns: list = []
