@@ -3,8 +3,8 @@
 `PageNumberPagination` is DRF's, with `?page_size=` (at most 200). `CappedCountPagination`
 answers the same shape, `{"count", "next", "previous", "results"}`, but bounds the work its
 COUNT(*) may do: an exact count over a sales manager's million visible customers, or over the
-millions of messages a one-character keyword matches, costs hundreds of milliseconds to
-seconds while the page itself costs a few (docs/benchmarks.md). Two bounds:
+millions of messages a one-character keyword matches, costs far more than the page itself
+(docs/benchmarks.md#bounded-count-cap). Two bounds:
 
 - rows: it counts at most `count_cap` rows past the requested page;
 - time (PostgreSQL, when `count_timeout_ms` is set): a count that has not finished within the
@@ -225,8 +225,8 @@ class CappedCountPaginator(BoundedPaginator):
 
 
 class CappedCountPagination(PageNumberPagination):
-    # 1,000 rows past the page: a team lead's count of 26,000 customers took 20 ms at 10,000
-    # (PostgreSQL scanned an index with the scope as a filter), 1 ms at 1,000.
+    # 1,000 rows past the page: PostgreSQL counts a scope by scanning an index with the scope
+    # as a filter, which grows with the cap (docs/benchmarks.md#bounded-count-cap).
     count_cap = 1_000
     count_timeout_ms: int | None = None
 
