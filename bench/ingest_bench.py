@@ -189,16 +189,9 @@ def main() -> None:
     args = parser.parse_args()
     benchlib.require_bench_database()
     if args.per_chat_updates:
-        import chats.ingest
-        from chats.models import Conversation
+        from chats.ingest_backends import PostgresIngest, SqliteIngest
 
-        def one_update_per_chat(pairs):
-            for pk, last in pairs:
-                Conversation.objects.filter(pk=pk, last_message_at__lt=last).update(
-                    last_message_at=last
-                )
-
-        chats.ingest._advance_last_message_at = one_update_per_chat
+        PostgresIngest.advance_last_message_at = SqliteIngest.advance_last_message_at
     for pattern in RULES:
         SensitiveWordRule.objects.get_or_create(pattern=pattern, defaults={"severity": "high"})
     pairs = conversation_pairs(5000, seed=7)

@@ -1,7 +1,7 @@
 """Storing archived messages: idempotent on (channel, external id), per-item results.
 
 One batch costs a fixed number of queries whatever its size (lookups by `__in`, bulk inserts),
-which is what keeps ingest in the thousands of messages per second.
+which is what keeps ingest fast (docs/benchmarks.md#chat-ingest).
 """
 
 import hashlib
@@ -11,13 +11,14 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chats.alerts import alerts_for_messages
+from chats.ingest_backends import ingest_backend
 from chats.models import Channel, Conversation, ConversationCustomer, Message
-from chats.search import index_masked_messages, index_messages, masked_tokens, search_columns
+from chats.search import search_columns
 from chats.wecom import InvalidRecord, ParsedMessage, parse_record
 from customers.models import Customer
 
@@ -159,6 +160,7 @@ def _store(
         fresh.append((index, parsed))
     if not fresh:
         return
+    backend = ingest_backend()
 
     people = {p for _, m in fresh for p in (m.sender, *m.recipients)}
     staff_ids = dict(
@@ -217,48 +219,14 @@ def _store(
         }
         _store_media(row, parsed)
         rows.append(row)
-    _insert_messages(rows)
+    backend.insert_messages(rows, batch_size=MAX_BATCH)
 
     for (index, parsed), row in zip(fresh, rows, strict=True):
         results[index] = ItemResult(index, parsed.msgid, "created", row["id"])
     apply_revokes(channel, [p for _, p in fresh if p.revokes])
-    _touch_conversations(keys, conversation_ids, staff_ids, rooms)
-    _link_room_customers(rooms, conversation_ids, customer_ids)
+    _touch_conversations(backend, keys, conversation_ids, staff_ids, rooms)
+    _link_room_customers(backend, rooms, conversation_ids, customer_ids)
     alerts_for_messages(rows)
-
-
-def _insert_messages(rows: list[dict]) -> None:
-    """Insert new messages (a dict of column values each) and set each row's "id".
-
-    On PostgreSQL the rows go through COPY with ids drawn from the table's identity sequence
-    beforehand, without a model instance per row: bulk_create spent more time building Message
-    objects and a 1,000-row INSERT statement than PostgreSQL spent storing the rows
-    (docs/benchmarks.md, ingest). Other databases use bulk_create.
-    """
-    if connection.vendor != "postgresql":
-        messages = Message.objects.bulk_create(
-            [Message(**row) for row in rows], batch_size=MAX_BATCH
-        )
-        for row, message in zip(rows, messages, strict=True):
-            row["id"] = message.pk
-        index_messages([(row["id"], row["search_tokens"]) for row in rows if row["search_tokens"]])
-        index_masked_messages([(row["id"], masked_tokens(row)) for row in rows])
-        return
-    table = Message._meta.db_table
-    columns = list(rows[0]) if rows else []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, len(rows)],
-        )
-        for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
-            row["id"] = pk
-        # The raw psycopg cursor's COPY; wrap_database_errors turns a unique violation into
-        # the IntegrityError that ingest_records retries on.
-        sql = f"COPY {table} ({', '.join(['id', *columns])}) FROM STDIN"
-        with connection.wrap_database_errors, cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row([row["id"], *(row[column] for column in columns)])
 
 
 def apply_revokes(channel: str, revokes: list[ParsedMessage]) -> None:
@@ -269,25 +237,7 @@ def apply_revokes(channel: str, revokes: list[ParsedMessage]) -> None:
         ).update(revoked_at=revoke.sent_at)
 
 
-def _insert_pairs(model, columns: tuple[str, str], pairs: list[tuple[int, int]]) -> None:
-    """Insert (a, b) rows of a two-column link table, skipping those already there."""
-    if not pairs:
-        return
-    if connection.vendor == "postgresql":
-        # Nearly every pair is already there: one statement, without a model instance each.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {model._meta.db_table} ({columns[0]}, {columns[1]}) "
-                "SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING",
-                [[a for a, _ in pairs], [b for _, b in pairs]],
-            )
-    else:
-        model.objects.bulk_create(
-            [model(**{columns[0]: a, columns[1]: b}) for a, b in pairs], ignore_conflicts=True
-        )
-
-
-def _touch_conversations(keys, conversation_ids, staff_ids, rooms) -> None:
+def _touch_conversations(backend, keys, conversation_ids, staff_ids, rooms) -> None:
     # In key order, like every row this batch locks: concurrent batches then wait for each
     # other instead of deadlocking. A room's staff participants are all its staff members:
     # they are whose scopes see it (chats.models.scope_room_ids).
@@ -301,13 +251,15 @@ def _touch_conversations(keys, conversation_ids, staff_ids, rooms) -> None:
         for key, (staff, _externals) in rooms.items()
         for person in staff
     }
-    _insert_pairs(Conversation.staff.through, ("conversation_id", "staff_id"), sorted(participants))
-    _advance_last_message_at(
+    backend.insert_pairs(
+        Conversation.staff.through, ("conversation_id", "staff_id"), sorted(participants)
+    )
+    backend.advance_last_message_at(
         sorted((conversation_ids[key], last) for key, (_staff, _external, last) in keys.items())
     )
 
 
-def _link_room_customers(rooms, conversation_ids, customer_ids) -> None:
+def _link_room_customers(backend, rooms, conversation_ids, customer_ids) -> None:
     """Each external member of a room, linked to their customer (their timeline shows it)."""
     pairs = sorted(
         {
@@ -317,33 +269,7 @@ def _link_room_customers(rooms, conversation_ids, customer_ids) -> None:
             if person in customer_ids
         }
     )
-    _insert_pairs(ConversationCustomer, ("conversation_id", "customer_id"), pairs)
-
-
-def _advance_last_message_at(pairs: list[tuple[int, datetime]]) -> None:
-    """Move each conversation's last_message_at forward to `last` (never back, never from NULL).
-
-    On PostgreSQL one UPDATE for the whole batch: one statement per conversation made a
-    1,000-message batch spread over 800 chats cost 800 round trips (see docs/benchmarks.md).
-    The rows are locked in id order first: an UPDATE ... FROM locks them in whatever order its
-    join yields, and two batches sharing conversations then deadlocked (seen with two API
-    clients at once).
-    """
-    if connection.vendor == "postgresql" and pairs:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT 1 FROM chats_conversation WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
-                [[pk for pk, _ in pairs]],
-            )
-            cursor.execute(
-                "UPDATE chats_conversation AS c SET last_message_at = v.last "
-                "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, last) "
-                "WHERE c.id = v.id AND c.last_message_at < v.last",
-                [[pk for pk, _ in pairs], [last for _, last in pairs]],
-            )
-        return
-    for pk, last in pairs:
-        Conversation.objects.filter(pk=pk, last_message_at__lt=last).update(last_message_at=last)
+    backend.insert_pairs(ConversationCustomer, ("conversation_id", "customer_id"), pairs)
 
 
 def ingest_records(*, records: list, actor, channel: str = Channel.WECOM) -> list[ItemResult]:

@@ -54,8 +54,8 @@ def scope_customer_q(scope: Scope) -> Q:
     owned = Customer.objects.filter(owner_id__in=scope.owners).order_by().values("pk")
     if is_book(scope):
         # A rep's book (a few thousand customers): one semi-join, which the planner runs from
-        # the customers through the (customer_id, sent_at) index: 20 ms for a rep's 7-day
-        # search, where walking the archive's newest messages for theirs took 940 ms.
+        # the customers through the (customer_id, sent_at) index instead of walking the
+        # archive's newest messages for theirs (docs/benchmarks.md#chat-scope-of-a-book).
         if isinstance(scope.shared, tuple) and not scope.shared:
             return Q(customer_id__in=owned)
         shared = Customer.objects.filter(pk__in=scope.shared).order_by().values("pk")
@@ -313,8 +313,8 @@ class Message(models.Model):
     # offboarding moves Conversation.owner, not this (see offboarding.steps.conversations).
     # These four carry no database constraint (db_constraint=False): ingest copies them from
     # rows it has just read, Django's PROTECT still refuses deleting a customer or staff member
-    # they point at, and staff are never deleted. The four checks cost 120 µs per inserted
-    # message, more than the row and its indexes (docs/benchmarks.md, ingest). The
+    # they point at, and staff are never deleted. The four checks cost more per inserted
+    # message than the row and its indexes (docs/benchmarks.md#chat-ingest). The
     # conversation, the message's parent, keeps its constraint.
     customer = models.ForeignKey(
         Customer,

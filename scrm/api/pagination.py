@@ -3,8 +3,8 @@
 `PageNumberPagination` is DRF's, with `?page_size=` (at most 200). `CappedCountPagination`
 answers the same shape, `{"count", "next", "previous", "results"}`, but bounds the work its
 COUNT(*) may do: an exact count over a sales manager's million visible customers, or over the
-millions of messages a one-character keyword matches, costs hundreds of milliseconds to
-seconds while the page itself costs a few (docs/benchmarks.md). Two bounds:
+millions of messages a one-character keyword matches, costs far more than the page itself
+(docs/benchmarks.md#bounded-count-cap). Two bounds:
 
 - rows: it counts at most `count_cap` rows past the requested page;
 - time (PostgreSQL, when `count_timeout_ms` is set): a count that has not finished within the
@@ -27,14 +27,12 @@ The contract for clients, for both classes:
 import re
 
 from django.core.paginator import EmptyPage, Paginator
-from django.db import OperationalError, connections, transaction
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 
-QUERY_CANCELED = "57014"  # PostgreSQL SQLSTATE of a statement cancelled by statement_timeout
-
+from scrm.api.count_backends import bounded_count
 
 # No database takes a LIMIT/OFFSET beyond 64 bits; no list has 2**62 rows.
 MAX_ROW = 2**62
@@ -221,34 +219,14 @@ class CappedCountPaginator(BoundedPaginator):
         return self._get_page(rows[: self.per_page], number, self)
 
     def _count_within_budget(self, queryset) -> int | None:
-        connection = connections[queryset.db]
-        if not self.timeout_ms or connection.vendor != "postgresql":
+        if not self.timeout_ms:
             return queryset.count()
-        nested = connection.in_atomic_block
-        try:
-            # A transaction scopes the timeout: set_config(..., true) lasts until it ends. Inside
-            # an outer transaction this is a savepoint, which undoes the setting only when it
-            # rolls back, so there the previous value is put back by hand.
-            with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
-                if nested:
-                    cursor.execute("SELECT current_setting('statement_timeout')")
-                    previous = cursor.fetchone()[0]
-                cursor.execute(
-                    "SELECT set_config('statement_timeout', %s, true)", [f"{self.timeout_ms}ms"]
-                )
-                counted = queryset.count()
-                if nested:
-                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
-                return counted
-        except OperationalError as error:
-            if getattr(error.__cause__, "sqlstate", None) == QUERY_CANCELED:
-                return None
-            raise
+        return bounded_count(queryset.db).within(queryset, self.timeout_ms)
 
 
 class CappedCountPagination(PageNumberPagination):
-    # 1,000 rows past the page: a team lead's count of 26,000 customers took 20 ms at 10,000
-    # (PostgreSQL scanned an index with the scope as a filter), 1 ms at 1,000.
+    # 1,000 rows past the page: PostgreSQL counts a scope by scanning an index with the scope
+    # as a filter, which grows with the cap (docs/benchmarks.md#bounded-count-cap).
     count_cap = 1_000
     count_timeout_ms: int | None = None
 

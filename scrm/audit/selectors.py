@@ -1,16 +1,9 @@
-from django.db import connection
 from django.db.models import QuerySet
 
 from scrm.audit.models import AccessEvent
+from scrm.audit.selector_backends import audit_selectors
 
 
 def events_touching(queryset: QuerySet[AccessEvent], model: str, object_id: int) -> QuerySet:
     """Events whose object_ids include `object_id` (a list event counts for every id it showed)."""
-    queryset = queryset.filter(model=model)
-    if connection.vendor == "postgresql":
-        return queryset.filter(object_ids__contains=[object_id])  # jsonb @>, GIN-indexed
-    # SQLite has no JSON containment operator; json_each expands the array instead.
-    return queryset.extra(
-        where=["EXISTS (SELECT 1 FROM json_each(audit_accessevent.object_ids) WHERE value = %s)"],
-        params=[object_id],
-    )
+    return audit_selectors(queryset.db).showing(queryset.filter(model=model), object_id)

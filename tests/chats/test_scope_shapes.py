@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from chats import search as search_module
+from chats import search_backends
 from chats.ingest import ingest_records
 from chats.models import HistoryWindow, Message
 from chats.search import search
@@ -69,9 +69,9 @@ def test_every_search_plan_gives_the_same_page(org, customers, archive, monkeypa
     # plan chats.search.search chooses from
     user = org.rep if who == "rep" else org.lead
     frequencies = {} if rare else {"理赔": 0.5, "理": 0.5, "赔": 0.5}
-    monkeypatch.setattr(search_module, "_token_frequencies", lambda: frequencies)
+    monkeypatch.setattr(search_backends, "_token_frequencies", lambda: frequencies)
     if who == "lead of a wide scope":
-        monkeypatch.setattr(search_module, "NARROW_SCOPE_MAX_CUSTOMERS", 0)
+        monkeypatch.setattr(search_backends, "NARROW_SCOPE_MAX_CUSTOMERS", 0)
 
     # when: the user's search, and legal's (every customer: the plain walk) narrowed to the
     # same customers and history window

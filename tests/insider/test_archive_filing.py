@@ -560,6 +560,7 @@ def test_every_search_plan_finds_the_room_messages_of_the_scope(org, rooms, monk
     # given: every plan chats.search.search picks on PostgreSQL (as in test_scope_shapes):
     # a rare or common keyword, for a book, a team, and a team counted as wide
     from chats import search as search_module
+    from chats import search_backends
 
     user = org.rep if who == "rep" else org.lead
     common = {
@@ -567,9 +568,9 @@ def test_every_search_plan_finds_the_room_messages_of_the_scope(org, rooms, monk
         *search_module.keyword_tokens(ROOM_B_WORD)[0],
     }
     frequencies = {} if rare else dict.fromkeys(common, 0.5)
-    monkeypatch.setattr(search_module, "_token_frequencies", lambda: frequencies)
+    monkeypatch.setattr(search_backends, "_token_frequencies", lambda: frequencies)
     if who == "lead of a wide scope":
-        monkeypatch.setattr(search_module, "NARROW_SCOPE_MAX_CUSTOMERS", 0)
+        monkeypatch.setattr(search_backends, "NARROW_SCOPE_MAX_CUSTOMERS", 0)
 
     # when
     found = search_module.search(Message.objects.visible_to(user), ROOM_B_WORD, user=user)

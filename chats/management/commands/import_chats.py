@@ -9,10 +9,11 @@ from concurrent.futures import ProcessPoolExecutor
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, connections
+from django.db import connections
 from tqdm import tqdm
 
 from chats.ingest import MAX_BATCH, apply_revokes, ingest_records
+from chats.ingest_backends import ingest_backend
 from chats.wecom import InvalidRecord, parse_record
 
 Batch = list[tuple[int, dict]]  # (line number, record)
@@ -60,7 +61,7 @@ class Command(BaseCommand):
             raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH}")
         if workers < 1:
             raise CommandError("--workers must be at least 1")
-        if workers > 1 and connection.vendor != "postgresql":
+        if workers > 1 and not ingest_backend().concurrent_batches:
             raise CommandError("--workers above 1 needs PostgreSQL (SQLite has one writer)")
         try:
             handle = open(file, encoding="utf-8")  # noqa: SIM115 (closed below)

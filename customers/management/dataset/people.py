@@ -6,7 +6,8 @@ blind indexes through `customers.models.mobile_index` / `id_number_index`; so th
 table is what the application would have written, and reads decrypt it as usual.
 
 Names, companies and streets come from pools drawn once from Faker (zh_CN) with a fixed seed:
-drawing from Faker per customer costs ~0.2 ms, which is minutes at a million customers.
+drawing from Faker per customer would be minutes at a million customers
+(docs/benchmarks.md#dataset-name-pools).
 Customer N is created at a time that grows with N (ids follow creation order, as they do in
 production), spread over `CUSTOMER_YEARS` years before now.
 """
