@@ -6,6 +6,8 @@ RE2 refuses what it cannot run in linear time (backreferences, lookaround); rule
 with it when they are saved (SensitiveWordRule.clean), so such a pattern is refused there.
 """
 
+from typing import Any
+
 import re2
 from django.utils.translation import gettext_lazy, gettext_noop
 
@@ -50,7 +52,7 @@ def compile_rule(kind: str, pattern: str):
         ) from exc
 
 
-def _compiled_rules() -> list[tuple[SensitiveWordRule, object]]:
+def _compiled_rules() -> list[tuple[SensitiveWordRule, Any]]:
     compiled = []
     for rule in SensitiveWordRule.objects.filter(active=True):
         try:

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -152,7 +153,7 @@ class Conversation(models.Model):
     staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("staff")
     )
-    customers = models.ManyToManyField(
+    customers: "models.ManyToManyField[Customer, ConversationCustomer]" = models.ManyToManyField(
         Customer,
         through="ConversationCustomer",
         blank=True,
@@ -597,7 +598,7 @@ class SensitiveWordRule(models.Model):
         # A field check (not clean()), so a form without the pattern (list_editable) skips it.
         from chats.alerts import PatternError, compile_rule
 
-        errors = {}
+        errors: dict[str, Any] = {}
         try:
             super().clean_fields(exclude=exclude)
         except ValidationError as exc:

@@ -28,6 +28,8 @@ recomputes the stored masked text.
 import operator
 import re
 import time
+from collections.abc import Callable
+from typing import Any
 
 from django.db import connection, connections
 from django.db.models import BooleanField, Case, F, QuerySet, Value, When
@@ -58,7 +60,7 @@ def tokens_for(text: str) -> str:
     return " ".join(tokens)
 
 
-def search_columns(text: str) -> dict[str, str | None]:
+def search_columns(text: str) -> dict[str, str]:
     """The search columns of a message with this text (ingest, the backfill, factories)."""
     text = text or ""
     shown = mask_text(text)
@@ -70,9 +72,11 @@ def search_columns(text: str) -> dict[str, str | None]:
     }
 
 
-def masked_tokens(columns) -> str:
+def masked_tokens(columns: Any) -> str:
     """The tokens a masked viewer's search matches, from a row's (or a dict's) columns."""
-    get = columns.get if isinstance(columns, dict) else lambda name: getattr(columns, name)
+    get: Callable[[str], Any] = (
+        columns.get if isinstance(columns, dict) else lambda name: getattr(columns, name)
+    )
     if get("masked_text") is None:
         return ""  # not computed yet: not found by masked searches
     return get("search_tokens") if get("masked_text") == "" else get("masked_search_tokens")
@@ -149,7 +153,7 @@ def search(queryset: QuerySet, keyword: str, *, user) -> QuerySet:
         found = _matching_sqlite(queryset, keyword, tokens, recheck, columns)
         return found.order_by("-sent_at", "-id")
     scope = scope_for(user)
-    condition = _contains_postgresql(keyword, tokens, recheck, columns)
+    condition: RawSQL | Case = _contains_postgresql(keyword, tokens, recheck, columns)
     if not scope.everything and not _most_staff(scope):
         if _is_rare(tokens):
             by_sort = Coalesce("sent_at", "sent_at").desc()

@@ -8,6 +8,7 @@ message an alert points to, which its ordinary admin would not show them.
 """
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.contrib import admin
@@ -15,16 +16,19 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
+if TYPE_CHECKING:
+    from scrm.audit.models import SecurityAlert
+
 # The model whose ids "customer id" means in the audit filters (a label: no import).
 SUBJECT_MODEL = "customers.customer"
 
 SHOWN_IDS = 3
 
 # model label -> fn(alert) -> the URL of the page that opens the alert's object for its readers
-_ALERT_PAGES: dict[str, Callable[[object], str]] = {}
+_ALERT_PAGES: dict[str, Callable[["SecurityAlert"], str]] = {}
 
 
-def register_alert_page(model_label: str, page: Callable[[object], str]) -> None:
+def register_alert_page(model_label: str, page: Callable[["SecurityAlert"], str]) -> None:
     _ALERT_PAGES[model_label.lower()] = page
 
 

@@ -4,7 +4,9 @@ from django.db.models import QuerySet
 from scrm.audit.models import AccessEvent
 
 
-def events_touching(queryset: QuerySet[AccessEvent], model: str, object_id: int) -> QuerySet:
+def events_touching(
+    queryset: QuerySet[AccessEvent], model: str, object_id: int
+) -> QuerySet[AccessEvent]:
     """Events whose object_ids include `object_id` (a list event counts for every id it showed)."""
     queryset = queryset.filter(model=model)
     if connection.vendor == "postgresql":
