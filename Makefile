@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1:8000
 DEMO_PASSWORD = $(or $(SCRM_DEMO_PASSWORD),scrm-demo-2026)
 
-.PHONY: run test lint venv screenshots
+.PHONY: run test lint typecheck venv screenshots
 
 # DEBUG defaults to off (production: real secrets required, HTTPS only); the development server
 # turns it on itself. `make test` needs nothing: pytest sets DEBUG=1 (pyproject.toml, pytest-env).
@@ -43,6 +43,13 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy ([tool.mypy] in pyproject.toml). The django-stubs plugin imports the settings, which
+# refuse to start without real secrets unless DEBUG is on. Not yet part of `lint`: the strict
+# modules still have errors to fix (see the mypy branch's report).
+typecheck: export DEBUG = 1
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 venv: $(STAMP)
 

@@ -3,6 +3,8 @@
 Patterns run on RE2 in linear time (chats.patterns), checked with it when a rule is saved.
 """
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from chats.models import SensitiveWordRule
@@ -24,7 +26,7 @@ def compile_rule(kind: str, pattern: str):
     return compile_pattern(pattern, literal=kind != SensitiveWordRule.Kind.REGEX)
 
 
-def _compiled_rules() -> list[tuple[SensitiveWordRule, object]]:
+def _compiled_rules() -> list[tuple[SensitiveWordRule, Any]]:
     compiled = []
     for rule in SensitiveWordRule.objects.filter(active=True):
         try:

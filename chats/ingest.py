@@ -7,6 +7,7 @@ which is what keeps ingest fast (docs/benchmarks.md#chat-ingest).
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -25,7 +26,7 @@ from customers.models import Customer
 MAX_BATCH = 1000
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL SQLSTATE
 UNNAMED_CUSTOMER = "未命名客户"
-KEY_LENGTH = Conversation._meta.get_field("external_id").max_length
+KEY_LENGTH = cast(int, Conversation._meta.get_field("external_id").max_length)
 
 
 @dataclass
@@ -163,9 +164,13 @@ def _store(
     backend = ingest_backend()
 
     people = {p for _, m in fresh for p in (m.sender, *m.recipients)}
-    staff_ids = dict(
-        get_user_model().objects.filter(wecom_userid__in=people).values_list("wecom_userid", "pk")
-    )
+    staff_ids: dict[str, int] = {
+        userid: pk
+        for userid, pk in get_user_model()
+        .objects.filter(wecom_userid__in=people)
+        .values_list("wecom_userid", "pk")
+        if userid is not None  # the filter matched it, so never None: for the type
+    }
     keys: dict[str, tuple[str, str, datetime]] = {}
     message_keys = {}
     for index, parsed in list(fresh):
@@ -193,10 +198,10 @@ def _store(
     conversation_ids = _conversations_for(keys, channel, staff_ids, customer_ids, rooms.keys())
 
     now = timezone.now()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for index, parsed in fresh:
         key, staff, external = message_keys[index]
-        row = {
+        row: dict[str, Any] = {
             "conversation_id": conversation_ids[key],
             "channel": channel,
             "external_id": parsed.msgid,

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -156,7 +157,7 @@ class Conversation(models.Model):
     staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("staff")
     )
-    customers = models.ManyToManyField(
+    customers: "models.ManyToManyField[Customer, ConversationCustomer]" = models.ManyToManyField(
         Customer,
         through="ConversationCustomer",
         blank=True,
@@ -601,7 +602,7 @@ class SensitiveWordRule(models.Model):
         # (backreferences, lookaround) would otherwise be saved and silently never match.
         # A field check (not clean()), so a form without the pattern (list_editable) skips it.
 
-        errors = {}
+        errors: dict[str, Any] = {}
         try:
             super().clean_fields(exclude=exclude)
         except ValidationError as exc:

@@ -82,9 +82,7 @@ def retention_rules(now: datetime) -> list[Rule]:
     policies = list(
         RetentionPolicy.objects.select_related("department").order_by("-days", "name", "pk")
     )
-    departments = {
-        p.department_id: p.department.descendant_ids() for p in policies if p.department_id
-    }
+    departments = {p.department.pk: p.department.descendant_ids() for p in policies if p.department}
     rules = [
         Rule(p.name, now - timedelta(days=p.days), _policy_condition(p, departments))
         for p in policies

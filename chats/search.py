@@ -28,6 +28,8 @@ recomputes the stored masked text.
 
 import operator
 import re
+from collections.abc import Callable
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Case, F, QuerySet, When
@@ -52,7 +54,7 @@ def tokens_for(text: str) -> str:
     return " ".join(tokens)
 
 
-def search_columns(text: str) -> dict[str, str | None]:
+def search_columns(text: str) -> dict[str, str]:
     """The search columns of a message with this text (ingest, the backfill, factories)."""
     text = text or ""
     shown = mask_text(text)
@@ -64,9 +66,11 @@ def search_columns(text: str) -> dict[str, str | None]:
     }
 
 
-def masked_tokens(columns) -> str:
+def masked_tokens(columns: Any) -> str:
     """The tokens a masked viewer's search matches, from a row's (or a dict's) columns."""
-    get = columns.get if isinstance(columns, dict) else lambda name: getattr(columns, name)
+    get: Callable[[str], Any] = (
+        columns.get if isinstance(columns, dict) else lambda name: getattr(columns, name)
+    )
     if get("masked_text") is None:
         return ""  # not computed yet: not found by masked searches
     return get("search_tokens") if get("masked_text") == "" else get("masked_search_tokens")

@@ -76,7 +76,7 @@ class ConversationSerializer(serializers.ModelSerializer):
         return _customer_name(self, conversation.customer) if conversation.customer_id else None
 
 
-def _customer_name(serializer, customer) -> str:
+def _customer_name(serializer, customer) -> str | None:
     """The customer's name as the masking matrix shows it to the viewer."""
     return shown(viewer_of(serializer), "name", customer.name, owner_id=customer.owner_id)
 

@@ -30,8 +30,8 @@ OUTGOING, INCOMING = "outgoing", "incoming"
 def message_sender(user, message: Message) -> str:
     """Who sent a message, for `user`: the staff member's display name, or the customer's name
     as the masking matrix shows it to `user` (the owner's rep sees it, others the mask)."""
-    if message.sender_staff_id:
-        return message.sender_staff.display_name
+    if message.sender_staff_id and (staff := message.sender_staff):
+        return staff.display_name
     customer = message.sender_customer or message.customer
     if customer is None:
         return "-"
@@ -136,8 +136,7 @@ THREAD_LIMIT = 200  # messages on a page of a thread, and on each side of the on
 def _customer_side(user, conversation: Conversation) -> str:
     """Who the conversation is with, for `user`: the customer as the matrix shows them, or
     the room's title."""
-    if conversation.customer_id:
-        customer = conversation.customer
+    if conversation.customer_id and (customer := conversation.customer):
         return shown(user, "name", customer.name, owner_id=customer.owner_id) or "-"
     return conversation.title or str(conversation)
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from django.utils.translation import gettext_lazy as _
 
@@ -22,11 +23,11 @@ TYPES = {t.value for t in Message.Type} - {Message.Type.SYSTEM}
 MAX_TEXT = 100_000
 # The columns these values are stored in, so a too-long value is this record's error (the
 # database refused it, or SQLite silently kept it) instead of failing the whole batch.
-MAX_PERSON_ID = Customer._meta.get_field("wecom_external_userid").max_length  # WeCom: 64
-MAX_ROOM_ID = Message._meta.get_field("external_id").max_length
+MAX_PERSON_ID = cast(int, Customer._meta.get_field("wecom_external_userid").max_length)  # WeCom: 64
+MAX_ROOM_ID = cast(int, Message._meta.get_field("external_id").max_length)
 MAX_RECIPIENTS = 5_000  # a WeCom group room has at most 2,000 members
-MAX_FILENAME = Message._meta.get_field("attachment_name").max_length
-MAX_CONTENT_TYPE = Message._meta.get_field("attachment_content_type").max_length
+MAX_FILENAME = cast(int, Message._meta.get_field("attachment_name").max_length)
+MAX_CONTENT_TYPE = cast(int, Message._meta.get_field("attachment_content_type").max_length)
 MAX_SIZE = 2**63 - 1  # a bigint
 # The archive starts with WeCom (2016); a clock a day fast is tolerated, a year 9999 is not
 # (it overflows when shown in local time).

@@ -79,7 +79,7 @@ class OwnershipInline(ReadOnlyInline):
 
 
 def _masked_column(field: str):
-    @admin.display(description=Customer._meta.get_field(field).verbose_name)
+    @admin.display(description=Customer._meta.get_field(field).verbose_name)  # type: ignore[union-attr]  # a concrete field: it has a verbose name
     def column(self, customer: Customer) -> str:
         # As the matrix shows it to the viewer: raw in their book, masked, or [hidden].
         value = getattr(customer, field)

@@ -367,7 +367,7 @@ class CustomerViewSet(
         refuse_blocked_reads(
             user=self.request.user, model=Customer, channel=Channel.API, request=self.request
         )
-        page = self.paginate_queryset(queryset)
+        page = self.paginate_queryset(queryset) or []  # always paginated: a page, never None
         data = serializer_class(page, many=True, context=self.get_serializer_context()).data
         self.record(AccessAction.VIEW, [customer.pk], query={"view": view}, row_count=len(page))
         return self.get_paginated_response(data)

@@ -18,6 +18,7 @@ from scrm.masking.detectors import mask_text
 from scrm.masking.free_text import display_text
 from scrm.masking.policy import SENSITIVE_FIELDS, masked, shown
 from scrm.masking.validation import normalize_mobile, validate_id_number, validate_mobile
+from scrm.staff.models import Staff
 
 
 def viewer_of(serializer: serializers.Field):
@@ -186,8 +187,10 @@ class CustomerSerializer(StrictSerializer, serializers.ModelSerializer):
     def _unmasked(self, field: str, value):
         # What this viewer was shown (raw, masked or [hidden]) and the plain mask both stand for
         # the stored value; a value shown raw is simply the stored value.
-        stored = getattr(self.instance, field)
-        owner_id = self.instance.owner_id
+        instance = self.instance
+        assert instance is not None  # called for an update only (to_internal_value)
+        stored = getattr(instance, field)
+        owner_id = instance.owner_id
         was_shown = shown(viewer_of(self), field, stored, owner_id=owner_id)
         return stored if value and value in (masked(field, stored), was_shown) else value
 
@@ -228,10 +231,14 @@ class TransferResultSerializer(serializers.Serializer):
 
 
 class ShareSerializer(StrictSerializer, serializers.ModelSerializer):
-    staff = serializers.PrimaryKeyRelatedField(source="user", read_only=True)
+    staff: "serializers.PrimaryKeyRelatedField[Staff]" = serializers.PrimaryKeyRelatedField(
+        source="user", read_only=True
+    )
     staff_id = IdField(write_only=True)
     level = serializers.ChoiceField(choices=list(SHARE_LEVELS), default="view")
-    granted_by = serializers.PrimaryKeyRelatedField(read_only=True)
+    granted_by: "serializers.PrimaryKeyRelatedField[Staff]" = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
 
     class Meta:
         model = CustomerUserObjectPermission
@@ -289,7 +296,7 @@ def ownership_periods(customer) -> list[dict]:
     return periods
 
 
-OWNERSHIP_PERIOD_FIELDS = {
+OWNERSHIP_PERIOD_FIELDS: dict[str, serializers.Field] = {
     "owner": serializers.IntegerField(
         allow_null=True, help_text="Id of the owner in this period (null: no owner)."
     ),

@@ -90,6 +90,11 @@ def create_customer(*, actor, tags: list[str] | None = None, **fields) -> Custom
 def update_customer(
     *, actor, customer: Customer, tags: list[str] | None = None, **fields
 ) -> Customer:
+    """Change a customer the actor may change. Raises PermissionDenied outside the actor's
+    change scope (the API and the admin ask the same door first, so their answers stand) and
+    for an archive binding the actor may not set, ValidationError on invalid values."""
+    if not can(actor, CHANGE, customer):
+        raise PermissionDenied(_("You may not change this customer."))
     _check_archive_binding(actor, fields, customer.wecom_external_userid)
     for name, value in fields.items():
         setattr(customer, name, value)

@@ -53,6 +53,7 @@ from scrm.audit.services import record_access
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import customer_label
 from scrm.masking.viewer import ViewerAdminMixin, current_viewer
+from scrm.types import Text
 
 
 def _errors(exc: ValidationError) -> str:
@@ -83,10 +84,10 @@ PREVIEWABLE = (STATUS.DRAFT, STATUS.APPROVED, STATUS.SCHEDULED, STATUS.FAILED)
 REPORTABLE = (STATUS.RUNNING, STATUS.COMPLETED, STATUS.FAILED, STATUS.CANCELLED)
 
 
-def case_actions(user, case: OffboardingCase) -> list[tuple[str, str]]:
+def case_actions(user, case: OffboardingCase) -> list[tuple[str, Text]]:
     """The buttons that work for this viewer on this case now (the services decide anyway)."""
     runs = user.has_perm("offboarding.run_offboardingcase")
-    actions = []
+    actions: list[tuple[str, Text]] = []
     if case.status == STATUS.DRAFT and may_approve(user, case):
         actions.append(("approve", _("Approve")))
     if runs and case.status == STATUS.APPROVED:

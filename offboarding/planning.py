@@ -11,11 +11,13 @@ from customers.models import Customer
 from offboarding.models import CaseStep, OffboardingCase
 from scrm.access.scope import can_assign_to
 from scrm.staff import roles
+from scrm.staff.models import Staff
+from scrm.types import Text
 
 Plan = OffboardingCase.Plan
 
 
-def successor_problem(candidate, leaver, approver) -> str | None:
+def successor_problem(candidate, leaver, approver) -> Text | None:
     """Why `candidate` cannot take over from `leaver`, or None if they can.
 
     Beyond being active and staying, a successor must be someone the case's approver (the
@@ -114,7 +116,7 @@ def plan_successors(case: OffboardingCase) -> list:
     return team_candidates(case.leaver, case.approver)
 
 
-def assign(case: OffboardingCase, customer_ids: list[int]) -> dict[int, object]:
+def assign(case: OffboardingCase, customer_ids: list[int]) -> dict[int, Staff]:
     """customer id -> successor for these customers of the leaver.
 
     Deterministic for a given database state, so a resumed run assigns the remaining customers
@@ -127,7 +129,7 @@ def assign(case: OffboardingCase, customer_ids: list[int]) -> dict[int, object]:
     }
     for successor in {o.pk: o for o in overrides.values()}.values():
         validate_successors([successor], case.leaver, case.approver, "overrides")
-    result = {}
+    result: dict[int, Staff] = {}
     if case.plan == Plan.LEAST_LOADED:
         load = Counter(
             dict(

@@ -11,6 +11,7 @@ from scrm.api.ids import ID_REGEX, IdField
 from scrm.api.strict import StrictSerializer
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import customer_label
+from scrm.staff.models import Staff
 
 
 class MaskedTextField(serializers.CharField):
@@ -42,7 +43,9 @@ class StepSerializer(serializers.ModelSerializer):
 
 class CaseSerializer(serializers.ModelSerializer):
     leaver_username = serializers.CharField(source="leaver.username", read_only=True)
-    successors = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    successors: "serializers.PrimaryKeyRelatedField[Staff]" = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True
+    )
     steps = StepSerializer(many=True, read_only=True)
     reason = MaskedTextField()
     handover_notes = MaskedTextField()
@@ -249,7 +252,8 @@ class ImportResultSerializer(serializers.Serializer):
     created = serializers.ListField(
         child=serializers.IntegerField(), help_text="Ids of the cases opened."
     )
-    errors = ImportLineErrorSerializer(many=True, help_text="Lines that opened no case.")
+    # The answer's `errors` member: this serializer only writes answers, its .errors is unused.
+    errors = ImportLineErrorSerializer(many=True, help_text="Lines that opened no case.")  # type: ignore[assignment]
 
 
 class ReconfirmedShareSerializer(RevokedShareSerializer):

@@ -27,5 +27,6 @@ class AdminScriptPolicyMiddleware:
             update = dict(getattr(response, "_csp_update", None) or {})
             for directive, sources in ADMIN_SCRIPT_UPDATE.items():
                 update[directive] = [*update.get(directive, []), *sources]
-            response._csp_update = update  # read by csp.middleware.CSPMiddleware
+            # Read by csp.middleware.CSPMiddleware: django-csp's own attribute on the response.
+            response._csp_update = update  # type: ignore[attr-defined]
         return response

@@ -83,6 +83,7 @@ class ScrmAdminConfig(AdminConfig):
 
     def ready(self) -> None:
         super().ready()  # autodiscovers every app's admin module
+        assert self.module is not None  # django.contrib.admin, imported by AppConfig.create
         themed_admins(self.module.site)
         from scrm.library_labels import make_library_labels_translatable
 

@@ -144,7 +144,7 @@ TEMPLATES = [
 ]
 
 
-def database_from_url(url: str) -> dict:
+def database_from_url(url: str) -> dj_database_url.DBConfig:
     database = dj_database_url.parse(url, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")))
     if database["ENGINE"] == "django.db.backends.sqlite3":
         # WAL + a busy timeout let the dev server and a management command share the file.

@@ -62,7 +62,7 @@ def alert_message_view(model_admin, request, alert_id: int):
         if alert is not None and alert.object_id
         else None
     )
-    if message is None:
+    if message is None or alert is None:
         _refuse(request, alert_id, [])
         raise Http404(_("No message for this alert."))
     thread = Message.objects.filter(conversation_id=message.conversation_id).select_related(

@@ -35,7 +35,7 @@ SEARCH_PAGE_SIZE = 50
 SEARCH_COUNT_CAP = 1000
 
 
-def _customer_shown(customer, viewer) -> str:
+def _customer_shown(customer, viewer) -> str | None:
     """A customer column: the name as the masking matrix shows it to the viewer."""
     if customer is None:
         return "-"
@@ -75,7 +75,7 @@ class ConversationAdmin(ArchiveAdmin):
     readonly_fields = fields
 
     @admin.display(description=_("customer"))
-    def customer_masked(self, conversation: Conversation) -> str:
+    def customer_masked(self, conversation: Conversation) -> str | None:
         return _customer_shown(conversation.customer, current_viewer())
 
     def get_queryset(self, request):
@@ -151,7 +151,7 @@ class MessageAdmin(ArchiveAdmin):
         return super().get_queryset(request).visible_to(request.user)
 
     @admin.display(description=_("customer"))
-    def customer_masked(self, message: Message) -> str:
+    def customer_masked(self, message: Message) -> str | None:
         return _customer_shown(message.customer, current_viewer())
 
     @admin.display(description=_("text"))

@@ -77,7 +77,9 @@ def _as_drf(exc: Exception) -> Exception:
         return TooManyFields()
     if isinstance(exc, RevealLimitExceeded | LookupLimitExceeded):
         throttled = RevealThrottled() if isinstance(exc, RevealLimitExceeded) else LookupThrottled()
-        throttled.wait = exc.retry_after  # DRF's handler turns it into Retry-After
+        # DRF's handler turns it into Retry-After. Not Throttled(wait=...): that would add
+        # "Expected available in ..." to the detail. (The stubs omit the attribute.)
+        throttled.wait = exc.retry_after  # type: ignore[union-attr]
         return throttled
     return exc
 

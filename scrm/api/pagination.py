@@ -25,8 +25,10 @@ The contract for clients, for both classes:
 """
 
 import re
+from typing import Any
 
 from django.core.paginator import EmptyPage, Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, pagination
@@ -98,6 +100,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def page_links(self) -> dict:
         page = self.page
+        assert page is not None  # asked after paginate_queryset
         return {
             "next": self.get_next_link(),
             "previous": self.get_previous_link(),
@@ -152,6 +155,8 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 class CappedCountPaginator(BoundedPaginator):
     """A Paginator whose count stops at `cap` rows past the page asked for, or at a deadline."""
+
+    object_list: QuerySet[Any]  # a paginated queryset: counted and sliced in SQL
 
     def __init__(self, object_list, per_page, *, cap: int, timeout_ms: int | None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
@@ -216,7 +221,8 @@ class CappedCountPaginator(BoundedPaginator):
         self.__dict__["count"] = bottom + len(rows)
         self.__dict__.pop("num_pages", None)
         self.timed_out = len(rows) > self.per_page
-        return self._get_page(rows[: self.per_page], number, self)
+        # Paginator._get_page (the hook for a Page subclass) is missing from django-stubs.
+        return self._get_page(rows[: self.per_page], number, self)  # type: ignore[attr-defined]
 
     def _count_within_budget(self, queryset) -> int | None:
         if not self.timeout_ms:

@@ -6,6 +6,8 @@ DRF does not catch (a 500). No scrm endpoint takes anything nested more than a f
 body deeper than SCRM_JSON_MAX_DEPTH is refused as a parse error (400) like malformed JSON.
 """
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ParseError
@@ -16,6 +18,7 @@ def nesting_depth_exceeds(data: object, limit: int) -> bool:
     """Whether arrays and objects inside `data` nest deeper than `limit` (a scalar is 0,
     `[]` is 1, `[{}]` is 2). Iterative, so it is safe on whatever json produced."""
     stack = [(data, 0)]
+    children: Iterable[object]
     while stack:
         value, depth = stack.pop()
         if isinstance(value, dict):

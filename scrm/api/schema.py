@@ -53,7 +53,8 @@ class ErrorSerializer(serializers.Serializer):
         "`not_found`, `throttled`, `reveal_limit`."
     )
     detail = serializers.CharField(help_text="Human-readable message in the caller's language.")
-    errors = serializers.DictField(
+    # The envelope's `errors` member: this serializer only documents, its own .errors is unused.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Validation errors only (code `invalid`): field name -> messages. Errors not "
@@ -118,7 +119,7 @@ def links(*operation_ids: str, **parameters: str) -> dict:
 
 
 def _header(description: str, schema: dict, *, required: bool) -> dict:
-    header = {"schema": schema, "description": description}
+    header: dict[str, object] = {"schema": schema, "description": description}
     if required:
         header["required"] = True
     return header

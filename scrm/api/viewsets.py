@@ -7,6 +7,9 @@ protected data add `RecordedReadsViewSetMixin` (every read recorded) and, for mo
 `objects.visible_to(user, action)`, `ScopedViewSetMixin`.
 """
 
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import viewsets
@@ -39,9 +42,13 @@ class DeclaredScopeMixin:
     # Actions a privileged user (scrm.staff.mfa.is_privileged) may take only with a second
     # factor in this sign-in: otherwise 403 `mfa_required`.
     second_factor_actions: frozenset[str] = frozenset()
-    metadata_class = DescribeOnlyMetadata
+    # Any: DRF's stubs declare an instance (str | BaseMetadata), DRF instantiates a class.
+    metadata_class: Any = DescribeOnlyMetadata
     # Path ids: 1 to 18 digits, so "abc" and a number beyond 64 bits match no URL (404).
     lookup_value_regex = ID_REGEX
+
+    if TYPE_CHECKING:  # provided by the APIView this mixes into
+        request: Any  # a DRF Request (APIView), an HttpRequest to the View underneath
 
     def declared_action_name(self) -> str | None:
         if isinstance(self, viewsets.ViewSetMixin):
@@ -66,7 +73,7 @@ class DeclaredScopeMixin:
             require_second_factor(request)
 
     def scope_action(self) -> Declared:
-        return self.scope_actions[self.declared_action_name()]
+        return self.scope_actions[self.declared_action_name() or ""]
 
     def filter_queryset(self, queryset):
         # List filters narrow lists (and list-wide actions: an export) only: on a detail route
@@ -93,6 +100,11 @@ class RecordedReadsViewSetMixin(DeclaredScopeMixin):
         "update": CHANGE,
         "partial_update": CHANGE,
     }
+
+    if TYPE_CHECKING:  # provided by the GenericAPIView this mixes into
+        queryset: Any
+
+        def get_queryset(self) -> QuerySet[Any]: ...
 
     def record(self, action: str, object_ids, **extra):
         # The model, not get_queryset(): that would build the visibility scope a second time.

@@ -7,7 +7,7 @@ class AuditConfig(AppConfig):
     name = "scrm.audit"
     label = "audit"
 
-    def ready(self):
+    def ready(self) -> None:
         from django.core import checks
 
         from scrm.access.door import check_read_door

@@ -6,18 +6,20 @@ also run from Celery tasks, commands and tests, and they are given their actor e
 whole verb (keyword-only `actor`).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from auditlog.context import auditlog_value, set_extra_data
 
-F = TypeVar("F", bound=Callable)
+from scrm.staff.types import Actor
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @contextmanager
-def audit_actor(actor):
+def audit_actor(actor: Actor | None) -> Iterator[None]:
     """Attribute the auditlog entries written inside to `actor`, then restore the context.
 
     auditlog's `set_actor` would overwrite the context the auditlog middleware set for the
@@ -41,8 +43,8 @@ def attributed(verb: F) -> F:
     """Decorate a service verb: the entries it writes name its `actor` keyword argument."""
 
     @wraps(verb)
-    def run(*args, **kwargs):
+    def run(*args: Any, **kwargs: Any) -> Any:
         with audit_actor(kwargs.get("actor")):
             return verb(*args, **kwargs)
 
-    return run
+    return cast(F, run)  # wraps() keeps the signature the callers see

@@ -29,7 +29,7 @@ def csv_rows(events: Iterable[AccessEvent]) -> Iterator[str]:
     return csv_pieces(COLUMNS, map(_row, events))
 
 
-def _row(event: AccessEvent) -> list:
+def _row(event: AccessEvent) -> list[object]:
     return [
         event.pk,
         event.at.isoformat(),

@@ -8,12 +8,16 @@ message an alert points to, which its ordinary admin would not show them.
 """
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    from scrm.audit.models import SecurityAlert
 
 # The subject: the model whose ids "customer id" means in the audit filters and whose rows
 # (and the rows bound to them) the change log narrows to a viewer's scope. Registered by its
@@ -48,10 +52,12 @@ SHOWN_IDS = 3
 
 # model label -> (fn(alert) -> the URL of the page that opens the alert's object for its
 # readers, the link's text)
-_ALERT_PAGES: dict[str, tuple[Callable[[object], str], str]] = {}
+_ALERT_PAGES: dict[str, tuple[Callable[["SecurityAlert"], str], str]] = {}
 
 
-def register_alert_page(model_label: str, page: Callable[[object], str], text: str) -> None:
+def register_alert_page(
+    model_label: str, page: Callable[["SecurityAlert"], str], text: str
+) -> None:
     _ALERT_PAGES[model_label.lower()] = (page, text)
 
 

@@ -1,4 +1,7 @@
+from typing import Any
+
 from auditlog.middleware import AuditlogMiddleware
+from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
@@ -6,7 +9,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from scrm.staff.tokens import ScrmJWTAuthentication
 
 
-def _jwt_user(request):
+def _jwt_user(request: HttpRequest) -> Any:
     try:
         # The project's check (generation, sign-in still open): an ended token names no actor.
         result = ScrmJWTAuthentication().authenticate(request)
@@ -23,7 +26,7 @@ class ActorMiddleware(AuditlogMiddleware):
     """
 
     @staticmethod
-    def _get_actor(request):
+    def _get_actor(request: HttpRequest) -> Any:
         actor = AuditlogMiddleware._get_actor(request)
         if actor is not None or "HTTP_AUTHORIZATION" not in request.META:
             return actor

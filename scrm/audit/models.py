@@ -4,6 +4,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from scrm.types import Text
+
 
 class Channel(models.TextChoices):
     ADMIN = "admin", _("Web admin")
@@ -82,7 +84,7 @@ ALERT_KIND_LABELS = {
 }
 
 
-def register_alert_kind(kind: str, label) -> None:
+def register_alert_kind(kind: str, label: Text) -> None:
     ALERT_KIND_LABELS[kind] = label
 
 

@@ -1,9 +1,12 @@
 """The one way models join the change log."""
 
+from typing import Any
+
 from auditlog.registry import auditlog
+from django.db.models import Model
 
 
-def reverse_relations(model) -> list[str]:
+def reverse_relations(model: type[Model]) -> list[str]:
     """The names of the one-to-many relations pointing at `model` (not its own fields)."""
     return [
         f.name
@@ -12,7 +15,7 @@ def reverse_relations(model) -> list[str]:
     ]
 
 
-def register(model, **options) -> None:
+def register(model: type[Model], **options: Any) -> None:
     """`auditlog.register`, without the reverse relations auditlog also diffs: a created row
     would log one "customers.Customer.None" per relation pointing at it, which changes nothing
     and reads as noise."""

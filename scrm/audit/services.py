@@ -1,15 +1,18 @@
 from collections.abc import Sequence
 
 from django.db.models import Model
+from django.http import HttpRequest
 
 from scrm.audit.models import AccessAction, AccessEvent, Channel, ReadBlock, SecurityAlert
 from scrm.audit.read_budget import NOTICE, ReadsBlocked, watch_notice_reads
 from scrm.client_ip import client_ip
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import mask_query
+from scrm.staff.models import Staff
+from scrm.staff.types import Actor, Viewer
 
 
-def _client(request) -> tuple[str | None, str, str]:
+def _client(request: HttpRequest | None) -> tuple[str | None, str, str]:
     if request is None:
         return None, "", ""
     meta = request.META
@@ -26,14 +29,14 @@ def _model_label(model: type[Model] | str) -> str:
 
 def record_access(
     *,
-    actor,
+    actor: Viewer | None,
     action: AccessAction | str,
     model: type[Model] | str,
     object_ids: Sequence[int] = (),
     channel: Channel | str,
-    request=None,
+    request: HttpRequest | None = None,
     fields: Sequence[str] = (),
-    query: dict | None = None,
+    query: dict[str, object] | None = None,
     reason: str = "",
     allowed: bool = True,
     row_count: int | None = None,
@@ -45,7 +48,7 @@ def record_access(
     `row_count` (default: the number of ids) feeds the notice-period read budget.
     """
     ip, user_agent, path = _client(request)
-    user = actor if actor is not None and actor.is_authenticated else None
+    user = actor if isinstance(actor, Staff) and actor.is_authenticated else None
     event = AccessEvent.objects.create(
         actor=user,
         action=action,
@@ -71,7 +74,7 @@ def raise_alert(
     *,
     kind: str,
     message: str,
-    actor=None,
+    actor: Actor | None = None,
     severity: str = SecurityAlert.Severity.MEDIUM,
     obj: Model | None = None,
 ) -> SecurityAlert:

@@ -74,7 +74,7 @@ class StaffAdmin(DoorAdminMixin, UserAdmin, ModelAdmin):
         "staff_staff_reactivate": WriteOnly("reactivates a leaver with a new password"),
     }
     fieldsets = [
-        *UserAdmin.fieldsets,
+        *(UserAdmin.fieldsets or ()),
         (
             gettext_lazy("Organisation"),
             {"fields": ["department", "team", "supervisor", "wecom_userid"]},

@@ -88,4 +88,5 @@ class DeviceWipeSchema(OpenApiAuthenticationExtension):
 class ScrmJWTScheme(SimpleJWTScheme):
     """For the OpenAPI schema: scrm's JWT check is simplejwt's bearer token, with more checks."""
 
-    target_class = ScrmJWTAuthentication
+    # drf-spectacular takes the class (or its dotted path); the stubs name only the str.
+    target_class = ScrmJWTAuthentication  # type: ignore[assignment]

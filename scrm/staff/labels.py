@@ -32,6 +32,11 @@ def permission_label(permission: Permission) -> str:
     return f"{permission.content_type} | {permission_name(permission)}"
 
 
+def group_label(group: Group) -> str:
+    return role_label(group.name)
+
+
 def install() -> None:
-    Group.__str__ = lambda group: role_label(group.name)
-    Permission.__str__ = permission_label
+    # Replacing the models' __str__ is the point: every admin widget lists them by it.
+    Group.__str__ = group_label  # type: ignore[method-assign, assignment]
+    Permission.__str__ = permission_label  # type: ignore[method-assign, assignment]

@@ -124,6 +124,7 @@ def confirm_totp_enrolment(*, actor: Staff, code: str) -> list[str]:
         raise Conflict({"code": _("Start the set-up first: there is nothing to confirm.")})
     if outcome == "wrong":
         raise ValidationError({"code": _("The code is wrong or has expired; try the next one.")})
+    assert isinstance(outcome, list)  # "none" and "wrong" were the two strings
     return outcome
 
 

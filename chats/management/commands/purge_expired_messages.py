@@ -23,11 +23,11 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be a positive integer.")
         # No total: counting the expired messages first would cost a pass of its own over them.
         with tqdm(unit=" message", unit_scale=True, disable=None) as bar:
-            log = purge_expired_messages(
-                dry_run=dry_run,
-                batch_size=batch_size,
-                on_batch=lambda _log, handled: bar.update(handled),
-            )
+
+            def on_batch(_log, handled: int) -> None:
+                bar.update(handled)
+
+            log = purge_expired_messages(dry_run=dry_run, batch_size=batch_size, on_batch=on_batch)
         verb = "Would delete" if dry_run else "Deleted"
         self.stdout.write(
             f"{verb} {log.deleted} message(s) and {log.attachments_deleted} attachment(s); "

@@ -15,10 +15,11 @@ reveals and exports of today, a leaver's reads and a locked-out sign-in raising 
 import random
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -61,6 +62,8 @@ from scrm.masking.validation import id_checksum_char
 from scrm.staff import mfa, roles
 from scrm.staff.models import Department, Staff, Team
 from scrm.staff.roles import ensure_role_groups
+
+Choice = TypeVar("Choice", bound=str)
 
 SEED = 2026
 BATCH_SIZE = 500
@@ -220,7 +223,7 @@ class DemoData:
         self.fake.seed_instance(seed)  # per instance: no effect on other Faker users
         self.rng = random.Random(seed)
 
-    def customer(self, index: int, owner: Staff, now) -> DemoCustomer:
+    def customer(self, index: int, owner: Staff | None, now) -> DemoCustomer:
         self.rng.seed(self.seed * 10_000_000 + index)
         self.fake.seed_instance(self.seed * 10_000_000 + index)
         mobile, id_number = self.mobile(index), self.id_number()
@@ -289,7 +292,7 @@ class DemoData:
             notes.append(
                 FollowUp(
                     customer=customer,
-                    staff_id=customer.owner_id,
+                    staff_id=customer.owner_id,  # type: ignore[misc]  # demo customers have owners
                     at=at,
                     note=note,
                     due_at=due,
@@ -311,7 +314,7 @@ class DemoData:
             for _ in range(self.rng.randint(1, 3))
         ]
 
-    def weighted(self, weights: dict[str, int]) -> str:
+    def weighted(self, weights: Mapping[Choice, int]) -> Choice:
         return self.rng.choices(list(weights), weights=list(weights.values()))[0]
 
     def person_name(self) -> tuple[str, str]:
@@ -416,15 +419,17 @@ class Command(BaseCommand):
             # if an administrator has since moved it elsewhere in the tree.
             department = Department.objects.filter(name=name).order_by("pk").first()
             if department is None:
-                department = Department.objects.create(name=name, parent=departments.get(parent))
+                department = Department.objects.create(
+                    name=name, parent=departments.get(parent) if parent else None
+                )
                 self.tally("departments", True)
             else:
                 self.tally("departments", False)
             departments[name] = department
         teams: dict[str, Team] = {}
-        for name, department in TEAMS:
+        for name, department_name in TEAMS:
             teams[name], created = Team.objects.get_or_create(
-                name=name, department=departments[department]
+                name=name, department=departments[department_name]
             )
             self.tally("teams", created)
         return departments, teams
@@ -447,7 +452,7 @@ class Command(BaseCommand):
                     "is_superuser": spec.role is None,
                     "department": departments.get(spec.department),
                     "team": teams.get(spec.team),
-                    "supervisor": staff.get(spec.supervisor),
+                    "supervisor": staff.get(spec.supervisor) if spec.supervisor else None,
                     "wecom_userid": spec.username,
                     "hired_on": date(2018, 3, 1) + timedelta(days=97 * index),
                 },
@@ -580,7 +585,8 @@ class Command(BaseCommand):
                 row.address,
             )
 
-        chats, books = [], {}
+        chats: list[Chat] = []
+        books: dict[str, list[ChatCustomer]] = {}
         for index in range(min(total, CHAT_CUSTOMERS)):
             username = REP_USERNAMES[index % len(REP_USERNAMES)]
             book = books.setdefault(username, [])

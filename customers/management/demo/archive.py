@@ -170,8 +170,9 @@ class ChatWriter:
                 begin = earliest + (latest - earliest) * rng.random()
             else:
                 begin = self.today - timedelta(days=1) + timedelta(seconds=rng.uniform(*WORKDAY))
-            timed = [(t - timed[0][0] + begin, *rest) for t, *rest in timed]
-        records, last_by = [], {}
+            start = timed[0][0]
+            timed = [(t - start + begin, who, kind, line) for t, who, kind, line in timed]
+        records, last_by = [], dict[str, str]()
         for at, speaker, kind, template in timed:
             sender = speakers[speaker]
             record = self.record(sender, at, kind, template.format(**context), last_by.get(sender))

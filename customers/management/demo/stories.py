@@ -13,11 +13,13 @@ from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import partial
 from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db.models import Q
+from django.http import FileResponse
 from django.test import RequestFactory
 from django.test.utils import override_settings
 from django.utils import timezone
@@ -216,14 +218,14 @@ def seed_cases(staff: dict[str, Staff]) -> list[OffboardingCase]:
             continue
         case = schedule_case(actor=hr, case=case)
         if leaver.state == Status.COMPLETED:
-            _fire_clocked_task(case, lambda case=case: run_case(case.pk))
+            _fire_clocked_task(case, partial(run_case, case.pk))
             _record_a_refusal(case, hr)
         elif leaver.state == Status.RUNNING:
-            _fire_clocked_task(case, lambda case=case: _run_until_the_worker_dies(case))
+            _fire_clocked_task(case, partial(_run_until_the_worker_dies, case))
         elif leaver.state == Status.FAILED:
             to_fail.append(case)
     for case in to_fail:  # now that their successor has an open case of their own
-        _fire_clocked_task(case, lambda case=case: run_case(case.pk))
+        _fire_clocked_task(case, partial(run_case, case.pk))
     return created
 
 
@@ -342,8 +344,10 @@ def seed_exports(staff: dict[str, Staff]) -> list[bool]:
         )
         # Not response.close(): that sends request_finished, whose handler closes the
         # database connection this command's transaction is using.
-        b"".join(response.streaming_content)
-        response.file_to_stream.close()
+        assert isinstance(response, FileResponse)  # an xlsx is a file
+        b"".join(response.streaming_content)  # type: ignore[arg-type]  # a sync response
+        if response.file_to_stream is not None:
+            response.file_to_stream.close()
         created.append(True)
     return created
 
