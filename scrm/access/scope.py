@@ -44,8 +44,7 @@ NOTHING = Q(pk__in=[])
 # GRANT_IDS_INLINE the subquery is kept). The scope is then `owner_id IN (...) OR id IN (...)`,
 # two conditions on the customer row itself, which PostgreSQL combines from two indexes or
 # checks while walking the primary key for a page. A join or a subquery inside that OR can use
-# no index: every COUNT(*) of a list walked the whole table (0.3-0.5 s at a million customers,
-# see docs/benchmarks.md).
+# no index: every COUNT(*) of a list walked the whole table (docs/benchmarks.md#scope-shape).
 GRANT_IDS_INLINE = 1000
 
 
@@ -73,9 +72,9 @@ class Scope:
         if owned is None or shared is None:
             return owned or shared or NOTHING
         # Not also `AND owner_id IN (owners + the shared customers' owners)`, although that lets
-        # COUNT(*) run as an index-only scan (4 ms instead of 95 ms for a team lead): the
-        # planner multiplies the two owner_id conditions, expects 1,300 rows instead of 26,700
-        # and sorts them all for a page instead of walking the primary key (300 ms).
+        # COUNT(*) run as an index-only scan: the planner multiplies the two owner_id
+        # conditions, underestimates the rows and sorts them all for a page instead of walking
+        # the primary key (docs/benchmarks.md#scope-shape).
         return owned | shared
 
 
