@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from chats.models import Conversation, Message
-from customers.models import Customer, CustomerUserObjectPermission, FollowUp, OwnershipTransfer
+from customers.models import Customer, CustomerUserObjectPermission, FollowUp
+from customers.ownership import move_customers
 from customers.services import SHARE_LEVELS, recent_transfer_counts
 from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, RevokedShare
 from offboarding.planning import assign, team_lead_for
@@ -74,19 +75,19 @@ def transfer(case: OffboardingCase, step: CaseStep) -> None:
             targets = assign(case, ids)
             recent = recent_transfer_counts(ids)
             now = timezone.now()
-            moves, records, by_target = [], [], defaultdict(list)
+            records, by_target = [], defaultdict(list)
             # Rows are built from ids, not model instances: 2 x BATCH instances per batch made
             # the related-object descriptors a large share of this step's time.
             for customer_id in ids:
                 refused = recent[customer_id] >= limit
                 to_owner_id = lead.pk if refused else targets[customer_id].pk
-                by_target[to_owner_id].append(customer_id)
                 reason = (
                     f"Transferred {recent[customer_id]} times in "
                     f"{settings.SCRM_TRANSFER_LIMIT_DAYS} days (limit {limit}); routed to team lead"
                     if refused
                     else ""
                 )
+                by_target[to_owner_id, reason].append(customer_id)
                 records.append(
                     CustomerTransfer(
                         case_id=case.pk,
@@ -100,22 +101,14 @@ def transfer(case: OffboardingCase, step: CaseStep) -> None:
                         else CustomerTransfer.Status.COMPLETED,
                     )
                 )
-                moves.append(
-                    OwnershipTransfer(
-                        customer_id=customer_id,
-                        from_owner_id=leaver.pk,
-                        to_owner_id=to_owner_id,
-                        at=now,
-                        actor_id=case.created_by_id,
-                        case_id=case.pk,
-                        reason=handover_reason(leaver, reason),
-                    )
+            for (to_owner_id, reason), customer_ids in by_target.items():
+                move_customers(
+                    actor_id=case.created_by_id,
+                    customer_ids=customer_ids,
+                    to_owner_id=to_owner_id,
+                    case_id=case.pk,
+                    reason=handover_reason(leaver, reason),
                 )
-            for owner_id, customer_ids in by_target.items():
-                Customer.objects.filter(pk__in=customer_ids, owner_id=leaver.pk).update(
-                    owner_id=owner_id, updated_at=now
-                )
-            OwnershipTransfer.objects.bulk_create(moves)
             CustomerTransfer.objects.bulk_create(records)
             step.done += len(ids)
             batch_committed(step)
