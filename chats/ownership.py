@@ -5,11 +5,16 @@ the customer is not part of the hand-over, and messages keep their historical st
 """
 
 from chats.models import Conversation
+from customers.ownership import follow_the_customer
 
 
 def hand_over_conversations(
     *, customer_ids: list[int], from_owner_id: int, to_owner_id: int
 ) -> int:
-    return Conversation.objects.filter(customer_id__in=customer_ids, owner_id=from_owner_id).update(
-        owner_id=to_owner_id
+    return follow_the_customer(
+        Conversation,
+        "owner_id",
+        leaver_id=from_owner_id,
+        fallback_id=to_owner_id,
+        customer_ids=customer_ids,
     )

@@ -372,7 +372,6 @@ def record_refusal(*, actor, transfer: CustomerTransfer, reason: str) -> Custome
         customer_ids=[customer.pk],
         to_owner_id=lead.pk,
         case_id=transfer.case_id,
-        hand_over=True,
         reason=mask_text(
             product_text(
                 gettext_noop("Customer refused the transfer: %(reason)s"), reason=reason.strip()

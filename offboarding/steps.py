@@ -11,14 +11,15 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from chats.models import Conversation, Message
 from customers.models import Customer, CustomerUserObjectPermission, FollowUp
-from customers.ownership import move_customers
+from customers.ownership import OPEN_FOLLOW_UPS, move_customers
+from customers.ownership import follow_the_customer as _follow_the_customer
 from customers.services import SHARE_LEVELS, recent_transfer_counts
 from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, RevokedShare
 from offboarding.planning import assign, team_lead_for
@@ -108,6 +109,7 @@ def transfer(case: OffboardingCase, step: CaseStep) -> None:
                     to_owner_id=to_owner_id,
                     case_id=case.pk,
                     reason=handover_reason(leaver, reason),
+                    hand_over=False,  # the conversations step hands the whole book over
                 )
             CustomerTransfer.objects.bulk_create(records)
             step.done += len(ids)
@@ -116,35 +118,6 @@ def transfer(case: OffboardingCase, step: CaseStep) -> None:
         "completed": case.transfers.filter(status=CustomerTransfer.Status.COMPLETED).count(),
         "refused": case.transfers.filter(status=CustomerTransfer.Status.REFUSED).count(),
     }
-
-
-def _column(model, name: str) -> str:
-    qn = connection.ops.quote_name
-    return f"{qn(model._meta.db_table)}.{qn(name)}"
-
-
-def _follow_the_customer(model, column: str, *, leaver_id: int, fallback_id: int, where=()):
-    """Set `column` of the leaver's rows of `model` that have a customer to that customer's
-    owner (to the fallback if the customer has no owner or is still the leaver's), in one
-    UPDATE ... FROM join (PostgreSQL; SQLite 3.33+). A correlated subquery per row made this
-    step slow. `where`: extra (sql, param) conditions. Returns the number of rows changed."""
-    qn = connection.ops.quote_name
-    owner = f"{qn('c')}.{qn('owner_id')}"
-    conditions = [
-        (f"{qn('c')}.{qn('id')} = {_column(model, 'customer_id')}", None),
-        (f"{_column(model, column)} = %s", leaver_id),
-        *where,
-    ]
-    sql = (
-        f"UPDATE {qn(model._meta.db_table)} SET {qn(column)} = "
-        f"CASE WHEN {owner} IS NULL OR {owner} = %s THEN %s ELSE {owner} END "
-        f"FROM {qn(Customer._meta.db_table)} {qn('c')} "
-        f"WHERE {' AND '.join(sql for sql, _ in conditions)}"
-    )
-    params = [leaver_id, fallback_id, *(p for _, p in conditions if p is not None)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
 
 
 def conversations(case: OffboardingCase, step: CaseStep) -> None:
@@ -163,8 +136,7 @@ def conversations(case: OffboardingCase, step: CaseStep) -> None:
         moved += Conversation.objects.filter(owner_id=leaver_id, customer__isnull=True).update(
             owner_id=fallback_id
         )
-        open_only = [(f"{_column(FollowUp, 'done')} = %s", False)]
-        follow_ups = _follow_the_customer(FollowUp, "staff_id", where=open_only, **people)
+        follow_ups = _follow_the_customer(FollowUp, "staff_id", where=OPEN_FOLLOW_UPS, **people)
         messages = Message.objects.filter(conversation_id__in=moving).count() if moving else 0
         step.detail = {
             "conversations": moved + step.detail.get("conversations", 0),
