@@ -37,6 +37,12 @@ class ChatsConfig(AppConfig):
         register_changelog(PurgeLog)
         register_bound("chats.LegalHold", "customer", "conversation__customer")
 
+        # A customer's hand-over (customers.ownership) takes the owner's conversations along.
+        from chats.ownership import hand_over_conversations
+        from customers.ownership import register_hand_over
+
+        register_hand_over(hand_over_conversations)
+
         # A rep's home: their latest conversations (built over the rep's scope).
         from chats.panels import recent_chats_panel
         from scrm.dashboard import Panel, register_panel

@@ -22,6 +22,7 @@ from customers.models import (
     Tag,
     Transaction,
 )
+from customers.ownership import move_customers
 from scrm.access.scope import CHANGE, SHARE, TRANSFER, can, can_assign_to
 from scrm.audit.attribution import attributed
 from scrm.conflicts import Conflict
@@ -357,28 +358,11 @@ def move_ownership(*, customer_ids: list[int], to_staff, actor, reason: str) -> 
     validate_successor(to_staff)
     if not reason.strip():
         raise ValidationError({"reason": _("A reason is required for a transfer.")})
-    now = timezone.now()
-    moved = 0
-    for start in range(0, len(customer_ids), BATCH_SIZE):
-        batch = Customer.objects.filter(pk__in=customer_ids[start : start + BATCH_SIZE]).exclude(
-            owner_id=to_staff.pk
-        )
-        owners = list(batch.values_list("pk", "owner_id"))
-        OwnershipTransfer.objects.bulk_create(
-            OwnershipTransfer(
-                customer_id=pk,
-                from_owner_id=owner_id,
-                to_owner=to_staff,
-                at=now,
-                actor=actor,
-                reason=reason,
-            )
-            for pk, owner_id in owners
-        )
-        Customer.objects.filter(pk__in=[pk for pk, _ in owners]).update(
-            owner=to_staff, updated_at=now
-        )
-        moved += len(owners)
+    result = move_customers(
+        actor_id=actor.pk, customer_ids=customer_ids, to_owner_id=to_staff.pk, reason=reason
+    )
     return TransferResult(
-        transferred=moved, skipped_already_owned=len(customer_ids) - moved, to_staff_id=to_staff.pk
+        transferred=result.moved,
+        skipped_already_owned=result.skipped_already_owned,
+        to_staff_id=to_staff.pk,
     )

@@ -17,8 +17,8 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat.models import ClockedSchedule, PeriodicTask
 
-from chats.models import Conversation
-from customers.models import Customer, CustomerUserObjectPermission, FollowUp, OwnershipTransfer
+from customers.models import Customer, CustomerUserObjectPermission
+from customers.ownership import move_customers
 from customers.services import share_customer
 from offboarding.models import (
     CaseStep,
@@ -343,27 +343,19 @@ def record_refusal(*, actor, transfer: CustomerTransfer, reason: str) -> Custome
     lead = team_lead_for(transfer.case.leaver)
     now = timezone.now()
     customer = Customer.objects.select_for_update().get(pk=transfer.customer_id)
-    OwnershipTransfer.objects.create(
-        customer=customer,
-        from_owner_id=customer.owner_id,
-        to_owner=lead,
-        at=now,
-        actor=actor,
-        case=transfer.case,
+    # What was handed over follows the customer to the lead, as in the run's conversation step:
+    # the owner's side of the chats and the open follow-ups (customers.ownership).
+    move_customers(
+        actor_id=actor.pk,
+        customer_ids=[customer.pk],
+        to_owner_id=lead.pk,
+        case_id=transfer.case_id,
         reason=mask_text(
             product_text(
                 gettext_noop("Customer refused the transfer: %(reason)s"), reason=reason.strip()
             )
         ),
     )
-    Customer.objects.filter(pk=customer.pk).update(owner=lead, updated_at=now)
-    # What was handed over follows the customer to the lead, as in the run's conversation step:
-    # the owner's side of the chats and the open follow-ups. A colleague's own chat with the
-    # customer (another conversation owner) is not part of the hand-over; messages keep their
-    # historical staff side.
-    handed_to = customer.owner_id
-    Conversation.objects.filter(customer=customer, owner_id=handed_to).update(owner=lead)
-    FollowUp.objects.filter(customer=customer, staff_id=handed_to, done=False).update(staff=lead)
     transfer.status, transfer.refused_at = CustomerTransfer.Status.REFUSED, now
     transfer.reason = mask_text(
         product_text(gettext_noop("Refused by the customer: %(reason)s"), reason=reason.strip())

@@ -11,7 +11,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -21,9 +21,10 @@ from customers.models import (
     Customer,
     CustomerUserObjectPermission,
     FollowUp,
-    OwnershipTransfer,
     PersonalNote,
 )
+from customers.ownership import OPEN_FOLLOW_UPS, move_customers
+from customers.ownership import follow_the_customer as _follow_the_customer
 from customers.services import SHARE_LEVELS, recent_transfer_counts
 from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, RevokedShare
 from offboarding.planning import assign, team_lead_for
@@ -80,19 +81,19 @@ def transfer(case: OffboardingCase, step: CaseStep) -> None:
             targets = assign(case, ids)
             recent = recent_transfer_counts(ids)
             now = timezone.now()
-            moves, records, by_target = [], [], defaultdict(list)
+            records, by_target = [], defaultdict(list)
             # Rows are built from ids, not model instances: 2 x BATCH instances per batch made
             # the related-object descriptors a large share of this step's time.
             for customer_id in ids:
                 refused = recent[customer_id] >= limit
                 to_owner_id = lead.pk if refused else targets[customer_id].pk
-                by_target[to_owner_id].append(customer_id)
                 reason = (
                     f"Transferred {recent[customer_id]} times in "
                     f"{settings.SCRM_TRANSFER_LIMIT_DAYS} days (limit {limit}); routed to team lead"
                     if refused
                     else ""
                 )
+                by_target[to_owner_id, reason].append(customer_id)
                 records.append(
                     CustomerTransfer(
                         case_id=case.pk,
@@ -106,22 +107,15 @@ def transfer(case: OffboardingCase, step: CaseStep) -> None:
                         else CustomerTransfer.Status.COMPLETED,
                     )
                 )
-                moves.append(
-                    OwnershipTransfer(
-                        customer_id=customer_id,
-                        from_owner_id=leaver.pk,
-                        to_owner_id=to_owner_id,
-                        at=now,
-                        actor_id=case.created_by_id,
-                        case_id=case.pk,
-                        reason=handover_reason(leaver, reason),
-                    )
+            for (to_owner_id, reason), customer_ids in by_target.items():
+                move_customers(
+                    actor_id=case.created_by_id,
+                    customer_ids=customer_ids,
+                    to_owner_id=to_owner_id,
+                    case_id=case.pk,
+                    reason=handover_reason(leaver, reason),
+                    hand_over=False,  # the conversations step hands the whole book over
                 )
-            for owner_id, customer_ids in by_target.items():
-                Customer.objects.filter(pk__in=customer_ids, owner_id=leaver.pk).update(
-                    owner_id=owner_id, updated_at=now
-                )
-            OwnershipTransfer.objects.bulk_create(moves)
             CustomerTransfer.objects.bulk_create(records)
             step.done += len(ids)
             batch_committed(step)
@@ -129,35 +123,6 @@ def transfer(case: OffboardingCase, step: CaseStep) -> None:
         "completed": case.transfers.filter(status=CustomerTransfer.Status.COMPLETED).count(),
         "refused": case.transfers.filter(status=CustomerTransfer.Status.REFUSED).count(),
     }
-
-
-def _column(model, name: str) -> str:
-    qn = connection.ops.quote_name
-    return f"{qn(model._meta.db_table)}.{qn(name)}"
-
-
-def _follow_the_customer(model, column: str, *, leaver_id: int, fallback_id: int, where=()):
-    """Set `column` of the leaver's rows of `model` that have a customer to that customer's
-    owner (to the fallback if the customer has no owner or is still the leaver's), in one
-    UPDATE ... FROM join (PostgreSQL; SQLite 3.33+). A correlated subquery per row made this
-    step slow. `where`: extra (sql, param) conditions. Returns the number of rows changed."""
-    qn = connection.ops.quote_name
-    owner = f"{qn('c')}.{qn('owner_id')}"
-    conditions = [
-        (f"{qn('c')}.{qn('id')} = {_column(model, 'customer_id')}", None),
-        (f"{_column(model, column)} = %s", leaver_id),
-        *where,
-    ]
-    sql = (
-        f"UPDATE {qn(model._meta.db_table)} SET {qn(column)} = "
-        f"CASE WHEN {owner} IS NULL OR {owner} = %s THEN %s ELSE {owner} END "
-        f"FROM {qn(Customer._meta.db_table)} {qn('c')} "
-        f"WHERE {' AND '.join(sql for sql, _ in conditions)}"
-    )
-    params = [leaver_id, fallback_id, *(p for _, p in conditions if p is not None)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
 
 
 def conversations(case: OffboardingCase, step: CaseStep) -> None:
@@ -176,8 +141,7 @@ def conversations(case: OffboardingCase, step: CaseStep) -> None:
         moved += Conversation.objects.filter(owner_id=leaver_id, customer__isnull=True).update(
             owner_id=fallback_id
         )
-        open_only = [(f"{_column(FollowUp, 'done')} = %s", False)]
-        follow_ups = _follow_the_customer(FollowUp, "staff_id", where=open_only, **people)
+        follow_ups = _follow_the_customer(FollowUp, "staff_id", where=OPEN_FOLLOW_UPS, **people)
         messages = Message.objects.filter(conversation_id__in=moving).count() if moving else 0
         step.detail = {
             "conversations": moved + step.detail.get("conversations", 0),
