@@ -63,7 +63,7 @@ class ConversationAdmin(ArchiveAdmin):
     list_display = ["id", "channel", "customer_masked", "owner", "last_message_at"]
     list_filter = ["channel"]
     list_select_related = ["customer", "owner"]
-    fields = [
+    fields = (
         "channel",
         "external_id",
         "room_id",
@@ -71,7 +71,7 @@ class ConversationAdmin(ArchiveAdmin):
         "owner",
         "created_at",
         "last_message_at",
-    ]
+    )
     readonly_fields = fields
 
     @admin.display(description=_("customer"))
@@ -97,7 +97,7 @@ class MessageAdmin(ArchiveAdmin):
     list_filter = ["channel", "msg_type", ("revoked_at", admin.EmptyFieldListFilter)]
     list_select_related = ["customer", "staff"]
     date_hierarchy = "sent_at"
-    fields = [
+    fields = (
         "conversation",
         "channel",
         "external_id",
@@ -113,7 +113,7 @@ class MessageAdmin(ArchiveAdmin):
         "attachment_sha256",
         "revoked_at",
         "digest",
-    ]
+    )
     readonly_fields = fields
     change_list_template = "admin/chats/message/change_list.html"
     actions = ["export_csv", "export_xlsx"]
