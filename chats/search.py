@@ -29,7 +29,7 @@ recomputes the stored masked text.
 import operator
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Case, F, QuerySet, When
@@ -39,6 +39,9 @@ from scrm.access.querysets import ScopedQuerySet
 from scrm.masking.detectors import mask_text
 from scrm.masking.free_text import shows_raw_content
 from scrm.staff.types import Viewer
+
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
 
 # Runs of letters and digits: [^\W_] is exactly str.isalnum() (\w is isalnum plus "_").
 _RUN = re.compile(r"[^\W_]+")
@@ -132,7 +135,7 @@ def search(queryset: ScopedQuerySet[Any], keyword: str, *, user: Viewer) -> Quer
     return backend.newest_first(queryset, keyword, tokens, recheck, columns_for(user), user=user)
 
 
-def matching(queryset: QuerySet, keyword: str, *, user) -> QuerySet:
+def matching(queryset: QuerySet, keyword: str, *, user: "Viewer") -> QuerySet:
     """Messages whose text, as `user` sees it, contains `keyword`, found through the token
     index, in no order (for counting them)."""
     tokens, recheck = keyword_tokens(keyword)

@@ -1,4 +1,5 @@
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django import forms
@@ -31,11 +32,14 @@ from scrm.masking.free_text import display_text
 from scrm.masking.policy import customer_label, shown
 from scrm.masking.viewer import ViewerAdminMixin, current_viewer
 
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
+
 SEARCH_PAGE_SIZE = 50
 SEARCH_COUNT_CAP = 1000
 
 
-def _customer_shown(customer, viewer) -> str | None:
+def _customer_shown(customer, viewer: "Viewer | None") -> str | None:
     """A customer column: the name as the masking matrix shows it to the viewer."""
     if customer is None:
         return "-"
