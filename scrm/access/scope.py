@@ -201,8 +201,8 @@ def book_owners(user: Viewer | None) -> frozenset[int]:
         return frozenset()
     kinds = _scope_kinds(user, VIEW, registry.policy(CUSTOMERS)) & BOOK_KINDS
     owners = frozenset(owner for kind in kinds for owner in _kind_owners(user, kind))
-    # the cache is an attribute set on the user object, not a field of Staff
-    user._scrm_book_owners = (generation, owners)  # type: ignore[attr-defined]
+    # Kept in the instance's own dict: a cache on the object, not an attribute Staff declares.
+    user.__dict__["_scrm_book_owners"] = (generation, owners)
     return owners
 
 
