@@ -201,8 +201,9 @@ def book_owners(user: Viewer | None) -> frozenset[int]:
         return frozenset()
     kinds = _scope_kinds(user, VIEW, registry.policy(CUSTOMERS)) & BOOK_KINDS
     owners = frozenset(owner for kind in kinds for owner in _kind_owners(user, kind))
-    # Kept in the instance's own dict: a cache on the object, not an attribute Staff declares.
-    user.__dict__["_scrm_book_owners"] = (generation, owners)
+    # A cache on the object, not an attribute Staff declares (hence Any). Set as an attribute,
+    # not through __dict__: request.user is a lazy proxy that forwards it to the staff object.
+    cast(Any, user)._scrm_book_owners = (generation, owners)
     return owners
 
 
