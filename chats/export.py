@@ -9,7 +9,7 @@ is then streamed back. The API view and the admin action both call `export_respo
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import datetime, tzinfo
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -27,6 +27,9 @@ from scrm.csv_stream import csv_pieces as stream_csv
 from scrm.dbrouting import read_replica
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import shown
+
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
 
 EXPORT_PERMISSION = "chats.export_message"
 RAW_EXPORT_PERMISSION = "customers.export_raw"
@@ -110,7 +113,7 @@ class Presentation(NamedTuple):
 RAW = Presentation(name=lambda value, owner_id: value, text=str)
 
 
-def presentation_for(user) -> Presentation:
+def presentation_for(user: "Viewer") -> Presentation:
     """RAW for holders of customers.export_raw; otherwise names as the masking matrix shows
     them to `user` (raw in a sales viewer's book, else masked) and text through the detectors."""
     if user.has_perm(RAW_EXPORT_PERMISSION):
@@ -205,7 +208,7 @@ def _filename(fmt: str) -> str:
 
 
 def export_response(
-    *, user, queryset: QuerySet, fmt: str, channel: str, filters: dict, request=None
+    *, user: "Viewer", queryset: QuerySet, fmt: str, channel: str, filters: dict, request=None
 ) -> HttpResponseBase:
     """Export `queryset` (already `Message.objects.visible_to(user)` and filtered) as a download.
 

@@ -5,6 +5,8 @@ holds are kept (who, when, why) and never deleted. Both services write their dja
 entry inside their own transaction (LegalHold is registered in chats.apps).
 """
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -14,10 +16,13 @@ from django.utils.translation import gettext_lazy as _
 from chats.models import Conversation, ConversationCustomer, LegalHold
 from scrm.audit.attribution import audit_actor
 
+if TYPE_CHECKING:
+    from scrm.staff.types import Actor
+
 MANAGE_PERMISSION = "chats.manage_legal_hold"
 
 
-def _require_permission(actor) -> None:
+def _require_permission(actor: "Actor | None") -> None:
     if actor is None or not actor.has_perm(MANAGE_PERMISSION):
         raise PermissionDenied(_("You may not place or release legal holds."))
 
@@ -29,7 +34,7 @@ def _clean_reason(reason: str | None, field: str) -> str:
     return reason
 
 
-def place_legal_hold(*, actor, reason: str, customer=None, conversation=None) -> LegalHold:
+def place_legal_hold(*, actor: "Actor", reason: str, customer=None, conversation=None) -> LegalHold:
     """Hold every message of `customer` and/or `conversation` until the hold is released.
 
     Raises PermissionDenied without "chats.manage_legal_hold", ValidationError for an empty
@@ -49,7 +54,7 @@ def place_legal_hold(*, actor, reason: str, customer=None, conversation=None) ->
         )
 
 
-def release_legal_hold(*, actor, hold: LegalHold, reason: str) -> LegalHold:
+def release_legal_hold(*, actor: "Actor", hold: LegalHold, reason: str) -> LegalHold:
     """End `hold`: its messages become purgeable again unless another hold covers them.
 
     Raises PermissionDenied without "chats.manage_legal_hold", ValidationError for an empty

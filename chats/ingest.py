@@ -7,7 +7,7 @@ which is what keeps ingest fast (docs/benchmarks.md#chat-ingest).
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -22,6 +22,9 @@ from chats.models import Channel, Conversation, ConversationCustomer, Message
 from chats.search import search_columns
 from chats.wecom import InvalidRecord, ParsedMessage, parse_record
 from customers.models import Customer
+
+if TYPE_CHECKING:
+    from scrm.staff.types import Actor
 
 MAX_BATCH = 1000
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL SQLSTATE
@@ -277,7 +280,9 @@ def _link_room_customers(backend, rooms, conversation_ids, customer_ids) -> None
     backend.insert_pairs(ConversationCustomer, ("conversation_id", "customer_id"), pairs)
 
 
-def ingest_records(*, records: list, actor, channel: str = Channel.WECOM) -> list[ItemResult]:
+def ingest_records(
+    *, records: list, actor: "Actor", channel: str = Channel.WECOM
+) -> list[ItemResult]:
     """Store a batch of archive records (at most MAX_BATCH) and say what happened to each.
 
     Invalid records are reported with a reason and skipped; the valid ones are stored in one

@@ -114,4 +114,7 @@ class SqliteIngest:
             )
 
 
-ingest_backend = PerDatabase("Chat ingest", postgresql=PostgresIngest, sqlite=SqliteIngest)
+# Typed as the union: the two classes share no base for PerDatabase to infer.
+ingest_backend: PerDatabase[PostgresIngest | SqliteIngest] = PerDatabase(
+    "Chat ingest", postgresql=PostgresIngest, sqlite=SqliteIngest
+)

@@ -1,5 +1,5 @@
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,8 +13,11 @@ from chats.patterns import PatternError, compile_pattern
 from customers.models import Customer, Tag
 from scrm.access.querysets import ScopedQuerySet
 from scrm.access.scope import VIEW, Scope, scope_for
-from scrm.staff.models import Department
+from scrm.staff.models import Department, Staff
 from scrm.staff.roles import ALL_ROLES, ROLE_LABELS, role_label
+
+if TYPE_CHECKING:
+    from scrm.staff.types import Actor, Viewer
 
 
 class Channel(models.TextChoices):
@@ -29,7 +32,7 @@ class Channel(models.TextChoices):
 SMALL_SCOPE_OWNERS = 3
 
 
-def visible_customer_q(user, action: str = VIEW) -> Q:
+def visible_customer_q(user: "Viewer", action: str = VIEW) -> Q:
     """`customer_id` within the user's customer scope, for tables that point at customers."""
     return scope_customer_q(scope_for(user, action))
 
@@ -103,7 +106,7 @@ def _with_rooms(customer_q: Q, rooms, column: str) -> Q:
     return customer_q | Q(**{f"{column}__in": rooms})
 
 
-def visible_message_q(user, action: str = VIEW) -> Q:
+def visible_message_q(user: "Viewer", action: str = VIEW) -> Q:
     """Messages of the user's customer scope (private chats, through `Message.customer`) or of
     the group rooms the scope sees (through `conversation_id`; room messages have no customer).
 
@@ -133,7 +136,7 @@ class ConversationQuerySet(ScopedQuerySet):
     """`visible_to(user, action)`: the door, with `conversation_rows` (chats.access)."""
 
 
-def conversation_rows(queryset: QuerySet, scope: Scope, user) -> QuerySet:
+def conversation_rows(queryset: QuerySet, scope: Scope, user: "Viewer") -> QuerySet:
     """Who sees a customer sees its private conversations; a group room is seen through the
     scopes of its staff members (scope_room_ids)."""
     return queryset.filter(_with_rooms(scope_customer_q(scope), scope_room_ids(scope), "pk"))
@@ -257,7 +260,7 @@ class HistoryWindow(models.Model):
         }
 
     @classmethod
-    def days_for(cls, user) -> int | None:
+    def days_for(cls, user: "Actor") -> int | None:
         """The widest window among the user's roles (None: everything)."""
         if user.is_superuser:
             return None
@@ -271,10 +274,12 @@ class MessageQuerySet(ScopedQuerySet):
     """`visible_to(user, action)`: the door, with `message_rows` (chats.access)."""
 
 
-def message_rows(queryset: QuerySet, scope: Scope, user) -> QuerySet:
+def message_rows(queryset: QuerySet, scope: Scope, user: "Viewer") -> QuerySet:
     """Messages of visible customers, inside the user's history window, not hidden by them.
     (Registered as requiring chats.view_message: seeing a customer, e.g. in its timeline, does
     not open its chat archive to a role without it.)"""
+    if not isinstance(user, Staff):  # not reached: the door asks chats.view_message first
+        return queryset.none()
     queryset = queryset.filter(scope_message_q(scope))
     days = HistoryWindow.days_for(user)
     if days is not None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -40,6 +41,9 @@ from chats.search import unindex_messages
 from customers.models import Customer
 from scrm.audit.attribution import audit_actor
 from scrm.staff.models import Staff
+
+if TYPE_CHECKING:
+    from scrm.staff.types import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +185,9 @@ def _add(log: PurgeLog, counts: Counter, held: int, attachments: int, last_id: i
     log.last_message_id = last_id
 
 
-def _dry_run(rules: list[Rule], batch_size: int, now: datetime, actor, on_batch) -> PurgeLog:
+def _dry_run(
+    rules: list[Rule], batch_size: int, now: datetime, actor: "Actor | None", on_batch
+) -> PurgeLog:
     log = PurgeLog(started_at=now, dry_run=True, actor=actor)
     expired = expired_messages(rules)
     while rows := _next_batch(expired, log.last_message_id, batch_size):
@@ -193,7 +199,7 @@ def _dry_run(rules: list[Rule], batch_size: int, now: datetime, actor, on_batch)
     return log
 
 
-def _start_or_resume(actor, now: datetime) -> PurgeLog:
+def _start_or_resume(actor: "Actor | None", now: datetime) -> PurgeLog:
     unfinished = PurgeLog.objects.filter(dry_run=False, finished_at__isnull=True)
     log = unfinished.order_by("started_at", "pk").first()
     if log is None:
@@ -232,7 +238,7 @@ def _no_progress(log: PurgeLog, handled: int) -> None:
 
 def purge_expired_messages(
     *,
-    actor=None,
+    actor: "Actor | None" = None,
     dry_run: bool = False,
     batch_size: int = 1000,
     now: datetime | None = None,

@@ -29,14 +29,19 @@ recomputes the stored masked text.
 import operator
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Case, F, QuerySet, When
 
 from chats.search_backends import search_backend
+from scrm.access.querysets import ScopedQuerySet
 from scrm.masking.detectors import mask_text
 from scrm.masking.free_text import shows_raw_content
+from scrm.staff.types import Viewer
+
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
 
 # Runs of letters and digits: [^\W_] is exactly str.isalnum() (\w is isalnum plus "_").
 _RUN = re.compile(r"[^\W_]+")
@@ -99,7 +104,7 @@ MASKED = _Columns(
 )
 
 
-def columns_for(user) -> _Columns:
+def columns_for(user: Viewer) -> _Columns:
     return RAW if shows_raw_content(user) else MASKED
 
 
@@ -116,7 +121,7 @@ def keyword_tokens(keyword: str) -> tuple[list[str], bool]:
     return list(needed), recheck
 
 
-def search(queryset: QuerySet, keyword: str, *, user) -> QuerySet:
+def search(queryset: ScopedQuerySet[Any], keyword: str, *, user: Viewer) -> QuerySet[Any]:
     """The messages of `queryset` (`Message.objects.visible_to(user)`, maybe filtered) whose
     text contains `keyword`, newest first, found through the token index (on PostgreSQL in the
     plan that suits the keyword and the user's scope: chats.search_backends.PostgresSearch)."""
@@ -130,7 +135,7 @@ def search(queryset: QuerySet, keyword: str, *, user) -> QuerySet:
     return backend.newest_first(queryset, keyword, tokens, recheck, columns_for(user), user=user)
 
 
-def matching(queryset: QuerySet, keyword: str, *, user) -> QuerySet:
+def matching(queryset: QuerySet, keyword: str, *, user: "Viewer") -> QuerySet:
     """Messages whose text, as `user` sees it, contains `keyword`, found through the token
     index, in no order (for counting them)."""
     tokens, recheck = keyword_tokens(keyword)

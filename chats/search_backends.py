@@ -11,6 +11,7 @@ tokens from chats.search.keyword_tokens.
 """
 
 import time
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import BooleanField, Case, QuerySet, Value, When
@@ -20,8 +21,10 @@ from django.db.models.lookups import IContains
 
 from chats.models import is_book, scope_message_q
 from customers.models import Customer
+from scrm.access.querysets import ScopedQuerySet
 from scrm.dbvendor import PerDatabase
 from scrm.staff.models import Staff
+from scrm.staff.types import Viewer
 
 NEWEST_FIRST = ("-sent_at", "-id")
 
@@ -33,7 +36,16 @@ class PostgresSearch:
     def matching(self, queryset: QuerySet, keyword, tokens, recheck, columns) -> QuerySet:
         return queryset.filter(_contains_postgresql(keyword, tokens, recheck, columns))
 
-    def newest_first(self, queryset: QuerySet, keyword, tokens, recheck, columns, *, user):
+    def newest_first(
+        self,
+        queryset: ScopedQuerySet[Any],
+        keyword: str,
+        tokens: list[str],
+        recheck: bool,
+        columns: Any,
+        *,
+        user: Viewer,
+    ) -> QuerySet[Any]:
         """The matches in the plan that suits the keyword and the scope
         (docs/benchmarks.md#chat-search-plans).
 
@@ -50,7 +62,7 @@ class PostgresSearch:
           A rep's book is left to the planner, which starts from the book's customers.
         """
         scope = queryset.applied_scope  # the scope the door applied, not built again
-        condition = _contains_postgresql(keyword, tokens, recheck, columns)
+        condition: RawSQL | Case = _contains_postgresql(keyword, tokens, recheck, columns)
         if not scope.everything and not _most_staff(scope):
             if _is_rare(tokens):
                 by_sort = Coalesce("sent_at", "sent_at").desc()
@@ -92,7 +104,16 @@ class SqliteSearch:
             queryset = queryset.filter(IContains(columns.text_expression, keyword.strip()))
         return queryset
 
-    def newest_first(self, queryset: QuerySet, keyword, tokens, recheck, columns, *, user):
+    def newest_first(
+        self,
+        queryset: ScopedQuerySet[Any],
+        keyword: str,
+        tokens: list[str],
+        recheck: bool,
+        columns: Any,
+        *,
+        user: Viewer,
+    ) -> QuerySet[Any]:
         return self.matching(queryset, keyword, tokens, recheck, columns).order_by(*NEWEST_FIRST)
 
     def index(self, rows: list[tuple[int, str]]) -> None:
@@ -136,7 +157,10 @@ class SqliteSearch:
             )
 
 
-search_backend = PerDatabase("Chat search", postgresql=PostgresSearch, sqlite=SqliteSearch)
+# Typed as the union: the two classes share no base for PerDatabase to infer.
+search_backend: PerDatabase[PostgresSearch | SqliteSearch] = PerDatabase(
+    "Chat search", postgresql=PostgresSearch, sqlite=SqliteSearch
+)
 
 
 def _contains_postgresql(keyword: str, tokens: list[str], recheck: bool, columns) -> RawSQL:

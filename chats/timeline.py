@@ -2,6 +2,7 @@
 one conversation as a thread."""
 
 from datetime import datetime, time
+from typing import TYPE_CHECKING
 
 from django.db.models import Q
 from django.utils import timezone
@@ -15,10 +16,13 @@ from scrm.audit.services import record_access
 from scrm.masking.free_text import display_text
 from scrm.masking.policy import shown
 
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
+
 LIMIT = 1000
 
 
-def _file_summary(user, message: Message) -> str:
+def _file_summary(user: "Viewer", message: Message) -> str:
     """A message without text: its type, and the file's name through the detectors."""
     name = display_text(user, message.attachment_name)
     return f"[{message.msg_type}] {name}" if name else f"[{message.msg_type}]"
@@ -27,7 +31,7 @@ def _file_summary(user, message: Message) -> str:
 OUTGOING, INCOMING = "outgoing", "incoming"
 
 
-def message_sender(user, message: Message) -> str:
+def message_sender(user: "Viewer", message: Message) -> str:
     """Who sent a message, for `user`: the staff member's display name, or the customer's name
     as the masking matrix shows it to `user` (the owner's rep sees it, others the mask)."""
     if message.sender_staff_id and (staff := message.sender_staff):
@@ -44,7 +48,7 @@ def message_direction(message: Message) -> str:
 
 
 def customer_timeline(
-    *, user, customer: Customer, limit: int = LIMIT, newest_first: bool = False
+    *, user: "Viewer", customer: Customer, limit: int = LIMIT, newest_first: bool = False
 ) -> dict:
     """The newest `limit` entries of each kind, merged oldest first (the API) or newest first
     (the admin page); `truncated` if cut."""
@@ -106,7 +110,7 @@ def customer_timeline(
 
 
 def recorded_timeline(
-    *, user, customer_id: int, channel: str, request=None, newest_first: bool = False
+    *, user: "Viewer", customer_id: int, channel: str, request=None, newest_first: bool = False
 ) -> dict | None:
     """The timeline of a customer the user may see, recorded as a view; None (recorded as a
     denied attempt) when the customer is outside the user's scope or does not exist."""
@@ -133,7 +137,7 @@ def recorded_timeline(
 THREAD_LIMIT = 200  # messages on a page of a thread, and on each side of the one a hit opens
 
 
-def _customer_side(user, conversation: Conversation) -> str:
+def _customer_side(user: "Viewer", conversation: Conversation) -> str:
     """Who the conversation is with, for `user`: the customer as the matrix shows them, or
     the room's title."""
     if conversation.customer_id and (customer := conversation.customer):
@@ -142,7 +146,11 @@ def _customer_side(user, conversation: Conversation) -> str:
 
 
 def conversation_thread(
-    *, user, conversation: Conversation, around: int | None = None, limit: int | None = None
+    *,
+    user: "Viewer",
+    conversation: Conversation,
+    around: int | None = None,
+    limit: int | None = None,
 ) -> dict:
     """A conversation's messages oldest first as a thread: the newest `limit`, or `limit` on
     each side of message `around` (a search hit, or the edge of the page before). `older` and
@@ -201,7 +209,7 @@ def conversation_thread(
 
 
 def recorded_thread(
-    *, user, conversation_id: int, channel: str, around: int | None = None, request=None
+    *, user: "Viewer", conversation_id: int, channel: str, around: int | None = None, request=None
 ) -> dict | None:
     """The thread of a conversation the user may see, recorded as a view of the messages it
     shows; None (recorded as a denied attempt) when the conversation is outside their scope."""

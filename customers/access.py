@@ -5,6 +5,8 @@ customers of the staff it covers (`owner_id IN (...)`); a share (guardian's dire
 grant, unexpired) opens one customer to a colleague for the actions its permission allows.
 """
 
+from typing import TYPE_CHECKING
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -27,6 +29,9 @@ from scrm.access.scope import (
     Scope,
 )
 from scrm.staff import roles
+
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
 
 # The model permission each action requires on top of the scope.
 ACTION_PERMISSION = {
@@ -58,7 +63,7 @@ GRANT_CODENAMES = {
 }
 
 
-def shares(user, action: str) -> tuple[int, ...] | QuerySet:
+def shares(user: "Viewer", action: str) -> tuple[int, ...] | QuerySet:
     """The customer ids shared with the user for this action (a subquery when very many)."""
     from customers.models import CustomerUserObjectPermission
 
@@ -78,7 +83,7 @@ def shares(user, action: str) -> tuple[int, ...] | QuerySet:
     return ids
 
 
-def customer_rows(queryset: QuerySet, scope: Scope, user) -> QuerySet:
+def customer_rows(queryset: QuerySet, scope: Scope, user: "Viewer") -> QuerySet:
     return queryset.filter(scope.owned_q("owner_id"))
 
 

@@ -1,3 +1,5 @@
+from typing import TYPE_CHECKING
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
@@ -53,6 +55,9 @@ from scrm.masking.reveal import RevealLimitExceeded, can_reveal, reveal_field
 from scrm.masking.validation import MOBILE_RE, normalize_mobile
 from scrm.masking.viewer import ViewerAdminMixin, current_viewer
 from scrm.masking.views import may_read_matrix
+
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
 
 
 class ReadOnlyInline(TabularInline):
@@ -116,7 +121,7 @@ class Labelled:
         return self._label
 
 
-def work_panels(customer: Customer, viewer) -> dict:
+def work_panels(customer: Customer, viewer: "Viewer") -> dict:
     """The customer's follow-ups (due ones flagged; the viewer's own open ones can be marked
     done) and transactions for the change page."""
     now = timezone.now()

@@ -60,7 +60,7 @@ class OwnershipHistoryAdmin(ViewerAdminMixin, DoorAdminMixin, ModelAdmin):
     ]
     list_filter_submit = True
     list_select_related = ["customer", "from_owner", "to_owner", "actor", "case"]
-    fields = [
+    fields = (
         "at",
         "customer_shown",
         "from_name",
@@ -68,7 +68,7 @@ class OwnershipHistoryAdmin(ViewerAdminMixin, DoorAdminMixin, ModelAdmin):
         "actor_name",
         "shown_reason",
         "case_link",
-    ]
+    )
     readonly_fields = fields
 
     # --- read only, for the readers, inside their customer scope ------------------------------

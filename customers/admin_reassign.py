@@ -8,6 +8,8 @@ again; nothing moves unless everything is right. Errors re-render the page with 
 customers selected; every message is a sentence in the viewer's language.
 """
 
+from typing import TYPE_CHECKING, cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,13 +28,16 @@ from scrm.masking.policy import customer_label
 from scrm.staff import roles
 from scrm.staff.models import Staff
 
+if TYPE_CHECKING:
+    from scrm.staff.types import Actor
+
 # Roles whose holders never own customers, even if they also hold a sales role.
 NON_SALES_ROLES = frozenset(
     {roles.HR, roles.LEGAL, roles.AUDITOR, roles.SECURITY_OFFICER, roles.ADMINISTRATOR}
 )
 
 
-def assignable_staff(actor) -> QuerySet:
+def assignable_staff(actor: "Actor") -> QuerySet:
     """The colleagues `actor` may make the owner of customers, by display name."""
     candidates = (
         Staff.objects.filter(
@@ -53,7 +58,7 @@ def assignable_staff(actor) -> QuerySet:
         near = Q(pk__in=[])
         if actor.team_id:
             near |= Q(team_id=actor.team_id)
-        if actor.department_id:
+        if actor.department is not None:  # no query when department_id is None
             near |= Q(department_id__in=actor.department.descendant_ids())
         candidates = candidates.filter(near)
     allowed = [s.pk for s in candidates if can_assign_to(actor, s)]
@@ -85,9 +90,11 @@ class ReassignOwnerForm(forms.Form):
         error_messages={"required": gettext_lazy("Give a reason for the reassignment.")},
     )
 
-    def __init__(self, *args, actor, **kwargs):
+    def __init__(self, *args, actor: "Actor", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to_staff"].queryset = assignable_staff(actor)
+        # The form's own field, declared above: `fields` holds it as a plain forms.Field.
+        successor = cast(SuccessorField, self.fields["to_staff"])
+        successor.queryset = assignable_staff(actor)
 
 
 def _refusal_sentences(exc: Exception) -> list[str]:

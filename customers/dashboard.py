@@ -10,7 +10,7 @@ does.
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncWeek
@@ -28,6 +28,9 @@ from scrm.masking.detectors import mask_text
 from scrm.masking.policy import customer_label
 from scrm.staff import roles
 
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
+
 WEEKS = 12
 RECENT = 5
 
@@ -37,7 +40,7 @@ def yuan(amount: Decimal | int | float | None) -> str:
     return f"¥{Decimal(amount or 0):,.2f}"
 
 
-def dashboard_figures(user, weeks: int = WEEKS) -> dict:
+def dashboard_figures(user: "Viewer", weeks: int = WEEKS) -> dict:
     visible = Customer.objects.visible_to(user, LIST)
     since = timezone.now() - timedelta(weeks=weeks)
     per_owner = (
@@ -70,11 +73,11 @@ def dashboard_figures(user, weeks: int = WEEKS) -> dict:
 # --- who gets which panel ------------------------------------------------------------------
 
 
-def is_rep(user) -> bool:
+def is_rep(user: "Viewer") -> bool:
     return user.is_active and roles.SALES_REP in user.role_names
 
 
-def leads_sales(user) -> bool:
+def leads_sales(user: "Viewer") -> bool:
     """Team leads and sales managers: the panels over a team's or a department's book."""
     return user.is_active and bool({roles.TEAM_LEAD, roles.SALES_MANAGER} & user.role_names)
 
@@ -133,7 +136,7 @@ def my_customers_panel(request: HttpRequest) -> dict[str, Any] | None:
     }
 
 
-def _open_follow_ups(user, visible):
+def _open_follow_ups(user: "Viewer", visible):
     return FollowUp.objects.filter(customer__in=visible, done=False, due_at__isnull=False)
 
 
@@ -219,7 +222,7 @@ def week_starts(today: date, weeks: int = WEEKS) -> list[date]:
     return [monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
 
 
-def weekly_new_customers(user, weeks: int = WEEKS) -> list[dict]:
+def weekly_new_customers(user: "Viewer", weeks: int = WEEKS) -> list[dict]:
     """New customers in the viewer's scope per local calendar week; a week with none is 0."""
     starts = week_starts(timezone.localdate(), weeks)
     since = timezone.make_aware(datetime.combine(starts[0], datetime.min.time()))

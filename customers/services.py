@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date as date_type
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Permission
@@ -27,6 +28,8 @@ from scrm.access.scope import CHANGE, SHARE, TRANSFER, can, can_assign_to
 from scrm.audit.attribution import attributed
 from scrm.conflicts import Conflict
 from scrm.staff.models import Staff
+from scrm.staff.types import Actor, Viewer
+from scrm.types import Text
 
 SHARE_LEVELS = {"view": "view_customer", "change": "change_customer"}
 BATCH_SIZE = 1000
@@ -46,17 +49,17 @@ def yuan(amount: Decimal) -> str:
     return f"¥{Decimal(amount):,.2f}"
 
 
-def may_bind_archive(user) -> bool:
+def may_bind_archive(user: Viewer) -> bool:
     """May `user` set or change a customer's WeCom external user id?"""
     return user.has_perm(ARCHIVE_BINDING_PERMISSION)
 
 
-def archive_binding(value) -> str | None:
+def archive_binding(value: str | None) -> str | None:
     """The stored form of a WeCom external user id: blank is NULL, so blanks never collide."""
     return (value or "").strip() or None
 
 
-def _check_archive_binding(actor, fields: dict, current: str | None) -> None:
+def _check_archive_binding(actor: Actor, fields: dict[str, Any], current: str | None) -> None:
     # Before full_clean: its uniqueness check would answer the oracle question.
     if "wecom_external_userid" not in fields:
         return
@@ -73,7 +76,7 @@ def _set_tags(customer: Customer, tag_names: list[str] | None) -> None:
 
 
 @transaction.atomic
-def create_customer(*, actor, tags: list[str] | None = None, **fields) -> Customer:
+def create_customer(*, actor: Actor, tags: list[str] | None = None, **fields: Any) -> Customer:
     """Create a customer owned by the actor (unless an owner is given). Raises PermissionDenied
     without the add permission, ValidationError on invalid values."""
     if not actor.has_perm("customers.add_customer"):
@@ -89,7 +92,7 @@ def create_customer(*, actor, tags: list[str] | None = None, **fields) -> Custom
 
 @transaction.atomic
 def update_customer(
-    *, actor, customer: Customer, tags: list[str] | None = None, **fields
+    *, actor: Actor, customer: Customer, tags: list[str] | None = None, **fields: Any
 ) -> Customer:
     """Change a customer the actor may change. Raises PermissionDenied outside the actor's
     change scope (the API and the admin ask the same door first, so their answers stand) and
@@ -105,7 +108,7 @@ def update_customer(
     return customer
 
 
-def _check_may_log(actor, customer: Customer) -> None:
+def _check_may_log(actor: Actor, customer: Customer) -> None:
     # Logging work on a customer changes its record: the customer's change scope decides
     # (the owner, their lead and manager, a colleague it was shared with for change).
     if not can(actor, CHANGE, customer):
@@ -115,7 +118,7 @@ def _check_may_log(actor, customer: Customer) -> None:
 @transaction.atomic
 def add_follow_up(
     *,
-    actor: Staff,
+    actor: Actor,
     customer: Customer,
     note: str,
     due_at: datetime | None = None,
@@ -136,13 +139,13 @@ def add_follow_up(
 
 @transaction.atomic
 def add_transaction(
-    *, actor: Staff, customer: Customer, date: date_type, product: str, amount: Decimal
+    *, actor: Actor, customer: Customer, date: date_type, product: str, amount: Decimal
 ) -> Transaction:
     """Log a deal with a customer the actor may change. Raises PermissionDenied outside the
     actor's change scope, ValidationError on an empty product or an amount not above zero."""
     _check_may_log(actor, customer)
     product = (product or "").strip()
-    errors = {}
+    errors: dict[str, Text] = {}
     if not product:
         errors["product"] = _("Say which product or service was sold.")
     if amount is None or amount <= 0:
@@ -157,14 +160,14 @@ def add_transaction(
     return deal
 
 
-def _check_author(actor, author_id: int | None, refusal) -> None:
+def _check_author(actor: Actor, author_id: int | None, refusal: Text) -> None:
     if author_id is None or author_id != actor.pk:
         raise PermissionDenied(refusal)
 
 
 @attributed
 @transaction.atomic
-def update_follow_up(*, actor: Staff, follow_up: FollowUp, **fields) -> FollowUp:
+def update_follow_up(*, actor: Actor, follow_up: FollowUp, **fields: Any) -> FollowUp:
     """Correct a follow-up: only its author, and only while they may still change the customer.
     `fields`: any of `note`, `due_at`, `done`. The change log records it (note masked)."""
     follow_up = FollowUp.objects.select_for_update().select_related("customer").get(pk=follow_up.pk)
@@ -188,7 +191,7 @@ def update_follow_up(*, actor: Staff, follow_up: FollowUp, **fields) -> FollowUp
 
 @attributed
 @transaction.atomic
-def update_transaction(*, actor: Staff, deal: Transaction, **fields) -> Transaction:
+def update_transaction(*, actor: Actor, deal: Transaction, **fields: Any) -> Transaction:
     """Correct a deal: only the colleague who logged it, while they may change the customer.
     `fields`: any of `date`, `product`, `amount`, validated as `add_transaction` does."""
     deal = Transaction.objects.select_for_update().select_related("customer").get(pk=deal.pk)
@@ -199,7 +202,7 @@ def update_transaction(*, actor: Staff, deal: Transaction, **fields) -> Transact
     unknown = set(fields) - {"date", "product", "amount"}
     if unknown:
         raise ValidationError({name: _("Unknown field.") for name in sorted(unknown)})
-    errors = {}
+    errors: dict[str, Text] = {}
     if "product" in fields:
         fields["product"] = (fields["product"] or "").strip()
         if not fields["product"]:
@@ -218,9 +221,9 @@ def update_transaction(*, actor: Staff, deal: Transaction, **fields) -> Transact
 @transaction.atomic
 def share_customer(
     *,
-    actor,
+    actor: Actor,
     customer: Customer,
-    with_staff,
+    with_staff: Staff,
     level: str = "view",
     expires_at: datetime | None = None,
 ) -> CustomerUserObjectPermission:
@@ -231,7 +234,7 @@ def share_customer(
     """
     if not can(actor, SHARE, customer):
         raise PermissionDenied(_("You may not share this customer."))
-    errors = {}
+    errors: dict[str, Text] = {}
     if level not in SHARE_LEVELS:
         errors["level"] = _("Choose one of: %(choices)s.") % {"choices": ", ".join(SHARE_LEVELS)}
     if not with_staff.is_active or with_staff.employment_status != "active":
@@ -259,7 +262,7 @@ def share_customer(
 
 
 @transaction.atomic
-def revoke_share(*, actor, share: CustomerUserObjectPermission) -> None:
+def revoke_share(*, actor: Actor, share: CustomerUserObjectPermission) -> None:
     if not can(actor, SHARE, share.content_object):
         raise PermissionDenied(_("You may not change the shares of this customer."))
     share.delete()
@@ -272,7 +275,7 @@ class TransferResult:
     to_staff_id: int
 
 
-def validate_successor(to_staff) -> None:
+def validate_successor(to_staff: Staff) -> None:
     if not to_staff.is_active or to_staff.employment_status != "active":
         raise ValidationError({"to_staff": _("The new owner must be an active staff member.")})
 
@@ -299,7 +302,9 @@ def over_transfer_limit(customer_ids: list[int]) -> dict[int, int]:
 
 
 @transaction.atomic
-def transfer_customers(*, customers: QuerySet, to_staff, actor, reason: str) -> TransferResult:
+def transfer_customers(
+    *, customers: QuerySet[Customer], to_staff: Staff, actor: Actor, reason: str
+) -> TransferResult:
     """Move customers within the actor's transfer scope to `to_staff` (in-service transfer).
 
     Raises ValidationError (inactive successor, empty reason) or PermissionDenied when any of the
@@ -349,7 +354,9 @@ def transfer_customers(*, customers: QuerySet, to_staff, actor, reason: str) -> 
 
 
 @transaction.atomic
-def move_ownership(*, customer_ids: list[int], to_staff, actor, reason: str) -> TransferResult:
+def move_ownership(
+    *, customer_ids: list[int], to_staff: Staff, actor: Actor, reason: str
+) -> TransferResult:
     """The transfer engine: set the owner, recording who owned each customer before, in batches.
 
     Callers decide who may move what; this only guarantees a valid successor, a reason, and

@@ -1,5 +1,7 @@
 """HR's pages: create, preview, approve, schedule, watch progress, read and download the report."""
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -55,6 +57,9 @@ from scrm.masking.policy import customer_label
 from scrm.masking.viewer import ViewerAdminMixin, current_viewer
 from scrm.types import Text
 
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
+
 
 def _errors(exc: ValidationError) -> str:
     if hasattr(exc, "error_dict"):
@@ -84,7 +89,7 @@ PREVIEWABLE = (STATUS.DRAFT, STATUS.APPROVED, STATUS.SCHEDULED, STATUS.FAILED)
 REPORTABLE = (STATUS.RUNNING, STATUS.COMPLETED, STATUS.FAILED, STATUS.CANCELLED)
 
 
-def case_actions(user, case: OffboardingCase) -> list[tuple[str, Text]]:
+def case_actions(user: "Viewer", case: OffboardingCase) -> list[tuple[str, Text]]:
     """The buttons that work for this viewer on this case now (the services decide anyway)."""
     runs = user.has_perm("offboarding.run_offboardingcase")
     actions: list[tuple[str, Text]] = []
@@ -99,7 +104,7 @@ def case_actions(user, case: OffboardingCase) -> list[tuple[str, Text]]:
     return actions
 
 
-def may_cancel(user, case: OffboardingCase) -> bool:
+def may_cancel(user: "Viewer", case: OffboardingCase) -> bool:
     return user.has_perm("offboarding.run_offboardingcase") and case.status not in (
         STATUS.COMPLETED,
         STATUS.CANCELLED,
@@ -284,7 +289,9 @@ class OffboardingCaseAdmin(DoorAdminMixin, ModelAdmin):
             form.add_error(None, exc.messages)
         admin_form = helpers.AdminForm(
             form,
-            list(self.get_fieldsets(request)),
+            # What Django's own changeform_view passes; the stubs type AdminForm's fieldsets
+            # narrower than get_fieldsets' (lazy names, any options).
+            list(self.get_fieldsets(request)),  # type: ignore[arg-type]
             self.get_prepopulated_fields(request),
             (),
             model_admin=self,

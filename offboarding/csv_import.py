@@ -8,6 +8,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -20,6 +21,9 @@ from django.utils.translation import gettext_noop
 from offboarding.models import OffboardingCase
 from offboarding.services import create_case
 from scrm.product_language import product_text
+
+if TYPE_CHECKING:
+    from scrm.staff.types import Actor
 
 MAX_BYTES = 2_000_000
 
@@ -54,7 +58,7 @@ def _message(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
-def import_leavers(*, actor, content: bytes) -> ImportResult:
+def import_leavers(*, actor: "Actor", content: bytes) -> ImportResult:
     """Create a draft case for each good row; a bad row creates nothing and is reported."""
     if len(content) > MAX_BYTES:
         raise ValidationError(

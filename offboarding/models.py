@@ -1,3 +1,5 @@
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q, QuerySet
@@ -9,12 +11,15 @@ from customers.models import SHARE_LEVEL_LABELS, Customer
 from scrm.access.querysets import ScopedQuerySet
 from scrm.access.scope import Scope
 
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
+
 
 class CaseQuerySet(ScopedQuerySet):
     """`visible_to(user)`: the door, with `case_rows` (offboarding.access)."""
 
 
-def case_rows(queryset: QuerySet, scope: Scope, user) -> QuerySet:
+def case_rows(queryset: QuerySet, scope: Scope, user: "Viewer") -> QuerySet:
     """HR and administrators see every case; leads and managers the cases of their people
     (their team, their department tree), and anyone permitted the cases of those they
     supervise."""

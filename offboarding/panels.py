@@ -1,6 +1,6 @@
 """The offboarding panels of the admin home (scrm.dashboard): what waits for this viewer."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
@@ -11,17 +11,20 @@ from offboarding.models import OffboardingCase
 from scrm.staff import roles
 from scrm.staff.models import Notification
 
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
+
 CASES = "admin:offboarding_offboardingcase_changelist"
 UNREAD_SHOWN = 8
 
 
-def awaiting_approval(user) -> QuerySet:
+def awaiting_approval(user: "Viewer") -> QuerySet:
     """Drafts this user may approve (services.may_approve as a query): the approver recorded on
     the case, or a sales manager above the leaver or that approver; never creator or leaver."""
     if not (user.is_authenticated and user.is_active):
         return OffboardingCase.objects.none()
     q = Q(approver_id=user.pk)
-    if roles.SALES_MANAGER in user.role_names and user.department_id:
+    if roles.SALES_MANAGER in user.role_names and user.department is not None:
         tree = user.department.descendant_ids()
         q |= Q(leaver__department_id__in=tree) | Q(approver__department_id__in=tree)
     return (
@@ -31,7 +34,7 @@ def awaiting_approval(user) -> QuerySet:
     )
 
 
-def _runs_cases(user) -> bool:
+def _runs_cases(user: "Viewer") -> bool:
     return user.has_perm("offboarding.run_offboardingcase")
 
 

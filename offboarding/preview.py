@@ -1,6 +1,7 @@
 """What a case would move, before anyone approves it: counts and a masked list."""
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from chats.models import Conversation, Message
 from customers.models import Customer, CustomerUserObjectPermission, FollowUp
@@ -9,10 +10,13 @@ from offboarding.planning import assign, validate_plan
 from scrm.access.scope import LIST
 from scrm.masking.policy import customer_label
 
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
+
 LIST_LIMIT = 500
 
 
-def preview_case(*, case: OffboardingCase, user) -> dict:
+def preview_case(*, case: OffboardingCase, user: "Viewer") -> dict:
     """Counts over the leaver's whole book and the masked list of the customers the viewer's
     scope shows (HR's scope covers leavers with an open case). Raises ValidationError when the
     plan cannot be carried out (e.g. no valid successor)."""

@@ -3,6 +3,7 @@
 from collections import Counter
 from collections.abc import Iterator
 from itertools import chain
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
@@ -10,6 +11,9 @@ from offboarding.models import CustomerTransfer, OffboardingCase, RevokedShare
 from scrm.csv_stream import csv_pieces
 from scrm.masking.detectors import mask_text
 from scrm.masking.policy import customer_label
+
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
 
 
 def report_summary(case: OffboardingCase) -> dict:
@@ -73,7 +77,7 @@ def revoked_share_rows(case: OffboardingCase):
     )
 
 
-def report_csv(case: OffboardingCase, *, user) -> Iterator[str]:
+def report_csv(case: OffboardingCase, *, user: "Viewer") -> Iterator[str]:
     """One row per customer, then one per share the run revoked (status `share_revoked` or
     `share_reconfirmed`, "to" the colleague); names as the masking matrix shows them to `user`
     who downloads it (masked for HR; the report travels by email and print)."""
@@ -83,7 +87,7 @@ def report_csv(case: OffboardingCase, *, user) -> Iterator[str]:
     return csv_pieces(header, chain(transfers, shares))
 
 
-def _share_row(share: RevokedShare, user) -> list:
+def _share_row(share: RevokedShare, user: "Viewer") -> list:
     reconfirmed = share.reconfirmed_by.username if share.reconfirmed_by else ""
     return [
         share.customer_id,
@@ -98,7 +102,7 @@ def _share_row(share: RevokedShare, user) -> list:
     ]
 
 
-def _report_row(t: CustomerTransfer, user) -> list:
+def _report_row(t: CustomerTransfer, user: "Viewer") -> list:
     return [
         t.customer_id,
         customer_label(user, t.customer),

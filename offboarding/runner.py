@@ -1,6 +1,7 @@
 """Running a case: the steps in order, resumable after a crash at any point."""
 
 import logging
+from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -63,7 +64,8 @@ def run_case(case_id: int) -> OffboardingCase:
         case.started_at = case.started_at or timezone.now()
         case.error = ""
         case.save(update_fields=["status", "started_at", "error"])
-    functions = dict(STEPS)
+    # keyed by the step names as stored (str): CaseStep.Name members are equal to them
+    functions: dict[str, Callable[[OffboardingCase, CaseStep], None]] = dict(STEPS)
     for step in ensure_steps(case):
         if step.status == CaseStep.Status.DONE:
             continue

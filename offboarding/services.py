@@ -5,6 +5,7 @@ itself records its progress on CaseStep rows and each customer's fate on Custome
 """
 
 import json
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.conf import settings
@@ -40,12 +41,14 @@ from scrm.conflicts import Conflict
 from scrm.masking.detectors import mask_text
 from scrm.product_language import product_text
 from scrm.staff import roles
-from scrm.staff.models import Notification
+from scrm.staff.models import Notification, Staff
+from scrm.staff.types import Actor, Viewer
+from scrm.types import Text
 
 Status = OffboardingCase.Status
 
 
-def _require(actor, perm: str, message: str) -> None:
+def _require(actor: Actor, perm: str, message: Text) -> None:
     if not actor.has_perm(perm):
         raise PermissionDenied(message)
 
@@ -53,14 +56,14 @@ def _require(actor, perm: str, message: str) -> None:
 @transaction.atomic
 def create_case(
     *,
-    actor,
-    leaver,
+    actor: Actor,
+    leaver: Staff,
     reason: str,
     notice_date: date,
     effective_at: datetime,
     plan: str = OffboardingCase.Plan.SINGLE,
-    successors=(),
-    overrides: dict | None = None,
+    successors: Iterable[Staff] = (),
+    overrides: dict[Customer, Staff] | None = None,
     handover_notes: str = "",
 ) -> OffboardingCase:
     """Open a draft case. Raises PermissionDenied (not HR) or ValidationError (bad plan, a
@@ -70,7 +73,7 @@ def create_case(
     The leaver's supervisor is recorded as the case's approver now: who approves, and whom
     customers may go to, no longer follow later edits of the supervisor field."""
     _require(actor, "offboarding.add_offboardingcase", _("Only HR opens offboarding cases."))
-    errors = {}
+    errors: dict[str, Text] = {}
     approver = leaver.supervisor
     if approver is None or not approver.is_active or approver.employment_status != "active":
         errors["leaver"] = (
@@ -130,7 +133,7 @@ def create_case(
     return case
 
 
-def _local_datetime(moment) -> str:
+def _local_datetime(moment: datetime) -> str:
     with translation.override(settings.LANGUAGE_CODE):
         return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
@@ -138,6 +141,8 @@ def _local_datetime(moment) -> str:
 def _ask_for_approval(case: OffboardingCase) -> None:
     # The approver's in-app notification (the admin home lists unread ones); written in the
     # case's transaction, so a refused case asks nobody.
+    if case.approver is None:  # not reached: create_case refuses a leaver without a supervisor
+        return
     Notification.objects.create(
         recipient=case.approver,
         title=product_text(
@@ -154,7 +159,7 @@ def _ask_for_approval(case: OffboardingCase) -> None:
     )
 
 
-def may_approve(actor, case: OffboardingCase) -> bool:
+def may_approve(actor: Viewer, case: OffboardingCase) -> bool:
     """The separation-of-duties rule for approvals, with no superuser or permission bypass:
     never the case's creator, never the leaver; the approver recorded when the case was opened,
     or an active sales manager whose department tree holds the leaver's or that approver's
@@ -165,7 +170,7 @@ def may_approve(actor, case: OffboardingCase) -> bool:
         return False
     if case.approver_id is not None and actor.pk == case.approver_id:
         return True
-    if roles.SALES_MANAGER not in actor.role_names or not actor.department_id:
+    if roles.SALES_MANAGER not in actor.role_names or actor.department is None:
         return False
     tree = set(actor.department.descendant_ids())
     departments = {
@@ -177,7 +182,7 @@ def may_approve(actor, case: OffboardingCase) -> bool:
 
 @attributed
 @transaction.atomic
-def approve_case(*, actor, case: OffboardingCase) -> OffboardingCase:
+def approve_case(*, actor: Actor, case: OffboardingCase) -> OffboardingCase:
     """The supervisor recorded on the case (or a sales manager above them) approves a draft.
     Raises PermissionDenied (anyone else: the creator, the leaver, a superuser) or
     ValidationError (not a draft; the plan cannot be carried out)."""
@@ -227,7 +232,7 @@ def _ready_to_run(case: OffboardingCase) -> None:
 
 @attributed
 @transaction.atomic
-def schedule_case(*, actor, case: OffboardingCase) -> OffboardingCase:
+def schedule_case(*, actor: Actor, case: OffboardingCase) -> OffboardingCase:
     """Start the run at the effective time through a one-off clocked beat task (HR)."""
     _require(actor, "offboarding.run_offboardingcase", _("Only HR schedules offboarding runs."))
     case = OffboardingCase.objects.select_for_update().get(pk=case.pk)
@@ -246,7 +251,7 @@ def schedule_case(*, actor, case: OffboardingCase) -> OffboardingCase:
     return case
 
 
-def run_now(*, actor, case: OffboardingCase) -> OffboardingCase:
+def run_now(*, actor: Actor, case: OffboardingCase) -> OffboardingCase:
     """HR's "run now" (also resumes a failed case); runs inline when Celery is eager."""
     from offboarding.tasks import run_offboarding_case
 
@@ -267,7 +272,7 @@ def run_now(*, actor, case: OffboardingCase) -> OffboardingCase:
 
 @attributed
 @transaction.atomic
-def cancel_case(*, actor, case: OffboardingCase, reason: str) -> OffboardingCase:
+def cancel_case(*, actor: Actor, case: OffboardingCase, reason: str) -> OffboardingCase:
     """Cancel a case that is not running. If part of it ran, the summary says exactly what was
     done; committed transfers stay (every customer keeps exactly one owner)."""
     _require(actor, "offboarding.run_offboardingcase", _("Only HR cancels offboarding cases."))
@@ -323,7 +328,7 @@ def cancel_case(*, actor, case: OffboardingCase, reason: str) -> OffboardingCase
 
 
 @transaction.atomic
-def record_refusal(*, actor, transfer: CustomerTransfer, reason: str) -> CustomerTransfer:
+def record_refusal(*, actor: Actor, transfer: CustomerTransfer, reason: str) -> CustomerTransfer:
     """The customer refused the hand-over outside scrm (WeCom): route them to the team lead."""
     _require(actor, "offboarding.run_offboardingcase", _("Only HR records refusals."))
     transfer = (
@@ -366,7 +371,7 @@ def record_refusal(*, actor, transfer: CustomerTransfer, reason: str) -> Custome
 
 
 @transaction.atomic
-def reconfirm_share(*, actor, share: RevokedShare) -> CustomerUserObjectPermission:
+def reconfirm_share(*, actor: Actor, share: RevokedShare) -> CustomerUserObjectPermission:
     """The customer's owner keeps a share the leaver had given: the colleague gets the same
     level (and the same expiry) again, now granted by the owner, who answers for it.
 

@@ -210,8 +210,8 @@ def _forget_device_details(case: OffboardingCase) -> int:
     """The device rows stay as tombstones (id + wipe flag) so the client keeps being told to
     wipe; what was registered about each device goes. A few rows: each saved, so the change log
     records it (in the case creator's name, like the freeze)."""
-    devices = Device.objects.select_for_update().filter(staff_id=case.leaver_id)
-    devices = list(devices.exclude(name="", platform=""))
+    locked = Device.objects.select_for_update().filter(staff_id=case.leaver_id)
+    devices = list(locked.exclude(name="", platform=""))
     with audit_actor(case.created_by):
         for device in devices:
             device.staff, device.name, device.platform = case.leaver, "", ""
@@ -245,13 +245,13 @@ def handover_reason(leaver, reason: str) -> str:
 
 
 def notify(case: OffboardingCase, step: CaseStep) -> None:
-    received = defaultdict(int)
+    received: defaultdict[int, int] = defaultdict(int)
     for to_owner_id in case.transfers.values_list("to_owner_id", flat=True):
         received[to_owner_id] += 1
     Staff = type(case.leaver)
     recipients = {s.pk: s for s in Staff.objects.filter(pk__in=received)}
-    if case.leaver.supervisor_id:
-        recipients.setdefault(case.leaver.supervisor_id, case.leaver.supervisor)
+    if case.leaver.supervisor is not None:
+        recipients.setdefault(case.leaver.supervisor.pk, case.leaver.supervisor)
     link = f"/admin/offboarding/offboardingcase/{case.pk}/report/"
     sent = 0
     for staff_id, staff in recipients.items():

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 
 from scrm.api import ids  # noqa: F401 (registers the `id` path converter)
@@ -16,7 +16,7 @@ router.register("audit/events", AccessEventViewSet, basename="accessevent")
 router.register("audit/changes", ChangeLogViewSet, basename="changelog")
 router.register("alerts", SecurityAlertViewSet, basename="alert")
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", auth_api.ObtainToken.as_view(), name="token_obtain_pair"),
     path("auth/token/mfa/", auth_api.ObtainTokenWithSecondFactor.as_view(), name="token_mfa"),
     path("auth/token/refresh/", auth_api.RefreshToken.as_view(), name="token_refresh"),

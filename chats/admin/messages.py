@@ -1,4 +1,5 @@
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django import forms
@@ -31,11 +32,14 @@ from scrm.masking.free_text import display_text
 from scrm.masking.policy import customer_label, shown
 from scrm.masking.viewer import ViewerAdminMixin, current_viewer
 
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
+
 SEARCH_PAGE_SIZE = 50
 SEARCH_COUNT_CAP = 1000
 
 
-def _customer_shown(customer, viewer) -> str | None:
+def _customer_shown(customer, viewer: "Viewer | None") -> str | None:
     """A customer column: the name as the masking matrix shows it to the viewer."""
     if customer is None:
         return "-"
@@ -63,7 +67,7 @@ class ConversationAdmin(ArchiveAdmin):
     list_display = ["id", "channel", "customer_masked", "owner", "last_message_at"]
     list_filter = ["channel"]
     list_select_related = ["customer", "owner"]
-    fields = [
+    fields = (
         "channel",
         "external_id",
         "room_id",
@@ -71,7 +75,7 @@ class ConversationAdmin(ArchiveAdmin):
         "owner",
         "created_at",
         "last_message_at",
-    ]
+    )
     readonly_fields = fields
 
     @admin.display(description=_("customer"))
@@ -97,7 +101,7 @@ class MessageAdmin(ArchiveAdmin):
     list_filter = ["channel", "msg_type", ("revoked_at", admin.EmptyFieldListFilter)]
     list_select_related = ["customer", "staff"]
     date_hierarchy = "sent_at"
-    fields = [
+    fields = (
         "conversation",
         "channel",
         "external_id",
@@ -113,7 +117,7 @@ class MessageAdmin(ArchiveAdmin):
         "attachment_sha256",
         "revoked_at",
         "digest",
-    ]
+    )
     readonly_fields = fields
     change_list_template = "admin/chats/message/change_list.html"
     actions = ["export_csv", "export_xlsx"]

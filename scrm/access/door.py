@@ -13,8 +13,9 @@ system check below (`manage.py check`) reports it at start-up. `classify_urls()`
 pattern of the project its class; tests/test_url_classification.py fails on one without.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.core import checks
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -30,6 +31,12 @@ from scrm.access.declarations import (  # noqa: F401 (the door's vocabulary, re-
     WriteOnly,
     kind_of,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.admin import AdminSite
+
+# The patterns of a URLconf (what `urlpatterns` and URLResolver.url_patterns hold).
+Patterns = Sequence[URLPattern | URLResolver]
 
 # Views of the libraries the project stands on, which cannot carry a declaration themselves.
 PUBLIC_VIEWS: dict[str, str] = {
@@ -84,11 +91,13 @@ class Route:
     route: str
     name: str | None
     namespace: str
-    callback: object
+    # A view function: Django's own, or a DRF/class-based view's, carrying `cls` or
+    # `view_class` and the `actions` of a viewset (read with getattr).
+    callback: Callable[..., Any]
 
 
 def walk(
-    patterns: Iterable | None = None, prefix: str = "", namespace: str = ""
+    patterns: Patterns | None = None, prefix: str = "", namespace: str = ""
 ) -> Iterator[Route]:
     """Every URL pattern below `patterns` (the project's root URLconf by default), recursively:
     router-generated and admin-generated patterns included."""
@@ -106,7 +115,9 @@ def walk(
 # --- the API -------------------------------------------------------------------------------
 
 
-def api_handlers(callback) -> list[str]:
+# DRF's as_view() returns a plain function and sets `cls` (and a viewset's `actions`) on it: no
+# type carries those attributes, so the callback of a DRF route is Any here.
+def api_handlers(callback: Any) -> list[str]:
     """The actions a DRF view answers at this URL: a viewset's mapped actions, an APIView's
     method handlers (OPTIONS describes the endpoint, HEAD is GET)."""
     view_cls = callback.cls
@@ -120,7 +131,7 @@ def api_handlers(callback) -> list[str]:
     ]
 
 
-def classify_api(callback) -> dict[str, str | None]:
+def classify_api(callback: Any) -> dict[str, str | None]:
     """{action: class} for one DRF view, None for an undeclared action; {"*": None} when the
     view is neither on the platform base nor a listed public view."""
     from scrm.api.viewsets import DeclaredScopeMixin
@@ -136,7 +147,7 @@ def classify_api(callback) -> dict[str, str | None]:
 # --- the admin -----------------------------------------------------------------------------
 
 
-def admin_pages(site=None) -> dict[str, str | None]:
+def admin_pages(site: "AdminSite | None" = None) -> dict[str, str | None]:
     """{url name: class} for every page of the admin site."""
     from django.contrib import admin
 
@@ -157,12 +168,12 @@ def admin_pages(site=None) -> dict[str, str | None]:
     return pages
 
 
-def classify_urls(patterns: Iterable | None = None) -> list[tuple[str, str, str | None]]:
+def classify_urls(patterns: Patterns | None = None) -> list[tuple[str, str, str | None]]:
     """(route, what, class) for every URL pattern; class None means unclassified."""
     from rest_framework.views import APIView
 
     pages = admin_pages()
-    rows = []
+    rows: list[tuple[str, str, str | None]] = []
     for route in walk(patterns):
         view_cls = getattr(route.callback, "cls", None) or getattr(
             route.callback, "view_class", None
@@ -187,12 +198,16 @@ def classify_urls(patterns: Iterable | None = None) -> list[tuple[str, str, str 
 # --- the start-up check ----------------------------------------------------------------------
 
 
-def check_read_door(app_configs=None, patterns: Iterable | None = None, **kwargs):
+def check_read_door(
+    app_configs: Sequence[object] | None = None,
+    patterns: Patterns | None = None,
+    **kwargs: object,
+) -> list[checks.CheckMessage]:
     """`manage.py check`: every API action declares its scope; every custom admin view too; no
     admin relies on the switched-off autocomplete."""
     from django.contrib import admin
 
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for route in walk(patterns):
         view_cls = getattr(route.callback, "cls", None)
         if view_cls is None or not hasattr(view_cls, "http_method_names"):

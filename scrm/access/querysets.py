@@ -7,18 +7,23 @@ and keeps the scope on the queryset (`applied_scope`), so code that plans a quer
 model, like NetBox's `RestrictedQuerySet`.
 """
 
-from typing import Any, Self
+from typing import TYPE_CHECKING, Self, TypeVar, cast
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
 from scrm.access import registry
 from scrm.access.scope import VIEW, Scope, scope_for
 
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
 
-class ScopedQuerySet(QuerySet):
+_M = TypeVar("_M", bound=Model)
+
+
+class ScopedQuerySet(QuerySet[_M]):
     _applied_scope: Scope | None = None
 
-    def visible_to(self, user: Any, action: str = VIEW) -> Self:
+    def visible_to(self, user: "Viewer", action: str = VIEW) -> Self:
         """The rows `user` may `action`, by the policy the model's app registered."""
         reach = registry.reach(self.model)
         if reach.requires is not None and not user.has_perm(reach.requires):
@@ -26,7 +31,9 @@ class ScopedQuerySet(QuerySet):
             nothing._applied_scope = Scope()
             return nothing
         scope = scope_for(user, action, policy=reach.policy)
-        narrowed = reach.rows(self, scope, user)
+        # The rows filter this queryset, which keeps its class (Rows is typed on QuerySet: the
+        # apps' functions are written against their own querysets).
+        narrowed = cast(Self, reach.rows(self, scope, user))
         narrowed._applied_scope = scope
         return narrowed
 
@@ -38,6 +45,8 @@ class ScopedQuerySet(QuerySet):
         return self._applied_scope
 
     def _clone(self) -> Self:
-        clone = super()._clone()
+        # django-stubs leaves out QuerySet._clone (private), which every queryset method
+        # copies through: the one place to carry the applied scope along.
+        clone: Self = super()._clone()  # type: ignore[misc]
         clone._applied_scope = self._applied_scope
         return clone

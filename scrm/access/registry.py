@@ -21,12 +21,14 @@ from django.db.models import Model, Q, QuerySet
 
 if TYPE_CHECKING:
     from scrm.access.scope import Scope
+    from scrm.staff.types import Actor, Viewer
 
 # fn(user, action) -> the ids of the records shared with the user for that action (a tuple),
-# or a queryset of them when there are very many.
-Grants = Callable[[Any, str], "tuple[int, ...] | QuerySet"]
-# fn(queryset, scope, user) -> the queryset narrowed to what the scope covers.
-Rows = Callable[[QuerySet, "Scope", Any], QuerySet]
+# or a queryset of them when there are very many. Asked only for a signed-in, active user.
+Grants = Callable[["Actor", str], "tuple[int, ...] | QuerySet[Any, int]"]
+# fn(queryset, scope, user) -> the queryset narrowed to what the scope covers (filtered: the
+# queryset's own class, see ScopedQuerySet.visible_to).
+Rows = Callable[["QuerySet[Any]", "Scope", "Viewer"], "QuerySet[Any]"]
 
 
 @dataclass(frozen=True)

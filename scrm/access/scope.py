@@ -10,9 +10,12 @@ the scope is `owner_id IN (...) OR id IN (...)` on the record itself (see GRANT_
 The door, `Model.objects.visible_to(user, action)`, is scrm.access.querysets.
 """
 
+from __future__ import annotations
+
 import itertools
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard, cast
 
 from django.core.signals import request_started
 from django.db.models import Model, Q, QuerySet
@@ -20,6 +23,9 @@ from django.dispatch import receiver
 
 from scrm.access import registry
 from scrm.staff import roles
+
+if TYPE_CHECKING:
+    from scrm.staff.types import Actor, Viewer
 
 LIST, VIEW, CHANGE, REVEAL, SHARE, TRANSFER = (
     "list",
@@ -60,7 +66,7 @@ class Scope:
 
     everything: bool = False
     owners: tuple[int, ...] = ()
-    shared: tuple[int, ...] | QuerySet = ()
+    shared: tuple[int, ...] | QuerySet[Any, int] = ()
     permitted: bool = False
 
     def owned_q(self, owner: str = "owner_id") -> Q:
@@ -78,7 +84,7 @@ class Scope:
         return owned | shared
 
 
-def _present(shared) -> bool:
+def _present(shared: tuple[int, ...] | QuerySet[Any, int]) -> bool:
     return bool(shared) if isinstance(shared, tuple) else True
 
 
@@ -91,7 +97,7 @@ def _staff_ids(*conditions: Q, **staff_filter: object) -> tuple[int, ...]:
     return tuple(found)
 
 
-def _kind_owners(user, kind: str) -> tuple[int, ...]:
+def _kind_owners(user: Actor, kind: str) -> tuple[int, ...]:
     """The staff whose customers a (non-ALL) scope kind covers."""
     if kind == OWN:
         return (user.pk,)
@@ -109,18 +115,25 @@ def _kind_owners(user, kind: str) -> tuple[int, ...]:
     raise ValueError(f"unknown scope kind {kind!r}")
 
 
-def _shares(user, action: str, policy: registry.Policy) -> tuple[int, ...] | QuerySet:
+def _shares(
+    user: Actor, action: str, policy: registry.Policy
+) -> tuple[int, ...] | QuerySet[Any, int]:
     """The record ids shared with the user for this action (a subquery when very many)."""
     if policy.grants is None:
         return ()
     return policy.grants(user, action)
 
 
-def _permitted(user, action: str, policy: registry.Policy) -> bool:
+def _signed_in(user: Viewer | None) -> TypeGuard[Actor]:
+    """A signed-in, active staff member (an anonymous user is neither)."""
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def _permitted(user: Viewer | None, action: str, policy: registry.Policy) -> bool:
     """Whether `user` holds the model permission `action` needs (superusers: always)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
-    if not (user and user.is_authenticated and user.is_active):
+    if not _signed_in(user):
         return False
     if user.is_superuser:
         return True
@@ -128,9 +141,9 @@ def _permitted(user, action: str, policy: registry.Policy) -> bool:
     return permission is not None and user.has_perm(permission)
 
 
-def _scope_kinds(user, action: str, policy: registry.Policy) -> set[str]:
+def _scope_kinds(user: Viewer | None, action: str, policy: registry.Policy) -> set[str]:
     """The scope kinds `user` holds for `action` (ALL for superusers); none when inactive."""
-    if not _permitted(user, action, policy):
+    if not _signed_in(user) or not _permitted(user, action, policy):
         return set()
     if user.is_superuser:
         return {ALL}
@@ -138,18 +151,18 @@ def _scope_kinds(user, action: str, policy: registry.Policy) -> set[str]:
     return {scopes[r][action] for r in user.role_names if action in scopes.get(r, {})}
 
 
-def sees_everything(user, action: str = VIEW, *, policy: str = CUSTOMERS) -> bool:
+def sees_everything(user: Viewer | None, action: str = VIEW, *, policy: str = CUSTOMERS) -> bool:
     """Whether `user` may `action` every record of `policy`: known from the roles, no ids."""
     return ALL in _scope_kinds(user, action, registry.policy(policy))
 
 
-def scope_for(user, action: str = VIEW, *, policy: str = CUSTOMERS) -> Scope:
+def scope_for(user: Viewer | None, action: str = VIEW, *, policy: str = CUSTOMERS) -> Scope:
     """The records of `policy` `user` may `action`; nothing for anonymous/inactive users."""
     rules = registry.policy(policy)
     kinds = _scope_kinds(user, action, rules)
     if ALL in kinds:
         return Scope(everything=True, permitted=True)
-    if not kinds:
+    if not kinds or not _signed_in(user):
         return Scope(permitted=_permitted(user, action, rules))
     owners = {owner for kind in kinds for owner in _kind_owners(user, kind)}
     shared = _shares(user, action, rules)
@@ -168,11 +181,11 @@ _generations = itertools.count(1)
 
 
 @receiver(request_started, dispatch_uid="scrm.access.scope.new_request_generation")
-def _new_request_generation(**kwargs) -> None:
+def _new_request_generation(**kwargs: object) -> None:
     _request_generation.set(next(_generations))
 
 
-def book_owners(user) -> frozenset[int]:
+def book_owners(user: Viewer | None) -> frozenset[int]:
     """The staff whose customers are the user's book: the owners their own, team or
     department role scope covers for viewing (not shares, not an "everything" scope).
 
@@ -182,23 +195,41 @@ def book_owners(user) -> frozenset[int]:
     generation = _request_generation.get()
     cached = getattr(user, "_scrm_book_owners", None)
     if cached is not None and cached[0] == generation:
-        return cached[1]
+        owners: frozenset[int] = cached[1]
+        return owners
+    if not _signed_in(user):  # no roles, no book (_scope_kinds gives nothing either)
+        return frozenset()
     kinds = _scope_kinds(user, VIEW, registry.policy(CUSTOMERS)) & BOOK_KINDS
     owners = frozenset(owner for kind in kinds for owner in _kind_owners(user, kind))
-    if user is not None and user.is_authenticated:
-        user._scrm_book_owners = (generation, owners)
+    # A cache on the object, not an attribute Staff declares (hence Any). Set as an attribute,
+    # not through __dict__: request.user is a lazy proxy that forwards it to the staff object.
+    cast(Any, user)._scrm_book_owners = (generation, owners)
     return owners
 
 
-def can(user, action: str, obj: Model) -> bool:
+class Door(Protocol):
+    """A model's manager as the door (scrm.access.querysets.ScopedQuerySet)."""
+
+    def visible_to(self, user: Viewer, action: str) -> QuerySet[Any]: ...
+
+
+def door(model: type[Model]) -> Door:
+    """The door of a model known only as a model class (a registered subject, `type(obj)`)."""
+    # Every model that reaches a user has a ScopedQuerySet manager (registry.register_rows);
+    # Model's type knows only a plain Manager, and this module cannot import querysets (which
+    # imports it). A model without the door fails at visible_to, as before: AttributeError.
+    return cast(Door, model._default_manager)
+
+
+def can(user: Viewer, action: str, obj: Model) -> bool:
     """Whether `user` may `action` this record, through the same door as every list."""
-    return type(obj)._default_manager.visible_to(user, action).filter(pk=obj.pk).exists()
+    return door(type(obj)).visible_to(user, action).filter(pk=obj.pk).exists()
 
 
 SALES_ROLES = frozenset({roles.SALES_REP, roles.TEAM_LEAD, roles.SALES_MANAGER})
 
 
-def can_assign_to(user, staff) -> bool:
+def can_assign_to(user: Actor, staff: Actor) -> bool:
     """May `user` make `staff` the owner of customers? Only a sales colleague they manage.
 
     The one rule for every hand-over: the in-service transfer checks it for the actor, an
@@ -209,7 +240,7 @@ def can_assign_to(user, staff) -> bool:
         return True
     if (
         roles.SALES_MANAGER in user.role_names
-        and user.department_id
+        and user.department is not None  # no query when department_id is None
         and staff.department_id in user.department.descendant_ids()
     ):
         return True

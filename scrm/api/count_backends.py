@@ -50,4 +50,7 @@ class SqliteCount:
         return queryset.count()
 
 
-bounded_count = PerDatabase("The bounded count", postgresql=PostgresCount, sqlite=SqliteCount)
+# Typed as the union: the two classes share no base for PerDatabase to infer.
+bounded_count: PerDatabase[PostgresCount | SqliteCount] = PerDatabase(
+    "The bounded count", postgresql=PostgresCount, sqlite=SqliteCount
+)

@@ -127,14 +127,16 @@ class AccessEventAdmin(ViewerAdminMixin, ReadOnlyAdmin):
         names = []
         for name in event.fields or []:
             try:
-                names.append(str(model._meta.get_field(name).verbose_name))
-            except (AttributeError, FieldDoesNotExist):  # no model, or a field since removed
-                names.append(name)
+                found = model._meta.get_field(name) if model is not None else None
+            except FieldDoesNotExist:  # a field since removed
+                found = None
+            # no model, no such field, or a relation (no verbose_name): the stored name
+            names.append(str(getattr(found, "verbose_name", name)))
         return "、".join(names) or "-"
 
     @admin.display(description=_("actor"), ordering="actor__username")
     def actor_name(self, event: AccessEvent) -> str:
-        return event.actor.display_name if event.actor_id else "-"
+        return event.actor.display_name if event.actor is not None else "-"
 
     @admin.display(description=_("objects"))
     def target(self, event: AccessEvent) -> str:
@@ -190,7 +192,7 @@ class SecurityAlertAdmin(ViewerAdminMixin, ReadOnlyAdmin):
         ("acknowledged_at", admin.EmptyFieldListFilter),
     ]
     list_select_related = ["actor"]
-    fields = [
+    fields = (
         "created_at",
         "kind_label",
         "severity",
@@ -199,7 +201,7 @@ class SecurityAlertAdmin(ViewerAdminMixin, ReadOnlyAdmin):
         "open_link",
         "acknowledged_at",
         "acknowledged_by",
-    ]
+    )
     readonly_fields = fields
     actions = ["acknowledge", "release_reads"]
     action_form = ReleaseActionForm
@@ -210,7 +212,7 @@ class SecurityAlertAdmin(ViewerAdminMixin, ReadOnlyAdmin):
 
     @admin.display(description=_("actor"), ordering="actor__username")
     def actor_name(self, alert: SecurityAlert) -> str:
-        return alert.actor.display_name if alert.actor_id else "-"
+        return alert.actor.display_name if alert.actor is not None else "-"
 
     @admin.display(description=_("message"))
     def summary(self, alert: SecurityAlert) -> str:

@@ -11,6 +11,7 @@ from scrm.access.scope import LIST, VIEW
 from scrm.audit.models import AccessAction, Channel
 from scrm.audit.read_budget import ReadsBlocked
 from scrm.audit.services import record_access, refuse_blocked_reads
+from scrm.types import AdminMixinBase
 
 
 def reads_blocked_page(request, model) -> TemplateResponse | None:
@@ -25,7 +26,7 @@ def reads_blocked_page(request, model) -> TemplateResponse | None:
     return None
 
 
-class RecordedReadsMixin:
+class RecordedReadsMixin(AdminMixinBase):
     """For ModelAdmins over protected data: every changelist page and change view is recorded.
 
     A changelist records one event with the ids it showed; a change view records a view, or a

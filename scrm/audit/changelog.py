@@ -18,6 +18,7 @@ permissions) and the rows bound to them (`scrm.staff.changelog.STAFF_BOUND`: dev
 """
 
 import copy
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -25,10 +26,15 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext
 
-from scrm.access.scope import VIEW, sees_everything
+from scrm.access.scope import VIEW, door, sees_everything
 from scrm.audit.links import SUBJECT_BOUND, subject_model
 from scrm.audit.registry import reverse_relations
 from scrm.masking.policy import HIDDEN, HIDDEN_VALUE, SENSITIVE_FIELDS, presentation
+
+if TYPE_CHECKING:
+    from auditlog.models import LogEntry  # untyped: Any to the checker
+
+    from scrm.staff.types import Viewer
 
 # The rows an entry may be about, each with its lookups to its customer, are registered by
 # their apps (scrm.audit.links.register_subject / register_bound: the customer itself, its
@@ -41,12 +47,12 @@ def _content_types() -> dict[str, ContentType]:
     return {model._meta.label: by_model[model] for model in models}
 
 
-def visible_log_entries(entries: QuerySet, user) -> QuerySet:
+def visible_log_entries(entries: "QuerySet[LogEntry]", user: "Viewer") -> "QuerySet[LogEntry]":
     """`entries` narrowed to what `user` may read (see the module docstring)."""
     if sees_everything(user, VIEW):
         return entries
     subject = subject_model()
-    visible = subject._default_manager.visible_to(user, VIEW).values("pk")
+    visible = door(subject).visible_to(user, VIEW).values("pk")
     content_types = _content_types()
     allowed = ~Q(content_type__in=list(content_types.values()))
     for label, paths in SUBJECT_BOUND.items():
@@ -62,7 +68,7 @@ def visible_log_entries(entries: QuerySet, user) -> QuerySet:
     return entries.filter(allowed)
 
 
-def about_customer(entries: QuerySet, customer_id: int) -> QuerySet:
+def about_customer(entries: "QuerySet[LogEntry]", customer_id: int) -> "QuerySet[LogEntry]":
     """The entries about one customer: its own row and each row bound to it (SUBJECT_BOUND)."""
     content_types = _content_types()
     subject = subject_model()
@@ -79,7 +85,7 @@ def about_customer(entries: QuerySet, customer_id: int) -> QuerySet:
     return entries.filter(about)
 
 
-def about_staff(entries: QuerySet, staff_id: int) -> QuerySet:
+def about_staff(entries: "QuerySet[LogEntry]", staff_id: int) -> "QuerySet[LogEntry]":
     """The entries about one staff member: their Staff row and each row bound to them."""
     from scrm.staff.changelog import STAFF_BOUND
 
@@ -94,13 +100,13 @@ def about_staff(entries: QuerySet, staff_id: int) -> QuerySet:
     return entries.filter(about)
 
 
-def changes_for(entry, user) -> dict:
+def changes_for(entry: "LogEntry", user: "Viewer | None") -> dict[str, Any]:
     """The entry's changes with every data class `user` may not see replaced by [hidden].
 
     Data classes concern customer entries only. The stored values are the log's masks, never
     raw, so a viewer who sees names raw elsewhere sees the mask here: the log keeps no raw name
     to show. (HIDDEN never depends on the customer's owner, so no owner lookup is needed.)"""
-    changes = entry.changes_dict
+    changes: dict[str, Any] = entry.changes_dict
     if isinstance(changes.get("password"), list):  # stored concealed; never shown otherwise
         changes = {**changes, "password": [HIDDEN_VALUE, HIDDEN_VALUE]}
     if entry.content_type.model_class() is not subject_model():
@@ -117,14 +123,14 @@ def changes_for(entry, user) -> dict:
     }
 
 
-def field_label(entry, field: str) -> str:
+def field_label(entry: "LogEntry", field: str) -> str:
     """A changed field by its translated name (auditlog's lookup: mapping, then verbose_name)."""
     from auditlog.render import get_field_verbose_name
 
     return str(get_field_verbose_name(entry, field))
 
 
-def shown_fields(entry) -> list[str]:
+def shown_fields(entry: "LogEntry") -> list[str]:
     """The changed fields a person reads: not the reverse relations auditlog diffed into the
     entries of created rows before `scrm.audit.registry.register` excluded them (each said
     only "customers.Customer.None")."""
@@ -133,16 +139,16 @@ def shown_fields(entry) -> list[str]:
     return [field for field in entry.changes_dict if field not in reverse]
 
 
-def _readable(value):
+def _readable(value: object) -> object:
     # auditlog stores every value as text: "None" before a row existed, "True"/"False" flags.
     if value == "None":
         return "—"
-    if value in ("True", "False"):
+    if isinstance(value, str) and value in ("True", "False"):
         return gettext(value)
     return value
 
 
-def rendered_changes(entry, user) -> str:
+def rendered_changes(entry: "LogEntry", user: "Viewer | None") -> str:
     """auditlog's HTML table of the changes, from `changes_for(entry, user)`, values readable."""
     from auditlog.render import render_logentry_changes_html
 
@@ -154,4 +160,5 @@ def rendered_changes(entry, user) -> str:
         else changes[field]
         for field in shown_fields(entry)
     }
-    return render_logentry_changes_html(shown)
+    html: str = render_logentry_changes_html(shown)
+    return html

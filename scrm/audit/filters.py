@@ -1,5 +1,8 @@
+from decimal import Decimal
+
 import django_filters
 from auditlog.models import LogEntry
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from scrm.api.ids import BoundedFilterSet
@@ -18,7 +21,9 @@ class AccessEventFilter(BoundedFilterSet):
         model = AccessEvent
         fields = ["actor", "action", "channel", "allowed", "flagged"]
 
-    def filter_customer(self, queryset, name, value):
+    def filter_customer(
+        self, queryset: QuerySet[AccessEvent], name: str, value: Decimal
+    ) -> QuerySet[AccessEvent]:
         return events_touching(queryset, subject_label(), int(value))
 
 
@@ -46,9 +51,13 @@ class ChangeLogFilter(BoundedFilterSet):
         model = LogEntry
         fields = ["staff", "actor", "model", "since", "until"]
 
-    def filter_staff(self, queryset, name, value):
+    def filter_staff(
+        self, queryset: "QuerySet[LogEntry]", name: str, value: Decimal
+    ) -> "QuerySet[LogEntry]":
         return about_staff(queryset, int(value))
 
-    def filter_model(self, queryset, name, value: str):
+    def filter_model(
+        self, queryset: "QuerySet[LogEntry]", name: str, value: str
+    ) -> "QuerySet[LogEntry]":
         app_label, model = value.split(".")
         return queryset.filter(content_type__app_label=app_label, content_type__model=model)

@@ -12,12 +12,16 @@ from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.contrib import admin
+from django.db.models import Model
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
+from scrm.types import Text
+
 if TYPE_CHECKING:
     from scrm.audit.models import SecurityAlert
+    from scrm.staff.types import Viewer
 
 # The subject: the model whose ids "customer id" means in the audit filters and whose rows
 # (and the rows bound to them) the change log narrows to a viewer's scope. Registered by its
@@ -44,7 +48,7 @@ def subject_label() -> str:
     return _SUBJECT[0]
 
 
-def subject_model():
+def subject_model() -> type[Model]:
     return apps.get_model(subject_label())
 
 
@@ -52,16 +56,17 @@ SHOWN_IDS = 3
 
 # model label -> (fn(alert) -> the URL of the page that opens the alert's object for its
 # readers, the link's text)
-_ALERT_PAGES: dict[str, tuple[Callable[["SecurityAlert"], str], str]] = {}
+# (the text may be a lazy translation: read in the language of the page that shows it)
+_ALERT_PAGES: dict[str, tuple[Callable[["SecurityAlert"], str], Text]] = {}
 
 
 def register_alert_page(
-    model_label: str, page: Callable[["SecurityAlert"], str], text: str
+    model_label: str, page: Callable[["SecurityAlert"], str], text: Text
 ) -> None:
     _ALERT_PAGES[model_label.lower()] = (page, text)
 
 
-def alert_page(alert) -> tuple[str, str] | None:
+def alert_page(alert: "SecurityAlert") -> tuple[str, str] | None:
     """(URL, link text) of the page a domain app registered for the alert's object, if any."""
     registered = _ALERT_PAGES.get((alert.model or "").lower())
     if registered is None or not alert.object_id:
@@ -70,7 +75,7 @@ def alert_page(alert) -> tuple[str, str] | None:
     return page(alert), str(text)
 
 
-def model_of(label: str):
+def model_of(label: str) -> type[Model] | None:
     try:
         return apps.get_model(label)
     except (LookupError, ValueError):
@@ -83,7 +88,7 @@ def model_name(label: str) -> str:
     return str(model._meta.verbose_name) if model is not None else label
 
 
-def admin_url(user, label: str, pk: int) -> str | None:
+def admin_url(user: "Viewer | None", label: str, pk: int) -> str | None:
     """The admin change page of `label` #pk, or None when the viewer may not open that admin."""
     model = model_of(label)
     if model is None or model not in admin.site._registry or user is None:
@@ -99,7 +104,7 @@ def admin_url(user, label: str, pk: int) -> str | None:
         return None
 
 
-def object_links(user, label: str, ids: Sequence[int]) -> str:
+def object_links(user: "Viewer | None", label: str, ids: Sequence[int]) -> str:
     """ "客户 #12, #13 … (+8)": the model's name and its first ids, linked where allowed."""
     name = model_name(label)
     if not ids:

@@ -12,7 +12,9 @@ from scrm.staff.tokens import ScrmJWTAuthentication
 def _jwt_user(request: HttpRequest) -> Any:
     try:
         # The project's check (generation, sign-in still open): an ended token names no actor.
-        result = ScrmJWTAuthentication().authenticate(request)
+        # Typed for DRF's Request, it reads only the Authorization header (request.META), which
+        # the plain Django request carries: the actor is needed before any DRF view runs.
+        result = ScrmJWTAuthentication().authenticate(request)  # type: ignore[arg-type]
     except (AuthenticationFailed, InvalidToken, TokenError):
         return None
     return result[0] if result else None

@@ -75,7 +75,7 @@ class AccessEvent(models.Model):
 
 # Alert kinds as people read them: the kind is a short code set by whoever raises the alert;
 # the platform's own are named here, a domain app names its own (`register_alert_kind`).
-ALERT_KIND_LABELS = {
+ALERT_KIND_LABELS: dict[str, Text] = {
     "login_lockout": _("Sign-in lockout"),
     "reveal_rate_limit": _("Reveal limit"),
     "lookup_rate_limit": _("Lookup limit"),

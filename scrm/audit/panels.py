@@ -5,9 +5,11 @@ Reading audit rows is recorded like any other read (scrm.audit.admin): a panel l
 or events records one list event with their ids; a panel of counts records one without ids.
 """
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.db.models import Model
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -18,17 +20,18 @@ from scrm.audit.models import AccessAction, AccessEvent, Channel, SecurityAlert
 from scrm.audit.services import record_access
 from scrm.masking.detectors import mask_text
 from scrm.staff import roles
+from scrm.staff.types import Viewer
 
 RECENT = 5
 FLAGGED_DAYS = 7
 AUDIT_ROLES = frozenset({roles.AUDITOR, roles.SECURITY_OFFICER})
 
 
-def audits(user) -> bool:
+def audits(user: Viewer) -> bool:
     return user.is_active and bool(AUDIT_ROLES & user.role_names)
 
 
-def _record(request: HttpRequest, model, ids, panel: str) -> None:
+def _record(request: HttpRequest, model: type[Model], ids: Sequence[int], panel: str) -> None:
     record_access(
         actor=request.user,
         action=AccessAction.LIST,
@@ -40,15 +43,15 @@ def _record(request: HttpRequest, model, ids, panel: str) -> None:
     )
 
 
-def _today_start():
+def _today_start() -> datetime:
     return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _events_url(**params) -> str:
+def _events_url(**params: str | int) -> str:
     return f"{reverse('admin:audit_accessevent_changelist')}?{urlencode(params)}"
 
 
-def _today_params() -> dict:
+def _today_params() -> dict[str, int]:
     # The access-event list's date drill-down (date_hierarchy on `at`, local time).
     today = timezone.localdate()
     return {"at__year": today.year, "at__month": today.month, "at__day": today.day}

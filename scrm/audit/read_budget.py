@@ -16,7 +16,7 @@ release, so the rows read before it do not block again at once. Only staff in no
 counted and checked: for everyone else the guard costs nothing (no query).
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -31,6 +31,7 @@ from scrm.audit.models import AccessEvent, ReadBlock, SecurityAlert
 from scrm.masking.detectors import mask_text
 from scrm.product_language import product_text
 from scrm.staff import roles
+from scrm.staff.types import Actor
 
 ALERT_KIND = "notice_bulk_reads"
 BLOCK_KIND = "notice_reads_blocked"
@@ -49,22 +50,24 @@ class ReadsBlocked(PermissionDenied):
         )
 
 
-def _window_start(staff_id: int):
+def _window_start(staff_id: int) -> datetime:
     """The last hour, or since the latest release if that is nearer."""
     hour_ago = timezone.now() - timedelta(hours=1)
-    released = ReadBlock.objects.filter(staff_id=staff_id).aggregate(at=Max("released_at"))["at"]
+    released: datetime | None = ReadBlock.objects.filter(staff_id=staff_id).aggregate(
+        at=Max("released_at")
+    )["at"]
     return max(hour_ago, released) if released else hour_ago
 
 
-def rows_read(staff_id: int, since) -> int:
+def rows_read(staff_id: int, since: datetime) -> int:
     """Rows this person's flagged, allowed reads showed since `since` (index actor, -at)."""
-    total = AccessEvent.objects.filter(
+    total: int | None = AccessEvent.objects.filter(
         actor_id=staff_id, flagged=True, allowed=True, at__gte=since
     ).aggregate(rows=Sum("row_count"))["rows"]
     return total or 0
 
 
-def _alert(staff, kind: str, severity: str, message: str) -> SecurityAlert:
+def _alert(staff: Actor, kind: str, severity: str, message: str) -> SecurityAlert:
     # raise_alert's fields, written here: scrm.audit.services imports this module.
     return SecurityAlert.objects.create(
         kind=kind,
@@ -78,6 +81,8 @@ def _alert(staff, kind: str, severity: str, message: str) -> SecurityAlert:
 
 def watch_notice_reads(event: AccessEvent) -> None:
     """After a flagged read: alert (once an hour) and block when the budget is spent."""
+    if event.actor_id is None:  # an anonymous attempt is never flagged: no budget to count
+        return
     alert_at = settings.SCRM_NOTICE_READS_ALERT_PER_HOUR
     block_at = settings.SCRM_NOTICE_READS_BLOCK_PER_HOUR
     since = _window_start(event.actor_id)
@@ -85,6 +90,8 @@ def watch_notice_reads(event: AccessEvent) -> None:
     if rows <= min(alert_at, block_at):
         return
     staff = event.actor
+    if staff is None:  # known from actor_id above; says so to the type checker
+        return
     with transaction.atomic():
         # Serialises the person's concurrent reads so two requests raise one alert, one block.
         get_user_model().objects.select_for_update().filter(pk=staff.pk).first()
@@ -130,13 +137,13 @@ def watch_notice_reads(event: AccessEvent) -> None:
             )
 
 
-def may_release_read_blocks(user) -> bool:
+def may_release_read_blocks(user: Actor) -> bool:
     """Security officers only: not administrators (separation of duties), no superuser bypass."""
     return bool(user.is_active and roles.SECURITY_OFFICER in user.role_names)
 
 
 @transaction.atomic
-def release_read_block(*, actor, staff, reason: str) -> ReadBlock:
+def release_read_block(*, actor: Actor, staff: Actor, reason: str) -> ReadBlock:
     """A security officer lets a blocked leaver read lists again; the hour restarts now.
 
     Raises PermissionDenied unless the actor is an active security officer other than the

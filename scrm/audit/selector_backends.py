@@ -5,16 +5,23 @@ jsonb containment (`@>`), which the GIN index on the column serves; SQLite has n
 operator and expands the array with json_each.
 """
 
+from typing import Protocol
+
 from django.db.models import QuerySet
 
+from scrm.audit.models import AccessEvent
 from scrm.dbvendor import PerDatabase
+
+
+class AuditSelectors(Protocol):
+    def showing(self, queryset: QuerySet[AccessEvent], object_id: int) -> QuerySet[AccessEvent]: ...
 
 
 class PostgresAuditSelectors:
     def __init__(self, alias: str):
         self.alias = alias
 
-    def showing(self, queryset: QuerySet, object_id: int) -> QuerySet:
+    def showing(self, queryset: QuerySet[AccessEvent], object_id: int) -> QuerySet[AccessEvent]:
         return queryset.filter(object_ids__contains=[object_id])  # jsonb @>, GIN-indexed
 
 
@@ -22,7 +29,7 @@ class SqliteAuditSelectors:
     def __init__(self, alias: str):
         self.alias = alias
 
-    def showing(self, queryset: QuerySet, object_id: int) -> QuerySet:
+    def showing(self, queryset: QuerySet[AccessEvent], object_id: int) -> QuerySet[AccessEvent]:
         return queryset.extra(
             where=[
                 "EXISTS (SELECT 1 FROM json_each(audit_accessevent.object_ids) WHERE value = %s)"
@@ -31,6 +38,7 @@ class SqliteAuditSelectors:
         )
 
 
-audit_selectors = PerDatabase(
+# Typed by the protocol: the two classes have no common base for it to infer.
+audit_selectors: PerDatabase[AuditSelectors] = PerDatabase(
     "The audit selectors", postgresql=PostgresAuditSelectors, sqlite=SqliteAuditSelectors
 )

@@ -88,10 +88,16 @@ def raise_alert(
     )
 
 
-def refuse_blocked_reads(*, user, model: type[Model] | str, channel: str, request=None) -> None:
+def refuse_blocked_reads(
+    *,
+    user: Viewer,
+    model: type[Model] | str,
+    channel: str,
+    request: HttpRequest | None = None,
+) -> None:
     """Before a list read: raise ReadsBlocked (recorded as a denied attempt) if the user's list
     reads are blocked. No query for anyone not in their notice period."""
-    if getattr(user, "employment_status", None) != NOTICE:
+    if not isinstance(user, Staff) or user.employment_status != NOTICE:  # anonymous: no notice
         return
     if not ReadBlock.objects.filter(staff_id=user.pk, released_at__isnull=True).exists():
         return

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from scrm.audit.models import AccessAction, Channel
 from scrm.audit.services import record_access
+from scrm.types import AdminMixinBase
 
 _NOT_LOOKUPS = {*IGNORED_PARAMS, PAGE_VAR, ERROR_FLAG}
 
@@ -37,7 +38,7 @@ def declared_lookups(model_admin, request) -> set[str]:
     return valid
 
 
-class DeclaredLookupsMixin:
+class DeclaredLookupsMixin(AdminMixinBase):
     """Put it before RecordedReadsMixin: a refused filter is one denied event, not a list."""
 
     def lookup_allowed(self, lookup, value, request=None) -> bool:

@@ -186,7 +186,9 @@ def _number_spans(folded: str) -> list[tuple[int, int, str]]:
     return spans
 
 
-def _longest_window(folded: str, chain: list[tuple[int, int]], i: int):
+def _longest_window(
+    folded: str, chain: list[tuple[int, int]], i: int
+) -> tuple[int, int, int, str] | None:
     """The longest run of digit runs from chain[i] that classifies: (index after it, start,
     end, mask), or None."""
     ends, count = [], 0
@@ -210,7 +212,9 @@ def _longest_window(folded: str, chain: list[tuple[int, int]], i: int):
     return None
 
 
-def _regex_spans(pattern: re.Pattern, mask: Callable[[str], str], group: int | str = 0):
+def _regex_spans(
+    pattern: re.Pattern[str], mask: Callable[[str], str], group: int | str = 0
+) -> Callable[[str], list[tuple[int, int, str]]]:
     def spans(folded: str) -> list[tuple[int, int, str]]:
         return [
             (m.start(group), m.end(group), mask(m.group(group))) for m in pattern.finditer(folded)

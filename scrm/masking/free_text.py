@@ -5,7 +5,12 @@ Which permission lets a viewer read free text raw is registered by the app that 
 chat archive registers chats.reveal_message), so the platform names no domain permission.
 """
 
+from typing import TYPE_CHECKING
+
 from scrm.masking.detectors import mask_text
+
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
 
 _RAW_PERMISSIONS: list[str] = []
 
@@ -15,9 +20,12 @@ def register_raw_text_permission(permission: str) -> None:
         _RAW_PERMISSIONS.append(permission)
 
 
-def shows_raw_content(user) -> bool:
+def shows_raw_content(user: "Viewer | None") -> bool:
+    # No viewer (an admin column rendered outside ViewerAdminMixin): nobody to show it raw to.
+    if user is None:
+        return False
     return any(user.has_perm(permission) for permission in _RAW_PERMISSIONS)
 
 
-def display_text(user, text: str) -> str:
+def display_text(user: "Viewer | None", text: str) -> str:
     return text if shows_raw_content(user) else mask_text(text)

@@ -11,12 +11,14 @@ question about names: allowed only to roles that see names (the masking matrix),
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import NoReturn, NotRequired, TypedDict, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
@@ -33,11 +35,25 @@ from scrm.masking.policy import (
 )
 from scrm.masking.reveal import seconds_until_window_frees
 from scrm.product_language import product_text
+from scrm.staff.types import Actor, Viewer
+from scrm.types import Text
 
 T = TypeVar("T")
 # The key that marks an access event as an exact lookup (its value: the field looked up).
 LOOKUP_KEY = "lookup"
 ALERT_KIND = "lookup_rate_limit"
+
+
+class LookupAudit(TypedDict):
+    """record_access's where-and-what of a lookup's denied events."""
+
+    model: type[Model] | str
+    channel: str
+    request: NotRequired[HttpRequest | None]
+
+
+class RefusalAudit(LookupAudit):
+    actor: Viewer | None
 
 
 class LookupRefused(PermissionDenied):
@@ -48,45 +64,51 @@ class LookupLimitExceeded(Exception):
     """The actor used up their exact lookups for the hour; a security alert was raised.
     `retry_after`: seconds until the oldest lookup of the hour leaves the window."""
 
-    def __init__(self, retry_after: int = 3600):
+    def __init__(self, retry_after: int = 3600) -> None:
         super().__init__(retry_after)
         self.retry_after = retry_after
 
 
-def may_look_up(user, field: str) -> bool:
+def may_look_up(user: Viewer | None, field: str) -> bool:
     """Exact lookups on `field` are for the roles that may reveal its data class."""
     return bool(user and user.is_authenticated and user.has_perm(reveal_permission(field)))
 
 
-def may_search_names(user) -> bool:
+def may_search_names(user: Viewer | None) -> bool:
     """Name search is for roles that see names: everywhere (SHOWN) or in their book (IN_BOOK)."""
     return presentation(user, BASIC) in (SHOWN, IN_BOOK)
 
 
-def names_limited_to_book(user) -> bool:
+def names_limited_to_book(user: Viewer | None) -> bool:
     """Whether a name search must stay inside the user's book (scrm.access.scope.book_owners)."""
     return presentation(user, BASIC) == IN_BOOK
 
 
-def _lookups_in_last_hour(user):
+def _lookups_in_last_hour(user: Actor) -> QuerySet[AccessEvent]:
     since = timezone.now() - timedelta(hours=1)
     return AccessEvent.objects.filter(
         actor=user, allowed=True, at__gte=since, query__has_key=LOOKUP_KEY
     )
 
 
-def lookups_in_last_hour(user) -> int:
+def lookups_in_last_hour(user: Actor) -> int:
     return _lookups_in_last_hour(user).count()
 
 
-def refuse(*, audit: dict, query: dict, message: str) -> None:
+def refuse(*, audit: RefusalAudit, query: dict[str, object], message: Text) -> NoReturn:
     """Record the refused attempt (its query masked by record_access) and raise LookupRefused."""
     record_access(action=AccessAction.DENIED, allowed=False, query=query, **audit)
     raise LookupRefused(message)
 
 
 def run_lookup(
-    *, actor, field: str, blind_index: str, audit: dict, query: dict, read: Callable[[dict], T]
+    *,
+    actor: Actor,
+    field: str,
+    blind_index: str,
+    audit: LookupAudit,
+    query: dict[str, object],
+    read: Callable[[dict[str, object]], T],
 ) -> T:
     """Run `read` (the list that performs the lookup and records its own access event with the
     query entries it is given) if `actor` may look `field` up and has budget left.
@@ -95,10 +117,9 @@ def run_lookup(
     LookupRefused (no right) or LookupLimitExceeded (over the hourly budget), both recorded.
     """
     lookup_query = {**query, LOOKUP_KEY: field, f"{field}_bidx": blind_index}
-    audit = {"actor": actor, **audit}
     if not may_look_up(actor, field):
         refuse(
-            audit=audit,
+            audit={"actor": actor, **audit},
             query=lookup_query,
             message=_("Your role may not look customers up by %(field)s.")
             % {"field": field_label(field)},
@@ -111,14 +132,18 @@ def run_lookup(
         if not over_limit:
             return read(lookup_query)
         record_access(
-            action=AccessAction.DENIED, allowed=False, query={**lookup_query, "limit": 1}, **audit
+            actor=actor,
+            action=AccessAction.DENIED,
+            allowed=False,
+            query={**lookup_query, "limit": 1},
+            **audit,
         )
         _alert_once_an_hour(actor, field)
     # Raised after the block so the denial and the alert are committed, not rolled back.
     raise LookupLimitExceeded(seconds_until_window_frees(_lookups_in_last_hour(actor)))
 
 
-def _alert_once_an_hour(actor, field: str) -> None:
+def _alert_once_an_hour(actor: Actor, field: str) -> None:
     if SecurityAlert.objects.filter(
         kind=ALERT_KIND, actor=actor, created_at__gte=timezone.now() - timedelta(hours=1)
     ).exists():

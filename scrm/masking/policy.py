@@ -6,10 +6,13 @@ without a viewer. Revealing a raw value is `scrm.masking.reveal.reveal_field`, n
 attribute read.
 """
 
-import re
-from collections.abc import Callable
-from typing import NamedTuple
+from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypedDict
+
+from django.db.models import Field, Model
 from django.utils.translation import gettext_noop
 
 from scrm.masking.detectors import mask_text
@@ -23,6 +26,12 @@ from scrm.masking.masks import (
     mask_wechat_id,
 )
 from scrm.staff import roles
+from scrm.types import Text
+
+if TYPE_CHECKING:
+    from auditlog.models import LogEntry
+
+    from scrm.staff.types import Viewer
 
 BASIC, CONTACT, IDENTITY, TRANSACTION, BEHAVIOUR = (
     "basic",
@@ -77,7 +86,7 @@ ROLE_MATRIX: dict[str, dict[str, str]] = {
 DEFAULT_PRESENTATION = MASKED
 
 
-def presentation(user, data_class: str) -> str:
+def presentation(user: Viewer | None, data_class: str) -> str:
     """The most open presentation of `data_class` among the user's roles (no object needed)."""
     if user is None or not user.is_authenticated:
         return HIDDEN
@@ -91,7 +100,7 @@ def presentation(user, data_class: str) -> str:
     return max(found, key=_OPENNESS.__getitem__, default=DEFAULT_PRESENTATION)
 
 
-def presentation_for(user, field: str, *, owner_id: int | None) -> str:
+def presentation_for(user: Viewer | None, field: str, *, owner_id: int | None) -> str:
     """SHOWN, MASKED or HIDDEN for one field of one customer (owned by `owner_id`)."""
     kind = presentation(user, SENSITIVE_FIELDS[field].data_class)
     if kind == IN_BOOK:
@@ -105,7 +114,15 @@ def presentation_for(user, field: str, *, owner_id: int | None) -> str:
     return kind
 
 
-def customer_label(user, customer) -> str:
+class _Subject(Protocol):
+    """What customer_label reads of a customer (the platform names no domain model)."""
+
+    pk: Any
+    name: str
+    owner_id: int | None
+
+
+def customer_label(user: Viewer | None, customer: _Subject) -> str:
     """A customer as a line of text for `user`: the name as the matrix shows it, and the id.
 
     `str(customer)` is the masked label for places without a viewer (admin messages, the
@@ -114,7 +131,12 @@ def customer_label(user, customer) -> str:
     return f"{name} (#{customer.pk})"
 
 
-def matrix_table() -> list[dict]:
+class MatrixRow(TypedDict):
+    role: str
+    cells: list[str]
+
+
+def matrix_table() -> list[MatrixRow]:
     """ROLE_MATRIX as rows for the admin page: one per role, in the roles' order."""
     return [
         {
@@ -131,7 +153,9 @@ def matrix_table() -> list[dict]:
 MATRIX_CLASSES = (BASIC, CONTACT, IDENTITY)
 
 
-def shown(user, field: str, value: str | None, *, owner_id: int | None) -> str | None:
+def shown(
+    user: Viewer | None, field: str, value: str | None, *, owner_id: int | None
+) -> str | None:
     """`value` of a sensitive customer field as `user` may see it on a plain read."""
     if not value:
         return value
@@ -176,12 +200,12 @@ def mask_for_log(value: str) -> str:
 # pre_save: the row is written masked (the audit tables refuse UPDATE on PostgreSQL, so it
 # has to be right on the first write). Both happen in the one call, so neither can be
 # registered without the other.
-_LOG_MASKS: dict[type, dict[str, Callable[[str], str]]] = {}
+_LOG_MASKS: dict[type[Model], dict[str, Callable[[str], str]]] = {}
 # auditlog writes a missing value (the "before" of a create) as the string "None".
 _LOG_EMPTY = ("", "None")
 
 
-def register_masked_log(model, *, sensitive: list[str], **options) -> None:
+def register_masked_log(model: type[Model], *, sensitive: list[str], **options: Any) -> None:
     """`auditlog.register(model, **options)`, the `sensitive` fields (names of
     SENSITIVE_FIELDS) logged through their masks."""
     from auditlog.models import LogEntry
@@ -194,15 +218,15 @@ def register_masked_log(model, *, sensitive: list[str], **options) -> None:
     register(model, **options)
 
 
-def _mask_log_value(mask: Callable[[str], str], value):
+def _mask_log_value(mask: Callable[[str], str], value: object) -> object:
     if not isinstance(value, str) or value in _LOG_EMPTY:
         return value
     return mask(value)
 
 
-def _mask_log_entry(sender, instance, **kwargs) -> None:
+def _mask_log_entry(sender: type[LogEntry], instance: LogEntry, **kwargs: object) -> None:
     model = instance.content_type.model_class() if instance.content_type_id else None
-    masks = _LOG_MASKS.get(model)
+    masks = _LOG_MASKS.get(model) if model is not None else None
     if not masks:
         return
     changes = instance.changes
@@ -221,7 +245,7 @@ def _mask_log_entry(sender, instance, **kwargs) -> None:
         }
 
 
-def mask_query(params: dict, viewer=None) -> dict:
+def mask_query(params: Mapping[str, object], viewer: Viewer | None = None) -> dict[str, object]:
     """Query parameters as they may be stored in an access event: no raw sensitive value.
 
     A parameter named after a sensitive field (`?mobile=`) is masked by that field's mask, so
@@ -240,7 +264,7 @@ def mask_query(params: dict, viewer=None) -> dict:
 _HMAC = re.compile(r"[0-9a-f]{64}")
 
 
-def _masked_param(key: str, value, names_masked: bool = False):
+def _masked_param(key: str, value: object, names_masked: bool = False) -> object:
     if isinstance(value, bool | int | float):
         return value  # counts and flags carry no personal data; keep them numbers
     if key.endswith("_bidx") and _HMAC.fullmatch(str(value)):
@@ -254,7 +278,7 @@ def _masked_param(key: str, value, names_masked: bool = False):
     return mask_text(str(value))
 
 
-def field_label(field: str) -> str:
+def field_label(field: str) -> Text:
     """A sensitive field by its name as people read it (手机号), from the customer model that
     declares it (a label, not an import); the code itself when there is no such field."""
     from django.core.exceptions import FieldDoesNotExist
@@ -262,7 +286,11 @@ def field_label(field: str) -> str:
     from scrm.audit.links import subject_model
 
     try:
-        # Lazy: it reads in the language of wherever it is shown (product_text for stored text).
-        return subject_model()._meta.get_field(field).verbose_name
+        found = subject_model()._meta.get_field(field)
     except (LookupError, FieldDoesNotExist):
         return field
+    if not isinstance(found, Field):  # a relation's reverse side has no label of its own
+        return field
+    # Lazy: it reads in the language of wherever it is shown (product_text for stored text).
+    label: Text = found.verbose_name
+    return label

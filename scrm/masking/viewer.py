@@ -6,17 +6,28 @@ so the viewer lives in a ContextVar for the duration of the view, and the respon
 inside it (a TemplateResponse would otherwise render after the view returned).
 """
 
+from collections.abc import Callable
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
-_viewer: ContextVar = ContextVar("scrm_admin_viewer", default=None)
+from django.http import HttpRequest, HttpResponse
+
+from scrm.types import AdminMixinBase
+
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
+
+_viewer: "ContextVar[Viewer | None]" = ContextVar("scrm_admin_viewer", default=None)
 
 
-def current_viewer():
+def current_viewer() -> "Viewer | None":
     """The user the current admin view renders for (None outside ViewerAdminMixin views)."""
     return _viewer.get()
 
 
-def rendered_as_viewer(request, view, *args):
+def rendered_as_viewer(
+    request: HttpRequest, view: Callable[..., HttpResponse], *args: object
+) -> HttpResponse:
     token = _viewer.set(request.user)
     try:
         response = view(request, *args)
@@ -25,11 +36,19 @@ def rendered_as_viewer(request, view, *args):
         _viewer.reset(token)
 
 
-class ViewerAdminMixin:
+class ViewerAdminMixin(AdminMixinBase):
     """Changelists and change views render with `current_viewer()` set to the request's user."""
 
-    def changelist_view(self, request, extra_context=None):
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, object] | None = None
+    ) -> HttpResponse:
         return rendered_as_viewer(request, super().changelist_view, extra_context)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, object] | None = None,
+    ) -> HttpResponse:
         return rendered_as_viewer(request, super().change_view, object_id, form_url, extra_context)

@@ -22,6 +22,7 @@ from scrm.masking.policy import (
 )
 from scrm.staff import roles
 from scrm.staff.roles import role_label
+from scrm.staff.types import Viewer
 
 # The policy is readable by those who keep and check it; it names no customer and no value, so
 # reading it is not recorded as an access event.
@@ -46,7 +47,7 @@ LEGEND = {
 CLASS_LABELS = {BASIC: _("basic"), CONTACT: _("contact"), IDENTITY: _("identity")}
 
 
-def may_read_matrix(user) -> bool:
+def may_read_matrix(user: Viewer) -> bool:
     return bool(user.is_active and (user.is_superuser or set(user.role_names) & MATRIX_READERS))
 
 

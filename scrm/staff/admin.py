@@ -1,3 +1,5 @@
+from typing import TYPE_CHECKING
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import SetPasswordForm
@@ -17,6 +19,9 @@ from scrm.audit.admin_mixins import DoorAdminMixin
 from scrm.staff import mfa, roles
 from scrm.staff import services as staff_services
 from scrm.staff.models import Department, Device, Staff, Team
+
+if TYPE_CHECKING:
+    from scrm.staff.types import Actor
 
 # django-otp's own admins show every account's TOTP secret and its QR code to whoever may open
 # them: devices are managed from the staff page instead (reset two-factor, end sessions).
@@ -160,10 +165,10 @@ class StaffAdmin(DoorAdminMixin, UserAdmin, ModelAdmin):
     PLACEMENT = ("department", "team", "supervisor")
 
     @staticmethod
-    def _is_administrator(user) -> bool:
+    def _is_administrator(user: "Actor") -> bool:
         return staff_services.is_administrator(user)
 
-    def _readonly_for(self, user) -> list[str]:
+    def _readonly_for(self, user: "Actor") -> list[str]:
         readonly = list(self.ALWAYS_READONLY)
         if not self._is_administrator(user):
             readonly += self.ADMIN_ONLY_FIELDS

@@ -1,3 +1,5 @@
+from typing import TYPE_CHECKING
+
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
@@ -9,6 +11,9 @@ from scrm.api.schema import FIRST_ROW_ID, links
 from scrm.api.viewsets import DeclaredScopeMixin, Public
 from scrm.staff import roles
 from scrm.staff.models import Staff
+
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
 
 
 class StaffDirectorySerializer(serializers.ModelSerializer):
@@ -61,7 +66,7 @@ class ColleagueSerializer(StaffDirectorySerializer):
         fields = [f for f in StaffDirectorySerializer.Meta.fields if f != "employment_status"]
 
 
-def sees_employment_status(user) -> bool:
+def sees_employment_status(user: "Viewer") -> bool:
     if not user.is_authenticated:  # the schema generator asks as an anonymous user
         return False
     return user.is_superuser or bool(user.role_names & {roles.HR, roles.ADMINISTRATOR})

@@ -14,6 +14,8 @@ Every successful and failed sign-in is an access event (`login`, `login_failed`,
 channel); a lockout raises a SecurityAlert for the security officer.
 """
 
+from typing import TYPE_CHECKING
+
 from axes.handlers.database import AxesDatabaseHandler
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_client_username
@@ -29,6 +31,9 @@ from scrm.audit.models import AccessAction, Channel, SecurityAlert
 from scrm.audit.services import raise_alert, record_access
 from scrm.staff.models import Staff
 from scrm.staff.tokens import django_request
+
+if TYPE_CHECKING:
+    from scrm.staff.types import Actor
 
 STAFF_MODEL = "staff.staff"
 
@@ -103,7 +108,7 @@ def _channel(request) -> str:
     return Channel.API if request.path.startswith("/api/") else Channel.ADMIN
 
 
-def _record_own(action: str, request, user) -> None:
+def _record_own(action: str, request, user: "Actor") -> None:
     record_access(
         actor=user,
         action=action,
@@ -115,12 +120,12 @@ def _record_own(action: str, request, user) -> None:
 
 
 @receiver(user_logged_in, dispatch_uid="scrm.record_login")
-def record_login(sender, request, user, **kwargs):
+def record_login(sender, request, user: "Actor", **kwargs):
     _record_own(AccessAction.LOGIN, request, user)
 
 
 @receiver(user_logged_out, dispatch_uid="scrm.record_logout")
-def record_logout(sender, request, user, **kwargs):
+def record_logout(sender, request, user: "Actor | None", **kwargs):
     if user is not None:  # signing out of a session that had no user
         _record_own(AccessAction.LOGOUT, request, user)
 

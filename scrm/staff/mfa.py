@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from base64 import b32encode
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -33,6 +34,9 @@ from scrm.staff.models import Staff
 from scrm.staff.services import end_sessions, is_administrator
 from scrm.staff.tokens import second_factor_used
 
+if TYPE_CHECKING:
+    from scrm.staff.types import Viewer
+
 RECOVERY_CODE_COUNT = 10
 TOTP_NAME = "authenticator"
 RECOVERY_NAME = "recovery codes"
@@ -43,9 +47,9 @@ def base32_secret(key_hex: str) -> str:
     return b32encode(bytes.fromhex(key_hex)).decode()
 
 
-def is_privileged(user) -> bool:
+def is_privileged(user: Viewer | None) -> bool:
     """Whether `user` must use a second factor (see the module docstring)."""
-    if not getattr(user, "is_authenticated", False):
+    if user is None or not user.is_authenticated:
         return False
     if user.is_superuser:
         return True
@@ -75,7 +79,7 @@ def require_second_factor(request) -> None:
         raise SecondFactorRequired()
 
 
-def is_enrolled(user) -> bool:
+def is_enrolled(user: Viewer) -> bool:
     """Whether `user` has a confirmed authenticator (recovery codes alone do not count)."""
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
@@ -93,7 +97,7 @@ class PendingEnrolment:
         return self.device.config_url
 
 
-def confirmed_authenticator(user) -> TOTPDevice | None:
+def confirmed_authenticator(user: Viewer) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 

@@ -21,7 +21,7 @@ offboarding case) is registered by its app (`register_return_check`).
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group
@@ -38,6 +38,8 @@ from scrm.staff import roles
 from scrm.staff.changelog import record_access_ended
 from scrm.staff.models import Department, Device, Staff, Team
 from scrm.staff.tokens import end_token_sessions
+from scrm.staff.types import Actor
+from scrm.types import Text
 
 # fn(staff) -> why the departed `staff` may not come back yet, or None (registered by apps)
 _RETURN_CHECKS: list[Callable[[Staff], str | None]] = []
@@ -54,7 +56,7 @@ Status = Staff.Status
 PROTECTED_ROLES = frozenset({roles.ADMINISTRATOR, roles.SECURITY_OFFICER})
 
 
-def is_administrator(user) -> bool:
+def is_administrator(user: Actor) -> bool:
     """A superuser or a member of the Administrator group."""
     return bool(user.is_superuser or roles.ADMINISTRATOR in user.role_names)
 
@@ -64,18 +66,18 @@ def is_protected(staff: Staff) -> bool:
     return bool(staff.is_superuser or staff.role_names & PROTECTED_ROLES)
 
 
-def may_edit(actor, staff: Staff) -> bool:
+def may_edit(actor: Actor, staff: Staff) -> bool:
     return is_administrator(actor) or not is_protected(staff)
 
 
-def _guard(actor, staff: Staff) -> None:
+def _guard(actor: Actor, staff: Staff) -> None:
     if not may_edit(actor, staff):
         raise PermissionDenied(
             _("Only an administrator edits the record of an administrator or a security officer.")
         )
 
 
-def _require_administrator(actor, what: str) -> None:
+def _require_administrator(actor: Actor, what: Text) -> None:
     if not is_administrator(actor):
         raise PermissionDenied(_("Only an administrator changes %(what)s.") % {"what": what})
 
@@ -88,7 +90,7 @@ def _locked(staff: Staff) -> Staff:
 @transaction.atomic
 def change_placement(
     *,
-    actor: Staff,
+    actor: Actor,
     staff: Staff,
     department: Department | None,
     team: Team | None,
@@ -99,7 +101,7 @@ def change_placement(
     _require_administrator(actor, _("teams, departments and supervisors"))
     staff = _locked(staff)
     _guard(actor, staff)
-    errors = {}
+    errors: dict[str, str] = {}
     if team is not None and department is not None and team.department_id != department.pk:
         errors["team"] = _("Team %(team)s belongs to %(department)s, not to %(department2)s.") % {
             "team": team,
@@ -120,7 +122,8 @@ def change_placement(
 
 def _supervises(staff: Staff, candidate: Staff) -> bool:
     """Whether `staff` is `candidate` or above them in the reporting line (a loop if set)."""
-    seen, current = set(), candidate
+    seen: set[int] = set()
+    current: Staff | None = candidate
     while current is not None and current.pk not in seen:
         if current.pk == staff.pk:
             return True
@@ -131,7 +134,7 @@ def _supervises(staff: Staff, candidate: Staff) -> bool:
 
 @attributed
 @transaction.atomic
-def set_groups(*, actor: Staff, staff: Staff, groups: Iterable[Group]) -> Staff:
+def set_groups(*, actor: Actor, staff: Staff, groups: Iterable[Group]) -> Staff:
     """Replace the staff member's roles (administrators only)."""
     _require_administrator(actor, _("roles"))
     staff = _locked(staff)
@@ -142,7 +145,9 @@ def set_groups(*, actor: Staff, staff: Staff, groups: Iterable[Group]) -> Staff:
 
 @attributed
 @transaction.atomic
-def set_employment_status(*, actor: Staff, staff: Staff, status: str, notice_date=None) -> Staff:
+def set_employment_status(
+    *, actor: Actor, staff: Staff, status: str, notice_date: date | None = None
+) -> Staff:
     """HR or an administrator sets active / notice / departed.
 
     "departed" ends every access at once (`end_access`). A departed staff member is not made
@@ -183,7 +188,7 @@ def set_employment_status(*, actor: Staff, staff: Staff, status: str, notice_dat
 
 @attributed
 @transaction.atomic
-def set_active(*, actor: Staff, staff: Staff, is_active: bool) -> Staff:
+def set_active(*, actor: Actor, staff: Staff, is_active: bool) -> Staff:
     """Switch an account on or off (administrators only). Switching off ends the account's
     tokens and sessions; a departed account is switched on only by `reactivate_staff`."""
     _require_administrator(actor, _("whether an account is active"))
@@ -203,7 +208,7 @@ def set_active(*, actor: Staff, staff: Staff, is_active: bool) -> Staff:
 
 @attributed
 @transaction.atomic
-def reactivate_staff(*, actor: Staff, staff: Staff, new_password: str) -> Staff:
+def reactivate_staff(*, actor: Actor, staff: Staff, new_password: str) -> Staff:
     """Bring a departed leaver back (administrators only): active again, with a new password so
     that whoever knew the old one (or kept a token) is locked out. Raises PermissionDenied, or
     ValidationError (not departed, an open offboarding case, a weak or reused password)."""
@@ -241,7 +246,7 @@ class AccessEnded:
 @attributed
 @transaction.atomic
 def end_access(
-    *, staff: Staff, actor: Staff | None = None, at: datetime | None = None
+    *, staff: Staff, actor: Actor | None = None, at: datetime | None = None
 ) -> AccessEnded:
     """Everything a departure takes away, in one place: the account is deactivated and marked
     departed, every JWT it holds is blacklisted, its browser sessions end and its devices are
@@ -268,7 +273,7 @@ def end_access(
 
 
 @transaction.atomic
-def sign_out_everywhere(*, actor: Staff, staff: Staff, reason: str = "logout_all") -> int:
+def sign_out_everywhere(*, actor: Actor, staff: Staff, reason: str = "logout_all") -> int:
     """End every sign-in of `staff`: their own "sign out everywhere", or an administrator's act
     for a lost phone. Raises PermissionDenied for anyone else."""
     if actor.pk != staff.pk and not is_administrator(actor):

@@ -6,6 +6,7 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -15,6 +16,9 @@ from tqdm import tqdm
 from chats.ingest import MAX_BATCH, apply_revokes, ingest_records
 from chats.ingest_backends import ingest_backend
 from chats.wecom import InvalidRecord, parse_record
+
+if TYPE_CHECKING:
+    from scrm.staff.types import Actor
 
 Batch = list[tuple[int, dict]]  # (line number, record)
 
@@ -110,7 +114,7 @@ class Command(BaseCommand):
         if batch:
             yield batch
 
-    def _store(self, batches: Iterator[Batch], user, channel: str, workers: int):
+    def _store(self, batches: Iterator[Batch], user: "Actor", channel: str, workers: int):
         """(batch, results) for every batch, in file order."""
         if workers == 1:
             for batch in batches:
