@@ -10,6 +10,7 @@ own events (offboarding.runner).
 
 import json
 from datetime import date, datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -47,11 +48,12 @@ from scrm.product_language import product_text
 from scrm.staff import roles
 from scrm.staff.models import Notification
 from scrm.staff.types import Actor
+from scrm.types import Text
 
 Status = OffboardingCase.Status
 
 
-def _require(actor: Actor, perm: str, message: str) -> None:
+def _require(actor: Actor, perm: str, message: Text) -> None:
     if not actor.has_perm(perm):
         raise PermissionDenied(message)
 
@@ -281,7 +283,11 @@ def _request_run(*, actor: Actor, case: OffboardingCase) -> OffboardingCase:
     from offboarding.tasks import run_offboarding_case
 
     _require(actor, "offboarding.run_offboardingcase", _("Only HR runs offboarding cases."))
-    case = OffboardingCase.objects.select_for_update().select_related("leaver").get(pk=case.pk)
+    case = (
+        OffboardingCase.objects.select_for_update(of=("self",))
+        .select_related("leaver")
+        .get(pk=case.pk)
+    )
     before = events.snapshot(case)
     if case.status not in (Status.SCHEDULED, Status.FAILED, Status.RUNNING):
         _ready_to_run(case)
@@ -309,7 +315,12 @@ def _request_run(*, actor: Actor, case: OffboardingCase) -> OffboardingCase:
 
 
 def _cancel_summary(
-    case: OffboardingCase, *, actor: Actor, reason: str, done: list[str], partly: list[dict]
+    case: OffboardingCase,
+    *,
+    actor: Actor,
+    reason: str,
+    done: list[str],
+    partly: list[dict[str, Any]],
 ) -> str:
     """What the cancelled case did, from its events: step keys, never their labels, decide the
     sentences; the labels are only how they read. Written once, in the language of the request
@@ -442,7 +453,9 @@ def reconfirm_share(*, actor: Actor, share: RevokedShare) -> CustomerUserObjectP
     Raises PermissionDenied unless the actor owns the customer; ValidationError if the share was
     re-confirmed already, has expired since, or `share_customer` refuses (colleague inactive).
     """
-    share = RevokedShare.objects.select_for_update().select_related("case").get(pk=share.pk)
+    share = (
+        RevokedShare.objects.select_for_update(of=("self",)).select_related("case").get(pk=share.pk)
+    )
     # Locked: whoever owns the customer decides, not whoever owned it a moment ago.
     customer = Customer.objects.select_for_update().get(pk=share.customer_id)
     if customer.owner_id != actor.pk:
