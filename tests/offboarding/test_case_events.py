@@ -30,7 +30,7 @@ from offboarding.services import (
     run_now,
     schedule_case,
 )
-from tests.offboarding.cases import approved_case, open_case, run_to_completion
+from tests.offboarding.cases import CASES_URL, approved_case, open_case, run_to_completion
 
 Kind = CaseEvent.Kind
 STEPS = list(steps.STEPS)
@@ -89,6 +89,20 @@ def test_approving_before_the_notice_date_writes_approved_only(org, leaver):
     approve_case(actor=org.lead, case=case)
 
     assert kinds(case) == [Kind.CREATED, Kind.APPROVED]
+
+
+def test_the_daily_notice_task_writes_notice_started_with_no_actor(org, leaver):
+    from offboarding.tasks import start_notice_periods
+
+    case = approved_case(org, leaver, notice_date=timezone.localdate() + timedelta(days=3))
+    OffboardingCase.objects.filter(pk=case.pk).update(notice_date=timezone.localdate())
+
+    assert start_notice_periods() == 1
+    assert start_notice_periods() == 0
+
+    event = newest(case)
+    assert (event.kind, event.actor) == (Kind.NOTICE_STARTED, None)
+    assert kinds(case).count(Kind.NOTICE_STARTED) == 1
 
 
 def test_scheduling_writes_scheduled_with_the_beat_task(org, leaver):
@@ -466,6 +480,18 @@ def test_event_rows_name_the_actor_and_say_what_happened(org, leaver, book):
     transfer = next(r for r in rows if r["summary"].startswith("转移客户"))
     assert transfer["summary"] == "转移客户（6 / 6）"
     assert rows[-1]["actor"] == "系统"
+
+
+def test_the_case_detail_api_carries_the_events(org, leaver, book, api_client_for):
+    case = run_to_completion(org, leaver)
+
+    body = api_client_for(org.hr).get(f"{CASES_URL}{case.pk}/").json()
+
+    assert [e["kind"] for e in body["events"]] == kinds(case)
+    assert body["events"][0]["actor"] == org.hr.pk
+    assert body["events"][-1]["actor"] is None
+    listed = api_client_for(org.hr).get(CASES_URL).json()["results"]
+    assert "events" not in listed[0]
 
 
 # --- the backfill migration ----------------------------------------------------------------
