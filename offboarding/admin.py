@@ -22,6 +22,7 @@ import scrm.staff.admin_notifications  # noqa: F401 - registers "my notification
 from customers.models import Customer
 from offboarding.admin_forms import CaseCreateForm, LeaversCsvForm, ReasonForm, RefusalActionForm
 from offboarding.csv_import import import_leavers
+from offboarding.events import event_rows
 from offboarding.models import CustomerTransfer, OffboardingCase, RevokedShare
 from offboarding.panels import awaiting_approval
 from offboarding.preview import preview_case
@@ -327,6 +328,7 @@ class OffboardingCaseAdmin(DoorAdminMixin, ModelAdmin):
                 "may_preview": case.status in PREVIEWABLE,
                 "may_report": case.status in REPORTABLE,
                 "steps": step_rows(case),
+                "events": event_rows(case),
                 "polls": case.status == STATUS.RUNNING,
                 "title": str(case),
             }
@@ -529,6 +531,7 @@ class OffboardingCaseAdmin(DoorAdminMixin, ModelAdmin):
             summary=report_summary(case),
             people=report_people(case),
             steps=step_rows(case),
+            events=event_rows(case),
             rows=rows,
             shares=shares,
             company=settings.SCRM_COMPANY_NAME,

@@ -21,6 +21,7 @@ from offboarding.reads import (
 from offboarding.report import report_csv, report_summary, revoked_share_rows
 from offboarding.serializers import (
     CaseCreateSerializer,
+    CaseDetailSerializer,
     CasePreviewSerializer,
     CaseReportSerializer,
     CaseSerializer,
@@ -116,7 +117,14 @@ class CaseViewSet(
     }
 
     def get_queryset(self):
-        return super().get_queryset().visible_to(self.request.user)
+        queryset = super().get_queryset().visible_to(self.request.user)
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related("events")
+        return queryset
+
+    def get_serializer_class(self):
+        # The detail carries the event trail; a list of cases with every trail would not be.
+        return CaseDetailSerializer if self.action == "retrieve" else CaseSerializer
 
     @extend_schema(request=CaseCreateSerializer, responses={201: CaseSerializer})
     def create(self, request):

@@ -319,3 +319,62 @@ class RevokedShare(models.Model):
     @property
     def level_label(self) -> str:
         return str(SHARE_LEVEL_LABELS.get(self.level, self.level))
+
+
+class CaseEvent(models.Model):
+    """One thing that happened to a case, in order: who did it (nobody for the run, which
+    Celery performs), the case's state before and after, and what it concerned.
+
+    Written by the verbs in `offboarding.services` and by the runner, inside the transaction
+    that makes the change (`offboarding.events`), so the trail never says more or less than
+    what committed. Append-only: nothing in the code updates or deletes an event, and the admin
+    only shows them. The cancel summary and the report read these, not step labels.
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Case opened, approval requested")
+        APPROVED = "approved", _("Approved")
+        NOTICE_STARTED = "notice_started", _("Notice period started")
+        SCHEDULED = "scheduled", _("Run scheduled")
+        RUN_REQUESTED = "run_requested", _("Run requested")
+        STARTED = "started", _("Run started")
+        STEP_DONE = "step_done", _("Step done")
+        STEP_FAILED = "step_failed", _("Step failed")
+        COMPLETED = "completed", _("Run completed")
+        FAILED = "failed", _("Run failed")
+        CANCELLED = "cancelled", _("Cancelled")
+        REFUSAL_RECORDED = "refusal_recorded", _("Customer refusal recorded")
+        SHARE_RECONFIRMED = "share_reconfirmed", _("Revoked share re-confirmed")
+
+    case = models.ForeignKey(
+        OffboardingCase,
+        # The trail is part of the case: nothing deletes a case but a test or a shell (the admin
+        # and the API refuse; cancel it instead), and then its history goes with it, as its
+        # steps do.
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("case"),
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, verbose_name=_("kind"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty when the system acted (the scheduled run, the Celery worker)."),
+        verbose_name=_("actor"),
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    before = models.JSONField(default=dict, blank=True, verbose_name=_("before"))
+    after = models.JSONField(default=dict, blank=True, verbose_name=_("after"))
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at"], name="case_event_case_time")]
+
+    def __str__(self) -> str:
+        return f"#{self.case_id} {self.get_kind_display()}"

@@ -6,7 +6,13 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from customers.serializers import viewer_of
-from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, RevokedShare
+from offboarding.models import (
+    CaseEvent,
+    CaseStep,
+    CustomerTransfer,
+    OffboardingCase,
+    RevokedShare,
+)
 from scrm.api.ids import ID_REGEX, IdField
 from scrm.api.strict import StrictSerializer
 from scrm.masking.detectors import mask_text
@@ -74,6 +80,43 @@ class CaseSerializer(serializers.ModelSerializer):
             "cancel_summary",
             "steps",
         ]
+
+
+class MaskedDataField(serializers.DictField):
+    """An event's `data`: its free text (a cancel reason, a step's error) through the detectors."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return {k: mask_text(v) if isinstance(v, str) else v for k, v in value.items()}
+
+
+class CaseEventSerializer(serializers.ModelSerializer):
+    """One entry of the case's trail (offboarding.events), oldest first."""
+
+    kind_label = serializers.CharField(
+        source="get_kind_display", read_only=True, help_text="The kind as people read it."
+    )
+    before = serializers.DictField(read_only=True, help_text="The state it changed, before.")
+    after = serializers.DictField(read_only=True, help_text="The state it changed, after.")
+    # The event's `data` member (DRF takes declared fields off the class; Serializer.data stays).
+    data = MaskedDataField(help_text="What it concerned: step key, counts, ids, reason.")  # type: ignore[assignment]
+
+    class Meta:
+        model = CaseEvent
+        fields = ["id", "kind", "kind_label", "actor", "created_at", "before", "after", "data"]
+        read_only_fields = fields
+        extra_kwargs = {"actor": {"help_text": "Staff id; null when the system acted."}}
+
+
+class CaseDetailSerializer(CaseSerializer):
+    """A case with its event trail (the detail; lists and actions answer without it)."""
+
+    events = CaseEventSerializer(many=True, read_only=True)
+
+    class Meta(CaseSerializer.Meta):
+        fields = [*CaseSerializer.Meta.fields, "events"]
 
 
 class PlanSerializer(StrictSerializer):

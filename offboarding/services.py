@@ -1,12 +1,17 @@
 """Offboarding as verbs: keyword-only, explicit actor, one transaction each, audited.
 
-Every case change is logged by django-auditlog (the model is registered in apps.py); the run
-itself records its progress on CaseStep rows and each customer's fate on CustomerTransfer rows.
+Each verb locks the row it changes, checks, changes it with `save(update_fields=...)` (so
+django-auditlog, registered in apps.py, logs the change) and appends the case's `CaseEvent`
+(`offboarding.events`) in the same transaction. What reaches outside the database (the Celery
+run) is sent from `transaction.on_commit`: a verb that rolls back starts nothing. The run itself
+records its progress on CaseStep rows, each customer's fate on CustomerTransfer rows, and its
+own events (offboarding.runner).
 """
 
 import json
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,6 +26,7 @@ from django_celery_beat.models import ClockedSchedule, PeriodicTask
 from customers.models import Customer, CustomerUserObjectPermission
 from customers.ownership import move_customers
 from customers.services import share_customer
+from offboarding import events
 from offboarding.models import (
     CaseStep,
     CustomerTransfer,
@@ -36,7 +42,7 @@ from offboarding.planning import (
     validate_successors,
 )
 from offboarding.runner import ensure_steps
-from scrm.audit.attribution import attributed, audit_actor
+from scrm.audit.attribution import attributed
 from scrm.conflicts import Conflict
 from scrm.masking.detectors import mask_text
 from scrm.product_language import product_text
@@ -53,6 +59,7 @@ def _require(actor: Actor, perm: str, message: Text) -> None:
         raise PermissionDenied(message)
 
 
+@attributed
 @transaction.atomic
 def create_case(
     *,
@@ -130,6 +137,7 @@ def create_case(
     )
     ensure_steps(case)
     _ask_for_approval(case)
+    events.case_created_event(case=case, actor=actor)
     return case
 
 
@@ -139,8 +147,9 @@ def _local_datetime(moment: datetime) -> str:
 
 
 def _ask_for_approval(case: OffboardingCase) -> None:
-    # The approver's in-app notification (the admin home lists unread ones); written in the
-    # case's transaction, so a refused case asks nobody.
+    # The approver's in-app notification (the admin home lists unread ones): a row in our
+    # database, not a message sent out, so it is written in the case's transaction rather than
+    # on commit; a refused case asks nobody.
     if case.approver is None:  # not reached: create_case refuses a leaver without a supervisor
         return
     Notification.objects.create(
@@ -211,9 +220,11 @@ def approve_case(*, actor: Actor, case: OffboardingCase) -> OffboardingCase:
             }
         )
     validate_plan(case)
+    before = events.snapshot(case, "approved_by_id", "approved_at")
     case.status, case.approved_by, case.approved_at = Status.APPROVED, actor, timezone.now()
     case.save(update_fields=["status", "approved_by", "approved_at"])
-    start_notice(case)
+    events.case_approved_event(case=case, actor=actor, before=before)
+    start_notice(case, actor=actor)
     return case
 
 
@@ -233,10 +244,14 @@ def _ready_to_run(case: OffboardingCase) -> None:
 @attributed
 @transaction.atomic
 def schedule_case(*, actor: Actor, case: OffboardingCase) -> OffboardingCase:
-    """Start the run at the effective time through a one-off clocked beat task (HR)."""
+    """Start the run at the effective time through a one-off clocked beat task (HR).
+
+    The beat task is a row in our database that django-celery-beat reads: created in the
+    case's transaction, it exists exactly when the case says it is scheduled."""
     _require(actor, "offboarding.run_offboardingcase", _("Only HR schedules offboarding runs."))
     case = OffboardingCase.objects.select_for_update().get(pk=case.pk)
     _ready_to_run(case)
+    before = events.snapshot(case, "scheduled_task_id")
     clock, _created = ClockedSchedule.objects.get_or_create(clocked_time=case.effective_at)
     case.scheduled_task = PeriodicTask.objects.create(
         name=product_text(gettext_noop("Offboarding case #%(pk)s"), pk=case.pk),
@@ -247,27 +262,97 @@ def schedule_case(*, actor: Actor, case: OffboardingCase) -> OffboardingCase:
     )
     case.status = Status.SCHEDULED
     case.save(update_fields=["status", "scheduled_task"])
-    start_notice(case)
+    events.case_scheduled_event(case=case, actor=actor, before=before)
+    start_notice(case, actor=actor)
     return case
 
 
 def run_now(*, actor: Actor, case: OffboardingCase) -> OffboardingCase:
-    """HR's "run now" (also resumes a failed case); runs inline when Celery is eager."""
+    """HR's "run now" (also resumes a failed case); runs inline when Celery is eager.
+
+    The request is one transaction; the task is sent when it commits, so a refused or
+    rolled-back request starts no run. Returns `case`, refreshed: with an eager Celery the run
+    has finished by then, with a worker it has only been sent."""
+    _request_run(actor=actor, case=case)
+    case.refresh_from_db()
+    return case
+
+
+# The commit (and so the enqueue) happens outside the actor's attribution: the run is the
+# system's work whoever asked for it, as it is when a worker picks it up.
+@transaction.atomic
+@attributed
+def _request_run(*, actor: Actor, case: OffboardingCase) -> OffboardingCase:
     from offboarding.tasks import run_offboarding_case
 
     _require(actor, "offboarding.run_offboardingcase", _("Only HR runs offboarding cases."))
+    case = (
+        OffboardingCase.objects.select_for_update(of=("self",))
+        .select_related("leaver")
+        .get(pk=case.pk)
+    )
+    before = events.snapshot(case)
     if case.status not in (Status.SCHEDULED, Status.FAILED, Status.RUNNING):
         _ready_to_run(case)
     elif plan_still_to_run(case):
         validate_plan(case)  # a successor who no longer qualifies stops the run before it starts
-        with transaction.atomic(), audit_actor(actor):
-            OffboardingCase.objects.filter(pk=case.pk).update(status=Status.APPROVED)
-            start_notice(case)
+        case.status = Status.APPROVED
+        case.save(update_fields=["status"])
+        start_notice(case, actor=actor)
+    disabled = False
     if case.scheduled_task_id:
-        PeriodicTask.objects.filter(pk=case.scheduled_task_id).update(enabled=False)
-    run_offboarding_case.delay(case.pk)
-    case.refresh_from_db()
+        # save(), not update(): beat notices a changed task through PeriodicTask's save signal;
+        # the clocked run must not start a second time at the effective moment.
+        task = PeriodicTask.objects.filter(pk=case.scheduled_task_id).first()
+        if task is not None and task.enabled:
+            task.enabled, disabled = False, True
+            task.save(update_fields=["enabled"])
+    events.run_requested_event(
+        case=case, actor=actor, before=before, scheduled_task_disabled=disabled
+    )
+    # If the broker refuses the task after the commit, the event says it was asked for and the
+    # case is still runnable: HR asks again (the run is idempotent).
+    case_id = case.pk
+    transaction.on_commit(lambda: run_offboarding_case.delay(case_id))
     return case
+
+
+def _cancel_summary(
+    case: OffboardingCase,
+    *,
+    actor: Actor,
+    reason: str,
+    done: list[str],
+    partly: list[dict[str, Any]],
+) -> str:
+    """What the cancelled case did, from its events: step keys, never their labels, decide the
+    sentences; the labels are only how they read. Written once, in the language of the request
+    that cancels (the product's: zh-hans)."""
+    moved = case.transfers.count()
+    left = Customer.objects.filter(owner_id=case.leaver_id).count()
+    summary = [
+        gettext("Cancelled by %(actor)s: %(reason)s.")
+        % {"actor": actor.username, "reason": reason},
+        gettext("Steps completed before cancelling: %(steps)s.")
+        % {"steps": gettext(", ").join(events.step_label(s) for s in done) or gettext("none")},
+    ]
+    if partly:
+        # A step interrupted between batches committed part of its work: say how much.
+        steps = [
+            gettext("%(step)s (%(done)s of %(total)s)")
+            % {"step": events.step_label(p["step"]), "done": p["done"], "total": p["total"]}
+            for p in partly
+        ]
+        summary.append(gettext("Partly done: %(steps)s.") % {"steps": gettext(", ").join(steps)})
+    summary.append(
+        gettext("Customers transferred: %(moved)s; still owned by %(leaver)s: %(left)s.")
+        % {"moved": moved, "leaver": case.leaver.username, "left": left}
+    )
+    if CaseStep.Name.FREEZE in done:
+        summary.append(
+            gettext("The account stays deactivated; reactivate it in Staff if the employee stays.")
+        )
+    return " ".join(str(part) for part in summary)
 
 
 @attributed
@@ -286,47 +371,34 @@ def cancel_case(*, actor: Actor, case: OffboardingCase, reason: str) -> Offboard
         )
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the case is cancelled.")})
-    steps = list(case.steps.order_by("position"))
-    done_steps = [s for s in steps if s.status == CaseStep.Status.DONE]
-    done = [str(s.get_name_display()) for s in done_steps]
-    # A step interrupted between batches committed part of its work: say how much.
-    partly = [
-        gettext("%(step)s (%(done)s of %(total)s)")
-        % {"step": s.get_name_display(), "done": s.done, "total": s.total}
-        for s in steps
-        if s.status in (CaseStep.Status.FAILED, CaseStep.Status.RUNNING) and s.done
-    ]
-    moved = case.transfers.count()
-    left = Customer.objects.filter(owner_id=case.leaver_id).count()
-    # Written once, in the language of the request that cancels (the product's: zh-hans).
-    summary = [
-        gettext("Cancelled by %(actor)s: %(reason)s.")
-        % {"actor": actor.username, "reason": mask_text(reason.strip())},
-        gettext("Steps completed before cancelling: %(steps)s.")
-        % {"steps": gettext(", ").join(done) or gettext("none")},
-    ]
-    if partly:
-        summary.append(gettext("Partly done: %(steps)s.") % {"steps": gettext(", ").join(partly)})
-    summary.append(
-        gettext("Customers transferred: %(moved)s; still owned by %(leaver)s: %(left)s.")
-        % {"moved": moved, "leaver": case.leaver.username, "left": left}
+    reason = mask_text(reason.strip())
+    done, partly = events.step_outcomes(case)
+    before = events.snapshot(case, "scheduled_task_id")
+    case.cancel_summary = _cancel_summary(
+        case, actor=actor, reason=reason, done=done, partly=partly
     )
-    if any(s.name == CaseStep.Name.FREEZE for s in done_steps):
-        summary.append(
-            gettext("The account stays deactivated; reactivate it in Staff if the employee stays.")
-        )
-    case.cancel_summary = " ".join(str(part) for part in summary)
     if case.scheduled_task_id:
+        # A row beat reads, deleted with the cancel (a rolled-back cancel keeps it).
         PeriodicTask.objects.filter(pk=case.scheduled_task_id).delete()
         case.scheduled_task = None  # else the save below writes the deleted task's id back
     case.status = Status.CANCELLED
     case.save(update_fields=["status", "cancel_summary", "scheduled_task"])
-    if case.leaver.employment_status == "notice" and not done:
+    back_to_active = case.leaver.employment_status == "notice" and not done
+    if back_to_active:
         case.leaver.employment_status = "active"
         case.leaver.save(update_fields=["employment_status"])
+    events.case_cancelled_event(
+        case=case,
+        actor=actor,
+        before=before,
+        reason=reason,
+        steps_done=done,
+        leaver_back_to_active=back_to_active,
+    )
     return case
 
 
+@attributed
 @transaction.atomic
 def record_refusal(*, actor: Actor, transfer: CustomerTransfer, reason: str) -> CustomerTransfer:
     """The customer refused the hand-over outside scrm (WeCom): route them to the team lead."""
@@ -346,6 +418,7 @@ def record_refusal(*, actor: Actor, transfer: CustomerTransfer, reason: str) -> 
     if not reason.strip():
         raise ValidationError({"reason": _("Say what the customer answered.")})
     lead = team_lead_for(transfer.case.leaver)
+    before = {"transfer_status": transfer.status, "to_owner_id": transfer.to_owner_id}
     now = timezone.now()
     customer = Customer.objects.select_for_update().get(pk=transfer.customer_id)
     # What was handed over follows the customer to the lead, as in the run's conversation step:
@@ -367,9 +440,11 @@ def record_refusal(*, actor: Actor, transfer: CustomerTransfer, reason: str) -> 
     )[:500]
     transfer.to_owner = lead
     transfer.save(update_fields=["status", "refused_at", "reason", "to_owner"])
+    events.refusal_recorded_event(transfer=transfer, actor=actor, before=before)
     return transfer
 
 
+@attributed
 @transaction.atomic
 def reconfirm_share(*, actor: Actor, share: RevokedShare) -> CustomerUserObjectPermission:
     """The customer's owner keeps a share the leaver had given: the colleague gets the same
@@ -381,8 +456,11 @@ def reconfirm_share(*, actor: Actor, share: RevokedShare) -> CustomerUserObjectP
     Raises PermissionDenied unless the actor owns the customer; ValidationError if the share was
     re-confirmed already, has expired since, or `share_customer` refuses (colleague inactive).
     """
-    share = RevokedShare.objects.select_for_update().get(pk=share.pk)
-    customer = Customer.objects.get(pk=share.customer_id)
+    share = (
+        RevokedShare.objects.select_for_update(of=("self",)).select_related("case").get(pk=share.pk)
+    )
+    # Locked: whoever owns the customer decides, not whoever owned it a moment ago.
+    customer = Customer.objects.select_for_update().get(pk=share.customer_id)
     if customer.owner_id != actor.pk:
         raise PermissionDenied(
             _("Only the customer's owner may re-confirm a share the leaver gave.")
@@ -400,4 +478,5 @@ def reconfirm_share(*, actor: Actor, share: RevokedShare) -> CustomerUserObjectP
     )
     share.reconfirmed_by, share.reconfirmed_at = actor, timezone.now()
     share.save(update_fields=["reconfirmed_by", "reconfirmed_at"])
+    events.share_reconfirmed_event(share=share, actor=actor, grant_id=grant.pk)
     return grant

@@ -18,7 +18,9 @@ from types import SimpleNamespace
 import pytest
 from auditlog.context import disable_auditlog
 from django.core.cache import cache
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.creation import BaseDatabaseCreation
+from django.db.transaction import Atomic, get_connection
 from rest_framework.test import APIClient
 
 from scrm.celery import app as celery_app
@@ -75,6 +77,62 @@ def _restoring_the_test_database_is_not_a_change():
     BaseDatabaseCreation.deserialize_db_from_string = restore
     yield
     BaseDatabaseCreation.deserialize_db_from_string = original
+
+
+def _only_test_atomics(connection) -> bool:
+    return connection.in_atomic_block and all(
+        block._from_testcase for block in connection.atomic_blocks
+    )
+
+
+def _run_pending_on_commit(connection) -> None:
+    # Django's run_and_clear_commit_hooks refuses to run inside an atomic block (the test's).
+    while connection.run_on_commit and _only_test_atomics(connection):
+        _sids, callback, robust = connection.run_on_commit.pop(0)
+        try:
+            callback()
+        except Exception:
+            if not robust:
+                raise
+
+
+@pytest.fixture(autouse=True)
+def on_commit_as_in_production(request, monkeypatch):
+    """`transaction.on_commit` callbacks run when the outermost atomic block *of the code*
+    commits, as in production, although pytest-django keeps each test inside a transaction
+    that never commits (so they would never run). Without this, "run now" (which sends its
+    Celery task on commit) would not run the case inside the test, and the tests that read
+    the finished run right after `run_now` or POST …/run/ would see it not started.
+
+    A rolled-back block still discards its callbacks (Django drops them with the savepoint).
+    Tests that capture callbacks themselves (the `django_capture_on_commit_callbacks` fixture)
+    or ask for `on_commit_deferred` keep Django's test behaviour: nothing runs by itself."""
+    names = request.fixturenames
+    if "django_capture_on_commit_callbacks" in names or "on_commit_deferred" in names:
+        yield
+        return
+    real_exit, real_on_commit = Atomic.__exit__, BaseDatabaseWrapper.on_commit
+
+    def exit_then_run(self, exc_type, exc_value, traceback):
+        result = real_exit(self, exc_type, exc_value, traceback)
+        connection = get_connection(self.using)
+        if exc_type is None and not self._from_testcase:
+            _run_pending_on_commit(connection)
+        return result
+
+    def on_commit(self, func, robust=False):
+        real_on_commit(self, func, robust)
+        _run_pending_on_commit(self)  # outside any block of the code's: now, as Django does
+
+    monkeypatch.setattr(Atomic, "__exit__", exit_then_run)
+    monkeypatch.setattr(BaseDatabaseWrapper, "on_commit", on_commit)
+    yield
+
+
+@pytest.fixture
+def on_commit_deferred():
+    """Ask for it to keep on_commit callbacks pending (Django's test behaviour) and inspect
+    them with `connection.run_on_commit` or `captureOnCommitCallbacks`."""
 
 
 @pytest.fixture(autouse=True)
