@@ -3,8 +3,10 @@ scanner for raw sensitive values."""
 
 import io
 import json
+from urllib.parse import urlsplit
 
 from django.test import Client
+from django.urls import resolve
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
@@ -94,3 +96,17 @@ def leaked_values(text: str, values: set[str]) -> set[str]:
 def assert_no_raw_values(response, values: set[str] | None = None) -> None:
     values = raw_values() if values is None else values
     assert leaked_values(response_text(response), values) == set()
+
+
+def route_of(endpoint: Endpoint, world: World) -> str:
+    """The endpoint's route as scrm.access.door.classify_urls names it: "ViewSet.action",
+    "APIView.method" or "admin:url_name"."""
+    match = resolve(urlsplit(endpoint.url(world)).path)
+    if match.namespace == "admin":
+        return f"admin:{match.url_name}"
+    view_cls = getattr(match.func, "cls", None)
+    if view_cls is None:  # a plain Django page: classify_urls names it by its URL name
+        return match.url_name
+    actions = getattr(match.func, "actions", None)
+    method = endpoint.method.lower()
+    return f"{view_cls.__name__}.{actions[method] if actions else method}"

@@ -92,6 +92,7 @@ class Endpoint:
     format: str = "json"  # API bodies only: "json" or "multipart" (file uploads)
     shows: Shows | None = None  # None: shows no customer data, or not scanned
     records: Mapping[str, Event] = field(default_factory=dict)
+    # The most queries any role's request may make (None: not a read, or not one to pin).
     queries: int | None = None
     # The world fixture it needs (tests/endpoints/world.py): "base_world" (cheapest), "world"
     # (offboarding cases) or "masking_world" (the secrets).
@@ -135,16 +136,17 @@ CASES_ADMIN = "/admin/offboarding/offboardingcase/"
 TRANSFERS_ADMIN = "/admin/offboarding/customertransfer/"
 REVOKED_SHARES = "/api/v1/offboarding/revoked-shares/"
 # Admin pages of models no role is given by default: only administrators see them.
-ADMINISTRATORS_ONLY_PAGES = (
-    "/admin/auth/group/",
-    "/admin/token_blacklist/outstandingtoken/",
-    "/admin/token_blacklist/blacklistedtoken/",
-    "/admin/django_celery_beat/periodictask/",
-    "/admin/django_celery_beat/clockedschedule/",
-    "/admin/django_celery_beat/crontabschedule/",
-    "/admin/django_celery_beat/solarschedule/",
-    "/admin/django_celery_beat/intervalschedule/",
-)
+# {url: query budget}
+ADMINISTRATORS_ONLY_PAGES = {
+    "/admin/auth/group/": 6,
+    "/admin/token_blacklist/outstandingtoken/": 6,
+    "/admin/token_blacklist/blacklistedtoken/": 6,
+    "/admin/django_celery_beat/periodictask/": 9,
+    "/admin/django_celery_beat/clockedschedule/": 6,
+    "/admin/django_celery_beat/crontabschedule/": 6,
+    "/admin/django_celery_beat/solarschedule/": 6,
+    "/admin/django_celery_beat/intervalschedule/": 6,
+}
 
 
 def fixed(url: str) -> UrlBuilder:
@@ -404,6 +406,17 @@ OWN_ROW_EDITORS = {
     **{role: 403 for role in ("lead", "manager", "admin_user", "hr", "legal", "auditor")},
     "security": 403,
 }
+# An offboarding record's own admin page: another department's is "not found" (302).
+CASE_PAGE = admin_only({**SEES_CASE, "manager_other": 302}, 403)
+SEES_CHAT_OF_REP = admin_only({**SEES_OF_REP, **NO_CHATS}, 302)
+LEGAL_HOLDS = admin_only({"legal": 200, "admin_user": 200}, 403)
+OWNERSHIP_READERS = {r: 200 for r in ("lead", "manager", "manager_other", "auditor", "admin_user")}
+# One ownership change: its customer's scope (manager_other: another department's, 302).
+OWNERSHIP_CHANGE = admin_only({**OWNERSHIP_READERS, "manager_other": 302}, 403)
+# One revoked share: its customer's owner (rep_b), case readers of that department, HR.
+REVOKED_SHARE_PAGE = admin_only(
+    {**{r: 200 for r in ("rep_b", "lead", "manager", "hr", "admin_user")}, **NO_CUSTOMERS}, 302
+)
 # Who sees a customer's detail, by owner (tests/conftest.py's org chart); security sees none.
 DETAIL_OF_REP = {**SEES_OF_REP, **NO_CUSTOMERS}
 
@@ -416,7 +429,12 @@ ENDPOINTS: list[Endpoint] = [
     # === customers (API) =======================================================================
     # which rows each role sees: test_permissions.py::test_list_shows_exactly_the_scope
     api(
-        "customer list", "GET", fixed("/api/v1/customers/"), only(NO_CUSTOMERS, 200), shows=SCANNED
+        "customer list",
+        "GET",
+        fixed("/api/v1/customers/"),
+        only(NO_CUSTOMERS, 200),
+        shows=SCANNED,
+        queries=10,
     ),
     api(
         "customer list, one per page",
@@ -431,6 +449,7 @@ ENDPOINTS: list[Endpoint] = [
         customer_url("of_rep"),
         only(DETAIL_OF_REP, 404),
         shows=SCANNED,
+        queries=7,
     ),
     api(
         "detail of a customer shared with rep",
@@ -438,6 +457,7 @@ ENDPOINTS: list[Endpoint] = [
         customer_url("of_rep_b"),
         only({**DETAIL_OF_REP, "rep_b": 200}, 404),
         shows=SCANNED,
+        queries=7,
     ),
     api(
         "detail of an unrelated department's customer",
@@ -445,6 +465,7 @@ ENDPOINTS: list[Endpoint] = [
         customer_url("of_unrelated"),
         only({**SEES_ALL, "manager_other": 200, **NO_CUSTOMERS}, 404),
         shows=SCANNED,
+        queries=7,
     ),
     *_customer_variants(
         ("of_leaver", "of_other_team"),
@@ -499,6 +520,7 @@ ENDPOINTS: list[Endpoint] = [
         customer_url("of_rep", "reveal/"),
         only({**DETAIL_OF_REP, "auditor": 403}, 404),
         body=_reveal_body,
+        queries=11,
     ),
     api(
         "reveal mobile of a customer shared with rep (a share does not open reveal)",
@@ -506,6 +528,7 @@ ENDPOINTS: list[Endpoint] = [
         customer_url("of_rep_b", "reveal/"),
         only({**DETAIL_OF_REP, "rep": 403, "rep_b": 200, "auditor": 403}, 404),
         body=_reveal_body,
+        queries=11,
     ),
     # --- shares ------------------------------------------------------------------------------
     api(
@@ -514,6 +537,7 @@ ENDPOINTS: list[Endpoint] = [
         customer_url("of_rep", "shares/"),
         only(DETAIL_OF_REP, 404),
         shows=SCANNED,
+        queries=6,
     ),
     *_customer_variants(
         CUSTOMER_ATTRS[1:],
@@ -533,6 +557,7 @@ ENDPOINTS: list[Endpoint] = [
             404,
         ),
         body=_share_body,
+        queries=14,
     ),
     api(
         "revoke the share of rep_b's customer with rep",
@@ -558,6 +583,7 @@ ENDPOINTS: list[Endpoint] = [
         only(ROW_READERS, 404),
         shows=CHAT,
         records={"lead": Event(VIEW, CUSTOMER, pk("customers.of_rep"), {"view": "follow_ups"})},
+        queries=7,
     ),
     api(
         "deals of rep's customer",
@@ -566,6 +592,7 @@ ENDPOINTS: list[Endpoint] = [
         only(ROW_READERS, 404),
         shows=CHAT,
         records={"lead": Event(VIEW, CUSTOMER, pk("customers.of_rep"), {"view": "transactions"})},
+        queries=7,
     ),
     *(
         api(
@@ -593,6 +620,7 @@ ENDPOINTS: list[Endpoint] = [
         customer_url("of_rep", "follow-ups/"),
         only(ROW_WRITERS, 404),
         body=lambda w: {"note": "called back"},
+        queries=12,
     ),
     api(
         "log a deal with rep's customer",
@@ -600,6 +628,7 @@ ENDPOINTS: list[Endpoint] = [
         customer_url("of_rep", "transactions/"),
         only(ROW_WRITERS, 404),
         body=lambda w: {"date": "2026-12-01", "product": "plan", "amount": "10.00"},
+        queries=12,
     ),
     api(
         "correct rep's follow-up",
@@ -623,8 +652,8 @@ ENDPOINTS: list[Endpoint] = [
         body=_transfer_body,
     ),
     # === staff, me, audit (API) ================================================================
-    api("staff directory", "GET", fixed("/api/v1/staff/"), only({}, 200), shows=SCANNED),
-    api("me", "GET", fixed("/api/v1/me/"), only({}, 200), shows=SCANNED),
+    api("staff directory", "GET", fixed("/api/v1/staff/"), only({}, 200), shows=SCANNED, queries=3),
+    api("me", "GET", fixed("/api/v1/me/"), only({}, 200), shows=SCANNED, queries=0),
     api(
         "audit events",
         "GET",
@@ -632,6 +661,7 @@ ENDPOINTS: list[Endpoint] = [
         only(AUDIT_READERS, 403),
         shows=SCANNED,
         records={"auditor": Event(LIST, ACCESS_EVENT, earlier_events)},
+        queries=3,
     ),
     api(
         "audit events export",
@@ -640,6 +670,7 @@ ENDPOINTS: list[Endpoint] = [
         only(AUDIT_READERS, 403),
         shows=SCANNED,
         records={"auditor": Event(EXPORT, ACCESS_EVENT, nothing)},
+        queries=4,
     ),
     api(
         "security alerts",
@@ -648,19 +679,29 @@ ENDPOINTS: list[Endpoint] = [
         only(AUDIT_READERS, 403),
         shows=SCANNED,
         records={"security": Event(LIST, ALERT, pk("alert"))},
+        queries=3,
     ),
-    api("api root", "GET", fixed("/api/v1/"), only({}, 200)),
+    api("api root", "GET", fixed("/api/v1/"), only({}, 200), queries=0),
     api(
-        "staff directory entry", "GET", lambda w: f"/api/v1/staff/{w.org.rep_b.pk}/", only({}, 200)
+        "staff directory entry",
+        "GET",
+        lambda w: f"/api/v1/staff/{w.org.rep_b.pk}/",
+        only({}, 200),
+        queries=1,
     ),
     api(
         "audit event detail",
         "GET",
         at("/api/v1/audit/events/{}/", "event"),
         only(AUDIT_READERS, 403),
+        queries=2,
     ),
     api(
-        "security alert detail", "GET", at("/api/v1/alerts/{}/", "alert"), only(AUDIT_READERS, 403)
+        "security alert detail",
+        "GET",
+        at("/api/v1/alerts/{}/", "alert"),
+        only(AUDIT_READERS, 403),
+        queries=2,
     ),
     # === chats (API) ===========================================================================
     api(
@@ -670,6 +711,7 @@ ENDPOINTS: list[Endpoint] = [
         only(NO_CHATS, 200),
         shows=CHAT,
         records={"lead": Event(LIST, MESSAGE, rep_messages)},
+        queries=8,
     ),
     api(
         "chat message with rep's customer",
@@ -680,6 +722,7 @@ ENDPOINTS: list[Endpoint] = [
             "rep": Event(VIEW, MESSAGE, pk("message")),
             "rep_b": Event(DENIED, MESSAGE, pk("message")),
         },
+        queries=7,
     ),
     api(
         "chat message with rep's customer's secrets",
@@ -700,6 +743,7 @@ ENDPOINTS: list[Endpoint] = [
         "POST",
         at("/api/v1/chats/messages/{}/hide/", "message"),
         only({**{role: 204 for role in SEES_OF_REP}, **NO_CHATS}, 404),
+        queries=9,
     ),
     api(
         "hide a message with the unrelated department's customer",
@@ -714,6 +758,7 @@ ENDPOINTS: list[Endpoint] = [
         only(NO_CHATS, 200),
         shows=SCANNED,
         records={"rep": Event(LIST, CONVERSATION, pk("conversation"))},
+        queries=7,
     ),
     api(
         "conversation with rep's customer",
@@ -721,6 +766,7 @@ ENDPOINTS: list[Endpoint] = [
         at("/api/v1/chats/conversations/{}/", "conversation"),
         only({**SEES_OF_REP, **NO_CHATS}, 404),
         records={"rep": Event(VIEW, CONVERSATION, pk("conversation"))},
+        queries=6,
     ),
     api(
         "conversation with the unrelated department's customer",
@@ -742,6 +788,7 @@ ENDPOINTS: list[Endpoint] = [
         only(NO_CHATS, 200),
         shows=CHAT,
         records={"manager": Event(SEARCH, MESSAGE, sales_tree_messages, {"q": "报价"})},
+        queries=14,  # SQLite 8, PostgreSQL 14
     ),
     api("chat search, 3 characters", "GET", fixed("/api/v1/chats/search/?q=手机号"), shows=CHAT),
     api("chat search in a group room", "GET", fixed("/api/v1/chats/search/?q=群里说"), shows=CHAT),
@@ -757,6 +804,7 @@ ENDPOINTS: list[Endpoint] = [
         fixed("/api/v1/chats/export/?format=csv"),
         only(CHAT_EXPORTERS, 403),
         shows=RAW_EXPORT,
+        queries=8,
     ),
     api("chat export (xlsx)", "GET", fixed("/api/v1/chats/export/?format=xlsx"), shows=RAW_EXPORT),
     api(
@@ -775,6 +823,7 @@ ENDPOINTS: list[Endpoint] = [
         only({**SEES_OF_REP, "security": 403}, 404),
         shows=CHAT,
         records={"lead": Event(VIEW, CUSTOMER, pk("customers.of_rep"), {"view": "timeline"})},
+        queries=13,
     ),
     api(
         "timeline of a customer shared with rep",
@@ -782,6 +831,7 @@ ENDPOINTS: list[Endpoint] = [
         customer_url("of_rep_b", "timeline/"),
         only({**SEES_OF_REP, "rep_b": 200, "security": 403}, 404),
         shows=CHAT,
+        queries=12,
     ),
     *_customer_variants(
         CUSTOMER_ATTRS[2:],
@@ -825,6 +875,7 @@ ENDPOINTS: list[Endpoint] = [
             )
         },
         needs="world",
+        queries=6,
     ),
     api(
         "open an offboarding case",
@@ -841,6 +892,7 @@ ENDPOINTS: list[Endpoint] = [
         only(SEES_CASE, 403),
         shows=SCANNED,
         needs="world",
+        queries=5,
     ),
     api(
         "offboarding case preview",
@@ -850,6 +902,7 @@ ENDPOINTS: list[Endpoint] = [
         shows=SCANNED,
         records={"hr": Event(LIST, CUSTOMER, pk("customers.of_leaver"), {"view": "preview"})},
         needs="world",
+        queries=25,
     ),
     api(
         # The supervisor recorded on the case, or a sales manager above them; never the
@@ -894,6 +947,7 @@ ENDPOINTS: list[Endpoint] = [
             "hr": Event(LIST, CUSTOMER, pk("transferred"), {"view": "report"}),
         },
         needs="world",
+        queries=13,
     ),
     api(
         "handover report (csv)",
@@ -903,6 +957,7 @@ ENDPOINTS: list[Endpoint] = [
         shows=SCANNED,
         records={"hr": Event(EXPORT, CUSTOMER, nothing, {"row_count": 1})},
         needs="world",
+        queries=9,
     ),
     api(
         "import leavers from csv",
@@ -921,6 +976,7 @@ ENDPOINTS: list[Endpoint] = [
         shows=SCANNED,
         records={"manager": Event(LIST, CUSTOMER, pk("transferred"))},
         needs="world",
+        queries=5,
     ),
     api(
         "record a refused transfer",
@@ -931,7 +987,7 @@ ENDPOINTS: list[Endpoint] = [
         needs="world",
     ),
     # === the Django admin (session login; out-of-scope change forms redirect to the index) =====
-    admin("admin index", "GET", fixed("/admin/"), admin_only({}, 200)),
+    admin("admin index", "GET", fixed("/admin/"), admin_only({}, 200), queries=25),
     admin(
         "customer changelist",
         "GET",
@@ -939,6 +995,7 @@ ENDPOINTS: list[Endpoint] = [
         admin_only(NO_CUSTOMERS, 200),
         shows=SCANNED,
         records={"lead": Event(LIST, CUSTOMER, team1_customers)},
+        queries=18,
     ),
     admin("customer name search", "GET", fixed(f"{CUSTOMERS_ADMIN}?q=张"), shows=SCANNED),
     admin(
@@ -948,6 +1005,7 @@ ENDPOINTS: list[Endpoint] = [
         admin_only(DETAIL_OF_REP, 302),
         shows=SCANNED,
         records={"rep": Event(VIEW, CUSTOMER, pk("customers.of_rep"))},
+        queries=51,
     ),
     admin(
         "customer change form of an unrelated department's customer",
@@ -956,6 +1014,7 @@ ENDPOINTS: list[Endpoint] = [
         admin_only({**SEES_ALL, "manager_other": 200, **NO_CUSTOMERS}, 302),
         shows=SCANNED,
         records={"rep": Event(DENIED, CUSTOMER, pk("customers.of_unrelated"))},
+        queries=51,
     ),
     *_customer_variants(
         ("of_rep_b", "of_leaver", "of_other_team"),
@@ -968,6 +1027,7 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         fixed(f"{CUSTOMERS_ADMIN}add/"),
         admin_only({"hr": 403, "legal": 403, "auditor": 403, **NO_CUSTOMERS}, 200),
+        queries=7,
     ),
     admin(
         "customer dashboard",
@@ -977,6 +1037,7 @@ ENDPOINTS: list[Endpoint] = [
         shows=SCANNED,
         # counts per owner/team/week, no customer shown
         records={"lead": Event(LIST, CUSTOMER, nothing, {"view": "dashboard"})},
+        queries=13,
     ),
     admin(
         "reveal button on rep's customer",
@@ -986,6 +1047,7 @@ ENDPOINTS: list[Endpoint] = [
         admin_only({**SEES_OF_REP, "auditor": 403}, 404),
         body=_reveal_body,
         records={"rep": Event(REVEAL, CUSTOMER, pk("customers.of_rep"))},
+        queries=16,
     ),
     admin(
         "log a follow-up on rep's customer (the form)",
@@ -996,6 +1058,7 @@ ENDPOINTS: list[Endpoint] = [
         shows=SCANNED,
         # the form names the customer
         records={"rep": Event(VIEW, CUSTOMER, pk("customers.of_rep"), {"view": "follow_up"})},
+        queries=14,
     ),
     *_customer_variants(
         CUSTOMER_ATTRS[1:],
@@ -1072,6 +1135,7 @@ ENDPOINTS: list[Endpoint] = [
         AUDIT_ADMIN,
         shows=SCANNED,
         records={"auditor": Event(LIST, ACCESS_EVENT, earlier_events)},
+        queries=11,
     ),
     admin(
         "access events export",
@@ -1079,6 +1143,7 @@ ENDPOINTS: list[Endpoint] = [
         fixed("/admin/audit/accessevent/export/"),
         AUDIT_ADMIN,
         shows=SCANNED,
+        queries=14,
     ),
     admin(
         "security alerts",
@@ -1087,6 +1152,7 @@ ENDPOINTS: list[Endpoint] = [
         AUDIT_ADMIN,
         shows=SCANNED,
         records={"security": Event(LIST, ALERT, pk("alert"))},
+        queries=11,
     ),
     admin(
         "change log",
@@ -1099,6 +1165,7 @@ ENDPOINTS: list[Endpoint] = [
                 LIST, LOG_ENTRY, lambda w: list(LogEntry.objects.values_list("id", flat=True))
             )
         },
+        queries=14,
     ),
     admin(
         "change log of rep's customer",
@@ -1106,12 +1173,14 @@ ENDPOINTS: list[Endpoint] = [
         lambda w: f"/admin/auditlog/logentry/?customer_id={w.customers.of_rep.pk}",
         AUDIT_ADMIN,
         shows=SCANNED,
+        queries=14,
     ),
     admin(
         "access events touching rep's customer",
         "GET",
         lambda w: f"/admin/audit/accessevent/?customer_id={w.customers.of_rep.pk}",
         AUDIT_ADMIN,
+        queries=11,
     ),
     admin(
         "the message a security alert names",
@@ -1123,6 +1192,7 @@ ENDPOINTS: list[Endpoint] = [
             "security": Event(VIEW, MESSAGE, rep_messages, {"view": "alert"}),
             "rep": Event(DENIED, MESSAGE, pk("message")),
         },
+        queries=11,
     ),
     admin(
         "the secret message a security alert names",
@@ -1135,13 +1205,11 @@ ENDPOINTS: list[Endpoint] = [
         "ownership history",
         "GET",
         fixed("/admin/customers/ownershiptransfer/"),
-        admin_only(
-            {role: 200 for role in ("lead", "manager", "manager_other", "auditor", "admin_user")},
-            403,
-        ),
+        admin_only(OWNERSHIP_READERS, 403),
         shows=SCANNED,
         records={"lead": Event(LIST, CUSTOMER, pk("transferred"), {"view": "ownership history"})},
         needs="world",
+        queries=16,
     ),
     admin(
         "ownership history of one customer",
@@ -1154,18 +1222,26 @@ ENDPOINTS: list[Endpoint] = [
         },
         needs="world",
     ),
-    admin("staff changelist", "GET", fixed("/admin/staff/staff/"), admin_only(STAFF_READERS, 403)),
+    admin(
+        "staff changelist",
+        "GET",
+        fixed("/admin/staff/staff/"),
+        admin_only(STAFF_READERS, 403),
+        queries=13,
+    ),
     admin(
         "staff change form",
         "GET",
         lambda w: f"/admin/staff/staff/{w.org.rep.pk}/change/",
         admin_only(STAFF_READERS, 403),
+        queries=19,
     ),
     admin(
         "set a staff member's password (administrators only)",
         "GET",
         lambda w: f"/admin/staff/staff/{w.org.admin_user.pk}/password/",
         ADMINS_ONLY,
+        queries=4,
     ),
     admin(
         "message changelist",
@@ -1174,6 +1250,7 @@ ENDPOINTS: list[Endpoint] = [
         admin_only(NO_CHATS, 200),
         shows=CHAT,
         records={"lead": Event(LIST, MESSAGE, rep_messages)},
+        queries=17,
     ),
     admin(
         "export messages (admin action)",
@@ -1193,6 +1270,7 @@ ENDPOINTS: list[Endpoint] = [
             "rep": Event(VIEW, MESSAGE, pk("message")),
             "rep_b": Event(DENIED, MESSAGE, pk("message")),
         },
+        queries=22,
     ),
     admin(
         "message with rep's customer's secrets",
@@ -1215,6 +1293,7 @@ ENDPOINTS: list[Endpoint] = [
         admin_only(NO_CHATS, 200),
         shows=CHAT,
         records={"manager": Event(SEARCH, MESSAGE, sales_tree_messages, {"q": "报价"})},
+        queries=16,  # SQLite 15, PostgreSQL 16
     ),
     admin(
         "timeline page of rep's customer",
@@ -1223,6 +1302,7 @@ ENDPOINTS: list[Endpoint] = [
         admin_only(SEES_OF_REP, 403),
         shows=CHAT,
         records={"lead": Event(VIEW, CUSTOMER, pk("customers.of_rep"), {"view": "timeline"})},
+        queries=19,
     ),
     *_customer_variants(
         CUSTOMER_ATTRS[1:],
@@ -1250,6 +1330,7 @@ ENDPOINTS: list[Endpoint] = [
         at(f"{MESSAGES_ADMIN}thread/{{}}/", "conversation"),
         admin_only(SEES_OF_REP, 403),
         records={"rep": Event(VIEW, MESSAGE, rep_messages, {"view": "thread"})},
+        queries=17,
     ),
     admin(
         "conversation thread of the unrelated department's customer",
@@ -1279,6 +1360,7 @@ ENDPOINTS: list[Endpoint] = [
         admin_only(NO_CHATS, 200),
         shows=SCANNED,
         records={"lead": Event(LIST, CONVERSATION, pk("conversation"))},
+        queries=14,
     ),
     admin(
         "conversation with rep's customer",
@@ -1286,6 +1368,7 @@ ENDPOINTS: list[Endpoint] = [
         at("/admin/chats/conversation/{}/change/", "conversation"),
         admin_only({**SEES_OF_REP, **NO_CHATS}, 302),
         records={"rep": Event(VIEW, CONVERSATION, pk("conversation"))},
+        queries=18,
     ),
     admin(
         "conversation with the unrelated department's customer",
@@ -1305,31 +1388,44 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         fixed("/admin/chats/sensitivewordrule/"),
         admin_only({"security": 200, "admin_user": 200}, 403),
+        queries=9,
     ),
-    admin("retention policies", "GET", fixed("/admin/chats/retentionpolicy/"), ADMINS_ONLY),
+    admin(
+        "retention policies", "GET", fixed("/admin/chats/retentionpolicy/"), ADMINS_ONLY, queries=8
+    ),
     admin(
         "legal holds",
         "GET",
         fixed("/admin/chats/legalhold/"),
         admin_only({"legal": 200, "admin_user": 200}, 403),
+        queries=10,
     ),
-    admin("purge logs", "GET", fixed("/admin/chats/purgelog/"), ADMINS_ONLY),
-    admin("history windows", "GET", fixed("/admin/chats/historywindow/"), ADMINS_ONLY),
+    admin("purge logs", "GET", fixed("/admin/chats/purgelog/"), ADMINS_ONLY, queries=8),
+    admin("history windows", "GET", fixed("/admin/chats/historywindow/"), ADMINS_ONLY, queries=6),
     admin(
-        "tags", "GET", fixed("/admin/customers/tag/"), admin_only({"hr": 403, "security": 403}, 200)
+        "tags",
+        "GET",
+        fixed("/admin/customers/tag/"),
+        admin_only({"hr": 403, "security": 403}, 200),
+        queries=9,
     ),
     admin(
         "departments",
         "GET",
         fixed("/admin/staff/department/"),
         admin_only({"hr": 200, "admin_user": 200}, 403),
+        queries=10,
     ),
     admin(
-        "teams", "GET", fixed("/admin/staff/team/"), admin_only({"hr": 200, "admin_user": 200}, 403)
+        "teams",
+        "GET",
+        fixed("/admin/staff/team/"),
+        admin_only({"hr": 200, "admin_user": 200}, 403),
+        queries=10,
     ),
     *(
-        admin(f"administrators' page {url}", "GET", fixed(url), ADMINS_ONLY)
-        for url in ADMINISTRATORS_ONLY_PAGES
+        admin(f"administrators' page {url}", "GET", fixed(url), ADMINS_ONLY, queries=queries)
+        for url, queries in ADMINISTRATORS_ONLY_PAGES.items()
     ),
     # --- offboarding (HR's pages) ------------------------------------------------------------
     admin(
@@ -1339,6 +1435,7 @@ ENDPOINTS: list[Endpoint] = [
         admin_only(CASE_READERS, 403),
         shows=SCANNED,
         needs="world",
+        queries=14,
     ),
     admin(
         "offboarding case add form",
@@ -1346,14 +1443,16 @@ ENDPOINTS: list[Endpoint] = [
         fixed(f"{CASES_ADMIN}add/"),
         admin_only(CASE_RUNNERS, 403),
         needs="world",
+        queries=8,
     ),
     admin(
         "offboarding case page",
         "GET",
         case_admin_url("case_draft", "change/"),
-        admin_only({**SEES_CASE, "manager_other": 302}, 403),
+        CASE_PAGE,
         shows=SCANNED,
         needs="world",
+        queries=26,
     ),
     admin(
         "offboarding preview page",
@@ -1363,6 +1462,7 @@ ENDPOINTS: list[Endpoint] = [
         shows=SCANNED,
         records={"hr": Event(LIST, CUSTOMER, pk("customers.of_leaver"), {"view": "preview"})},
         needs="world",
+        queries=33,
     ),
     # The case buttons always come back to the case page (302); the service's refusal of a
     # role shows as a message there. Who may do what is pinned by the API rows above.
@@ -1393,6 +1493,7 @@ ENDPOINTS: list[Endpoint] = [
         case_admin_url("case_draft", "cancel/"),
         admin_only(SEES_CASE, 403),
         needs="world",
+        queries=9,
     ),
     admin(
         "offboarding report page",
@@ -1402,6 +1503,7 @@ ENDPOINTS: list[Endpoint] = [
         shows=SCANNED,
         records={"hr": Event(LIST, CUSTOMER, pk("transferred"), {"view": "report"})},
         needs="world",
+        queries=24,
     ),
     admin(
         "offboarding report csv",
@@ -1411,6 +1513,7 @@ ENDPOINTS: list[Endpoint] = [
         shows=SCANNED,
         records={"lead": Event(EXPORT, CUSTOMER, nothing, {"row_count": 1})},
         needs="world",
+        queries=13,
     ),
     admin(
         "offboarding case progress (polled while it runs)",
@@ -1418,21 +1521,30 @@ ENDPOINTS: list[Endpoint] = [
         case_admin_url("case_draft", "progress.json"),
         admin_only(SEES_CASE, 403),
         needs="world",
+        queries=9,
     ),
     # Each person's own notifications: opening one follows its link; anyone else's is 404.
-    admin("my notifications page", "GET", fixed("/admin/staff/notification/"), admin_only({}, 200)),
+    admin(
+        "my notifications page",
+        "GET",
+        fixed("/admin/staff/notification/"),
+        admin_only({}, 200),
+        queries=9,
+    ),
     admin(
         "open my notification (the approver's request for case_draft)",
         "GET",
         lambda w: f"/admin/staff/notification/{_approval_note(w).pk}/open/",
         admin_only({"lead": 302}, 404),
         needs="world",
+        queries=6,
     ),
     admin(
         "offboarding leavers import page",
         "GET",
         fixed(f"{CASES_ADMIN}import/"),
         admin_only(CASE_RUNNERS, 403),
+        queries=6,
     ),
     admin(
         "offboarding transfers page",
@@ -1442,6 +1554,7 @@ ENDPOINTS: list[Endpoint] = [
         shows=SCANNED,
         records={"hr": Event(LIST, CUSTOMER, pk("transferred"))},
         needs="world",
+        queries=12,
     ),
     admin(
         "record a refused transfer (admin action)",
@@ -1459,6 +1572,7 @@ ENDPOINTS: list[Endpoint] = [
         customer_admin_url("of_rep", "history/"),
         admin_only(DETAIL_OF_REP, 302),
         records={"rep": Event(VIEW, CUSTOMER, pk("customers.of_rep"), {"view": "history"})},
+        queries=14,
     ),
     admin(
         "customer history of an unrelated department's customer",
@@ -1478,18 +1592,21 @@ ENDPOINTS: list[Endpoint] = [
             "&field_name=customer&term=138"
         ),
         admin_only({}, 404),
+        queries=4,
     ),
     admin(
         "customer delete confirmation (off: customers are never deleted)",
         "GET",
         customer_admin_url("of_rep", "delete/"),
         admin_only({}, 403),
+        queries=4,
     ),
     admin(
         "access event in the admin",
         "GET",
         at("/admin/audit/accessevent/{}/change/", "event"),
         AUDIT_ADMIN,
+        queries=11,
     ),
     admin(
         "a reveal's access event",
@@ -1503,6 +1620,7 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         at("/admin/audit/securityalert/{}/change/", "alert"),
         AUDIT_ADMIN,
+        queries=10,
     ),
     admin(
         "secret message's security alert",
@@ -1517,6 +1635,7 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         fixed("/api/v1/staff/?employment_status=notice"),
         only({"hr": 200, "admin_user": 200}, 403),
+        queries=2,
     ),
     api(
         "revoked shares",
@@ -1525,6 +1644,7 @@ ENDPOINTS: list[Endpoint] = [
         only(NO_CUSTOMERS, 200),
         records={"rep_b": Event(LIST, CUSTOMER, pk("transferred"), {"view": "revoked_shares"})},
         needs="world",
+        queries=4,
     ),
     # Only the customer's owner (rep_b, the successor) re-confirms; case readers see the row
     # (403 from the verb), everyone else does not (404).
@@ -1553,6 +1673,7 @@ ENDPOINTS: list[Endpoint] = [
         admin_only(NO_CUSTOMERS, 200),
         records={"rep_b": Event(LIST, CUSTOMER, pk("transferred"), {"view": "revoked_shares"})},
         needs="world",
+        queries=11,
     ),
     admin(
         "reconfirm a revoked share (admin action)",
@@ -1615,24 +1736,28 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         at("/api/v1/chats/messages/{}/", "room_message"),
         only({**SEES_ROOM, **NO_CHATS}, 404),
+        queries=6,
     ),
     api(
         "group room of rep_other_team",
         "GET",
         at("/api/v1/chats/conversations/{}/", "room"),
         only({**SEES_ROOM, **NO_CHATS}, 404),
+        queries=5,
     ),
     admin(
         "group room page of rep_other_team",
         "GET",
         at("/admin/chats/conversation/{}/change/", "room"),
         admin_only({**SEES_ROOM, **NO_CHATS}, 302),
+        queries=16,
     ),
     admin(
         "message page in a group room of rep_other_team",
         "GET",
         at(f"{MESSAGES_ADMIN}{{}}/change/", "room_message"),
         admin_only({**SEES_ROOM, **NO_CHATS}, 302),
+        queries=19,
     ),
     # The secrets' group room (their messages also run through every list above).
     api(
@@ -1677,6 +1802,7 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         lambda w: f"/admin/staff/staff/{w.org.rep.pk}/reactivate/",
         ADMINS_ONLY,
+        queries=4,
     ),
     # --- insider §2: no oracles (lookups and searches that would confirm a masked value) ---
     # Exact lookups need the right to reveal the field's data class (sales and legal may reveal
@@ -1686,6 +1812,7 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         lambda w: f"/api/v1/customers/?mobile={w.customers.of_leaver.mobile}",
         only({"hr": 403, "auditor": 403, "security": 403}, 200),
+        queries=11,
     ),
     # (the blind index's value: tests/insider/test_no_oracles.py)
     api(
@@ -1703,6 +1830,7 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         lambda w: f"/api/v1/customers/?id_number={w.customers.of_leaver.id_number}",
         only({"legal": 200, "admin_user": 200}, 403),
+        queries=8,
     ),
     api(
         "customer lookup by the ID number of rep's customer",
@@ -1720,6 +1848,7 @@ ENDPOINTS: list[Endpoint] = [
             | {"manager_other": 200},
             403,
         ),
+        queries=7,
     ),
     api(
         "customer name search for rep's customer",
@@ -1737,6 +1866,7 @@ ENDPOINTS: list[Endpoint] = [
             | {"manager_other": 200, **NO_CUSTOMERS},
             302,
         ),
+        queries=18,
     ),
     admin(
         "admin customer search for rep's customer's name",
@@ -1749,6 +1879,7 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         lambda w: f"{CUSTOMERS_ADMIN}?q={w.customers.of_leaver.mobile}",
         admin_only({"hr": 302, "auditor": 302, **NO_CUSTOMERS}, 200),
+        queries=22,
     ),
     admin(
         "admin customer search by the mobile of rep's customer",
@@ -1764,6 +1895,7 @@ ENDPOINTS: list[Endpoint] = [
         fixed(f"{CUSTOMERS_ADMIN}?name__regex=."),
         admin_only(NO_CUSTOMERS, 302),
         records={"lead": Event(DENIED, CUSTOMER, nothing, {"attempt": "lookup"})},
+        queries=7,
     ),
     admin(
         "admin message lookup on the text",
@@ -1771,6 +1903,7 @@ ENDPOINTS: list[Endpoint] = [
         fixed(f"{MESSAGES_ADMIN}?text__contains=2345"),
         admin_only(NO_CHATS, 302),
         records={"lead": Event(DENIED, MESSAGE, nothing, {"attempt": "lookup"})},
+        queries=7,
     ),
     # --- insider §5: the masking matrix page; the change log scoped like customers ----------
     admin(
@@ -1779,6 +1912,7 @@ ENDPOINTS: list[Endpoint] = [
         fixed("/admin/masking-matrix/"),
         admin_only({"auditor": 200, "security": 200, "admin_user": 200}, 403),
         shows=SCANNED,
+        queries=6,
     ),
     admin(
         "change log entry of rep's customer",
@@ -1787,6 +1921,7 @@ ENDPOINTS: list[Endpoint] = [
         # The security officer has no customer scope: "not found", back to the index.
         admin_only({"auditor": 200, "admin_user": 200, "security": 302}, 403),
         shows=SCANNED,
+        queries=14,
     ),
     admin(
         "change log entry of an offboarding case (not about a customer)",
@@ -1795,6 +1930,7 @@ ENDPOINTS: list[Endpoint] = [
         AUDIT_ADMIN,
         shows=SCANNED,
         needs="world",
+        queries=14,
     ),
     admin(
         "change log entry of a follow-up",
@@ -1844,12 +1980,14 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         fixed("/admin/mfa/verify/"),
         {**{role: 200 for role in ORG_USERS}, ANONYMOUS: 302},
+        queries=6,
     ),
     admin(
         "admin authenticator set-up",
         "GET",
         fixed("/admin/mfa/enrol/"),
         admin_only({"rep": 200, "rep_b": 200, "rep_other_team": 200}, 302),
+        queries=15,
     ),
     # --- identity change log: who may do what, read by the audit trail's readers only -------
     api(
@@ -1858,6 +1996,7 @@ ENDPOINTS: list[Endpoint] = [
         fixed("/api/v1/audit/changes/"),
         only(AUDIT_READERS, 403),
         records={"auditor": Event(LIST, LOG_ENTRY, newest_log_entries(50))},
+        queries=3,
     ),
     api(
         "api change log, one long page",
@@ -1877,6 +2016,7 @@ ENDPOINTS: list[Endpoint] = [
         lambda w: f"/api/v1/audit/changes/?staff={w.org.rep.pk}",
         only(AUDIT_READERS, 403),
         records={"security": Event(LIST, LOG_ENTRY, log_of_rep)},
+        queries=4,
     ),
     api(
         "api change log entry of a staff record",
@@ -1884,6 +2024,7 @@ ENDPOINTS: list[Endpoint] = [
         lambda w: f"/api/v1/audit/changes/{log_entry_of(w.org.rep).pk}/",
         only(AUDIT_READERS, 403),
         records={"security": Event(VIEW, LOG_ENTRY, lambda w: [log_entry_of(w.org.rep).pk])},
+        queries=3,
     ),
     api(
         "api change log entry of rep's customer",
@@ -1892,6 +2033,7 @@ ENDPOINTS: list[Endpoint] = [
         # The security officer has no customer scope: not found.
         only({"auditor": 200, "admin_user": 200, "security": 404}, 403),
         shows=SCANNED,
+        queries=3,
     ),
     api(
         "api change log entry creating rep's customer",
@@ -1927,10 +2069,136 @@ ENDPOINTS: list[Endpoint] = [
         AUDIT_ADMIN,
         shows=SCANNED,
         records={"auditor": Event(LIST, LOG_ENTRY, log_of_rep)},
+        queries=14,
+    ),
+    # --- the door admins' own pages of one record (history, and the models without a custom
+    # change form above): scoped like the record's change form --------------------------------
+    *(
+        admin(
+            name,
+            "GET",
+            at(f"/admin/{model}/{{}}/{page}/", path),
+            statuses,
+            queries=queries,
+            needs="world",
+        )
+        for name, model, path, page, statuses, queries in (
+            (
+                "history of an access event",
+                "audit/accessevent",
+                "event",
+                "history",
+                AUDIT_ADMIN,
+                10,
+            ),
+            (
+                "history of a security alert",
+                "audit/securityalert",
+                "alert",
+                "history",
+                AUDIT_ADMIN,
+                10,
+            ),
+            (
+                "history of the conversation with rep's customer",
+                "chats/conversation",
+                "conversation",
+                "history",
+                SEES_CHAT_OF_REP,
+                16,
+            ),
+            (
+                "history of a message with rep's customer",
+                "chats/message",
+                "message",
+                "history",
+                SEES_CHAT_OF_REP,
+                18,
+            ),
+            ("history of a legal hold", "chats/legalhold", "hold", "history", LEGAL_HOLDS, 10),
+            ("page of a legal hold", "chats/legalhold", "hold", "change", LEGAL_HOLDS, 19),
+            (
+                "history of the transferred customer's ownership change",
+                "customers/ownershiptransfer",
+                "ownership_change",
+                "history",
+                OWNERSHIP_CHANGE,
+                16,
+            ),
+            (
+                "page of the transferred customer's ownership change",
+                "customers/ownershiptransfer",
+                "ownership_change",
+                "change",
+                OWNERSHIP_CHANGE,
+                19,
+            ),
+            (
+                "history of the done case's transfer",
+                "offboarding/customertransfer",
+                "transfer",
+                "history",
+                CASE_PAGE,
+                12,
+            ),
+            (
+                "page of the done case's transfer",
+                "offboarding/customertransfer",
+                "transfer",
+                "change",
+                CASE_PAGE,
+                16,
+            ),
+            (
+                "history of the done case's revoked share",
+                "offboarding/revokedshare",
+                "revoked_share",
+                "history",
+                REVOKED_SHARE_PAGE,
+                12,
+            ),
+            (
+                "page of the done case's revoked share",
+                "offboarding/revokedshare",
+                "revoked_share",
+                "change",
+                REVOKED_SHARE_PAGE,
+                15,
+            ),
+            (
+                "history of the draft case",
+                "offboarding/offboardingcase",
+                "case_draft",
+                "history",
+                CASE_PAGE,
+                13,
+            ),
+            (
+                "history of rep's staff record",
+                "staff/staff",
+                "org.rep",
+                "history",
+                admin_only(STAFF_READERS, 403),
+                10,
+            ),
+        )
+    ),
+    admin(
+        "history of a change log entry",
+        "GET",
+        lambda w: f"/admin/auditlog/logentry/{log_entry_of(w.org.rep).pk}/history/",
+        AUDIT_ADMIN,
+        queries=11,
     ),
     # --- identity deploy: the API schema and its docs pages, signed-in staff only -----------
-    api("API schema", "GET", fixed("/api/schema/"), only({}, 200)),
-    admin("Swagger UI (session)", "GET", fixed("/api/docs/"), admin_only({}, 200)),
-    admin("Swagger UI script (session)", "GET", fixed("/api/docs/?script"), admin_only({}, 200)),
-    admin("ReDoc (session)", "GET", fixed("/api/redoc/"), admin_only({}, 200)),
+    api("API schema", "GET", fixed("/api/schema/"), only({}, 200), queries=0),
+    admin("Swagger UI (session)", "GET", fixed("/api/docs/"), admin_only({}, 200), queries=3),
+    admin(
+        "Swagger UI script (session)",
+        "GET",
+        fixed("/api/docs/?script"),
+        admin_only({}, 200),
+        queries=3,
+    ),
+    admin("ReDoc (session)", "GET", fixed("/api/redoc/"), admin_only({}, 200), queries=3),
 ]

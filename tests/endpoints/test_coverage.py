@@ -7,7 +7,9 @@ from urllib.parse import urlsplit
 from django.contrib.admin import site as admin_site
 from django.urls import URLResolver, resolve
 
+from scrm.access.door import SCOPED_READ, classify_urls
 from scrm.urls import api_v1
+from tests.endpoints.harness import route_of
 from tests.endpoints.registry import ENDPOINTS, ROLES, World
 
 # Routes without a declaration, and why (tests/test_url_classification.py: each is public).
@@ -93,3 +95,23 @@ def test_every_endpoint_declares_something_to_check():
 
 def test_status_tables_name_known_roles():
     assert {role for e in ENDPOINTS for role in e.statuses} <= set(ROLES)
+
+
+def test_every_scoped_read_has_a_budget(world):
+    """Every route scrm.access.door classifies as a scoped read is reached by an endpoint with
+    a query budget (tests/endpoints/test_query_budgets.py)."""
+    scoped = {what for _, what, kind in classify_urls() if kind == SCOPED_READ}
+    budgeted = {route_of(e, world) for e in ENDPOINTS if e.queries is not None}
+
+    assert scoped - budgeted == set()
+
+
+def test_budgets_are_run_as_every_role():
+    """The budget battery runs each budget as every role of the status table, in `world`."""
+    unrunnable = [
+        e.key
+        for e in ENDPOINTS
+        if e.queries is not None and (not e.statuses or e.needs == "masking_world")
+    ]
+
+    assert unrunnable == []

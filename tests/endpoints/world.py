@@ -9,7 +9,8 @@ Built in layers, each through the real services where the services matter:
 - `world`: the base plus offboarding, all of team1 leavers whose supervisor is `lead`:
   `case_draft` (rep_leaving, draft, handover notes quoting raw values), `case_approved`
   (approved, ready to schedule or run) and `case_done` (run: its one customer `transferred`
-  went to rep_b by `transfer`; a share the leaver gave was revoked).
+  went to rep_b by `transfer`, its `ownership_change`; a share the leaver gave was revoked:
+  `revoked_share`); and a legal `hold` on the unrelated department's chat.
 - `masking_world`: the world plus `world.secrets`, free text full of sensitive values (chats
   through the real ingest, follow-up notes, a file name, a transfer reason, a refused transfer)
   and an audit trail of searches and reveals, for the masking battery.
@@ -27,6 +28,7 @@ from auditlog.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
+from chats.holds import place_legal_hold
 from chats.ingest import ingest_records
 from chats.models import ConversationCustomer, Message, SensitiveWordRule
 from customers.models import Customer, OwnershipTransfer
@@ -177,6 +179,12 @@ def add_cases(world: SimpleNamespace) -> SimpleNamespace:
         case_done=done,
         transfer=done.transfers.get(),
         transferred=transferred,
+        ownership_change=OwnershipTransfer.objects.get(customer=transferred),
+        revoked_share=done.revoked_shares.get(),
+        # a hold on the unrelated department's chat: its admin pages are scoped reads too
+        hold=place_legal_hold(
+            actor=org.legal, conversation=world.unrelated_conversation, reason="litigation"
+        ),
     )
     return world
 
