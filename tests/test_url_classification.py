@@ -32,7 +32,9 @@ from scrm.access.door import (
 )
 from scrm.api.viewsets import DeclaredScopeMixin
 from scrm.audit.admin_mixins import DoorAdminMixin
-from tests import test_permission_matrix as matrix
+from tests.endpoints import test_coverage as coverage
+from tests.endpoints import world as worlds
+from tests.endpoints.registry import ENDPOINTS
 from tests.insider import throwaway_urls
 
 
@@ -164,26 +166,30 @@ def test_admins_over_protected_data_stand_on_the_door():
     assert protected <= on_the_door
 
 
-# --- the permission matrix's coverage, reused -----------------------------------------------
+# --- the endpoint registry's coverage, reused ---------------------------------------------
 
 
-def test_routes_the_matrix_leaves_out_are_public():
-    """The matrix exempts a few routes from rows; each must be classified public here."""
+def test_routes_the_registry_leaves_out_are_public():
+    """The registry exempts a few routes from declarations; each must be classified public."""
     by_name = {}
     for route in walk():
         by_name.setdefault(route.name, route)
     api = {what.split(".")[0]: kind for _, what, kind in classify_urls()}
-    for name in matrix.UNMATRIXED_API_ROUTES:
+    for name in coverage.UNDECLARED_API_ROUTES:
         view = by_name[name].callback.cls
         assert api[view.__name__] == PUBLIC, name
     admin_classes = {what: kind for _, what, kind in classify_urls() if what.startswith("admin:")}
-    for name in matrix.UNMATRIXED_ADMIN_ROUTES - {"autocomplete", "view_on_site"}:
+    for name in coverage.UNDECLARED_ADMIN_ROUTES - {"autocomplete", "view_on_site"}:
         assert admin_classes[f"admin:{name}"] == PUBLIC, name
 
 
-def test_every_scoped_read_and_write_route_has_matrix_rows(world):
-    """Reuses the matrix's rows: every API route that is not public is exercised by a row."""
-    covered = {resolve(urlsplit(row.url(world)).path).url_name for row in matrix.ROWS}
+def test_every_scoped_read_and_write_route_has_declared_statuses(world):
+    """Reuses the registry: every API route that is not public is exercised by an endpoint."""
+    covered = {
+        resolve(urlsplit(e.url(world)).path).url_name
+        for e in ENDPOINTS
+        if e.statuses and e.needs != "masking_world"
+    }
     not_public = {
         route.name
         for route in walk()
@@ -200,8 +206,9 @@ def test_every_scoped_read_and_write_route_has_matrix_rows(world):
     assert not_public - covered == set()
 
 
-world = matrix.world
-customer_world = matrix.customer_world
+# The registry's world fixtures (tests/endpoints/world.py), for the test above.
+world = worlds.world
+base_world = worlds.base_world
 
 
 def test_the_admin_home_is_a_scoped_read():

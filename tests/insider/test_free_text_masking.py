@@ -18,8 +18,8 @@ from offboarding.models import CustomerTransfer, OffboardingCase
 from scrm.audit.models import AccessAction, AccessEvent
 from scrm.masking.masks import mask_mobile, mask_name
 from tests.chats.factories import ConversationFactory, MessageFactory
+from tests.endpoints.harness import response_text
 from tests.signin import verified_login
-from tests.test_masking_everywhere import response_text
 
 CHAT_TEXT = "我电话139-8765-4321，微信 vx: zhangsan_88，身份证 310101 19900307 1235（校验位错的）"
 RAW_IN_CHAT = ("139-8765-4321", "13987654321", "zhangsan_88", "310101 19900307 1235")
