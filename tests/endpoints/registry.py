@@ -892,7 +892,7 @@ ENDPOINTS: list[Endpoint] = [
         only(SEES_CASE, 403),
         shows=SCANNED,
         needs="world",
-        queries=5,
+        queries=6,  # + the case's event trail
     ),
     api(
         "offboarding case preview",
@@ -1452,7 +1452,7 @@ ENDPOINTS: list[Endpoint] = [
         CASE_PAGE,
         shows=SCANNED,
         needs="world",
-        queries=26,
+        queries=28,  # + the event trail and its actors
     ),
     admin(
         "offboarding preview page",
@@ -1503,7 +1503,7 @@ ENDPOINTS: list[Endpoint] = [
         shows=SCANNED,
         records={"hr": Event(LIST, CUSTOMER, pk("transferred"), {"view": "report"})},
         needs="world",
-        queries=24,
+        queries=26,  # + the event trail and its actors
     ),
     admin(
         "offboarding report csv",
