@@ -8,8 +8,29 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from scrm.access.querysets import ScopedQuerySet
 from scrm.crypto.fields import EncryptedTextField
 from scrm.crypto.keyring import blind_index
-from scrm.masking.masks import mask_name
+from scrm.masking.masks import (
+    mask_address,
+    mask_email,
+    mask_id_number,
+    mask_mobile,
+    mask_name,
+    mask_wechat_id,
+)
+from scrm.masking.policy import BASIC, CONTACT, IDENTITY, register_sensitive_field
 from scrm.masking.validation import normalize_mobile
+
+# The customer's personal data, each field in its data class with its mask: the one masking
+# policy (scrm.masking.policy) applies them in every serializer, admin page, export and log.
+# Registered here, as the model loads, so the table is complete before any class reads it.
+for _field, _class, _mask in (
+    ("name", BASIC, mask_name),
+    ("mobile", CONTACT, mask_mobile),
+    ("wechat_id", CONTACT, mask_wechat_id),
+    ("email", CONTACT, mask_email),
+    ("address", CONTACT, mask_address),
+    ("id_number", IDENTITY, mask_id_number),
+):
+    register_sensitive_field(_field, data_class=_class, mask=_mask)
 
 
 def mobile_index(value: str) -> str:

@@ -16,15 +16,7 @@ from django.db.models import Field, Model
 from django.utils.translation import gettext_noop
 
 from scrm.masking.detectors import mask_text
-from scrm.masking.masks import (
-    mask_address,
-    mask_email,
-    mask_generic,
-    mask_id_number,
-    mask_mobile,
-    mask_name,
-    mask_wechat_id,
-)
+from scrm.masking.masks import mask_generic, mask_name
 from scrm.staff import roles
 from scrm.types import Text
 
@@ -48,14 +40,16 @@ class Sensitive(NamedTuple):
     mask: Callable[[str], str]
 
 
-SENSITIVE_FIELDS: dict[str, Sensitive] = {
-    "name": Sensitive(BASIC, mask_name),
-    "mobile": Sensitive(CONTACT, mask_mobile),
-    "wechat_id": Sensitive(CONTACT, mask_wechat_id),
-    "email": Sensitive(CONTACT, mask_email),
-    "address": Sensitive(CONTACT, mask_address),
-    "id_number": Sensitive(IDENTITY, mask_id_number),
-}
+# field name -> its data class and mask. Empty here: the app that owns the records registers
+# its sensitive fields (`register_sensitive_field`) when its models load, before any admin or
+# serializer class reads this table; the platform supplies the masks and the data classes.
+SENSITIVE_FIELDS: dict[str, Sensitive] = {}
+
+
+def register_sensitive_field(name: str, *, data_class: str, mask: Callable[[str], str]) -> None:
+    if data_class not in DATA_CLASSES:
+        raise ValueError(f"unknown data class {data_class!r} for sensitive field {name!r}")
+    SENSITIVE_FIELDS[name] = Sensitive(data_class, mask)
 
 
 # --- the role x data-class matrix ----------------------------------------------------------

@@ -458,3 +458,21 @@ def test_the_matrix_page_asks_anonymous_visitors_to_sign_in(client):
 
 def test_the_matrix_declares_every_role(org):
     assert set(ROLE_MATRIX) == set(roles.ALL_ROLES)
+
+
+def test_the_customer_app_registers_every_sensitive_field_with_its_data_class():
+    """The platform declares no field: customers registers its six as its model loads, each in
+    the data class the matrix above decides (a field outside the table would be shown raw)."""
+    from scrm.masking.policy import SENSITIVE_FIELDS, register_sensitive_field
+
+    assert {name: s.data_class for name, s in SENSITIVE_FIELDS.items()} == {
+        "name": "basic",
+        "mobile": "contact",
+        "wechat_id": "contact",
+        "email": "contact",
+        "address": "contact",
+        "id_number": "identity",
+    }
+    with pytest.raises(ValueError, match="unknown data class"):
+        register_sensitive_field("passport", data_class="secret", mask=mask_id_number)
+    assert "passport" not in SENSITIVE_FIELDS
