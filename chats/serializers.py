@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from chats.ingest import MAX_BATCH
 from chats.models import Channel, Conversation, Message
+from customers.models import Customer
 from customers.serializers import viewer_of
 from scrm.api.strict import StrictSerializer
 from scrm.masking.free_text import display_text
@@ -76,8 +77,10 @@ class ConversationSerializer(serializers.ModelSerializer):
         return _customer_name(self, conversation.customer) if conversation.customer_id else None
 
 
-def _customer_name(serializer, customer) -> str | None:
+def _customer_name(serializer: serializers.Serializer, customer: Customer | None) -> str | None:
     """The customer's name as the masking matrix shows it to the viewer."""
+    if customer is None:
+        return None
     return shown(viewer_of(serializer), "name", customer.name, owner_id=customer.owner_id)
 
 

@@ -310,7 +310,7 @@ class CustomerAdmin(DeclaredLookupsMixin, ViewerAdminMixin, DoorAdminMixin, Mode
             found = found.filter(owner_id__in=book_owners(request.user))
         return found, duplicates
 
-    def change_context(self, request, customer) -> dict:
+    def change_context(self, request, customer: Customer) -> dict:
         # A value the page already shows raw (a rep's own customer's name) needs no reveal.
         revealable = [
             f

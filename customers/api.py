@@ -362,7 +362,7 @@ class CustomerViewSet(
 
     # --- follow-ups and deals of one customer -------------------------------------------------
 
-    def _rows(self, customer, queryset, serializer_class, view: str):
+    def _rows(self, customer: Customer, queryset, serializer_class, view: str):
         """One page of a customer's rows, recorded as a view of the customer with its count."""
         refuse_blocked_reads(
             user=self.request.user, model=Customer, channel=Channel.API, request=self.request
@@ -372,7 +372,9 @@ class CustomerViewSet(
         self.record(AccessAction.VIEW, [customer.pk], query={"view": view}, row_count=len(page))
         return self.get_paginated_response(data)
 
-    def _row(self, customer, row, serializer_class, view: str, status_code=status.HTTP_200_OK):
+    def _row(
+        self, customer: Customer, row, serializer_class, view: str, status_code=status.HTTP_200_OK
+    ):
         # The answer shows the row just written: a read of the customer too.
         self.record(AccessAction.VIEW, [customer.pk], query={"view": view})
         data = serializer_class(row, context=self.get_serializer_context()).data

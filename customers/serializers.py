@@ -257,7 +257,7 @@ class TransferSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=500)
 
 
-def ownership_periods(customer) -> list[dict]:
+def ownership_periods(customer: Customer) -> list[dict]:
     """Who owned the customer when, from the transfer history (oldest first)."""
     moves = list(
         customer.ownership.select_related("from_owner", "to_owner", "actor").order_by("at", "id")
@@ -272,7 +272,7 @@ def ownership_periods(customer) -> list[dict]:
                 "actor": None,
             }
         ]
-    periods = [
+    periods: list[dict[str, object]] = [
         {
             "owner": moves[0].from_owner_id,
             "from": customer.created_at,
@@ -324,5 +324,5 @@ class CustomerDetailSerializer(CustomerSerializer):
         fields = [*CustomerSerializer.Meta.fields, "ownership_history"]
 
     @extend_schema_field(inline_serializer("OwnershipPeriod", OWNERSHIP_PERIOD_FIELDS, many=True))
-    def get_ownership_history(self, customer) -> list[dict]:
+    def get_ownership_history(self, customer: Customer) -> list[dict]:
         return ownership_periods(customer)

@@ -1,6 +1,7 @@
 """Who gets which customer: validating successors and resolving a case's successor plan."""
 
 from collections import Counter
+from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -17,7 +18,7 @@ from scrm.types import Text
 Plan = OffboardingCase.Plan
 
 
-def successor_problem(candidate, leaver, approver) -> Text | None:
+def successor_problem(candidate: Staff, leaver: Staff, approver: Staff | None) -> Text | None:
     """Why `candidate` cannot take over from `leaver`, or None if they can.
 
     Beyond being active and staying, a successor must be someone the case's approver (the
@@ -41,7 +42,9 @@ def successor_problem(candidate, leaver, approver) -> Text | None:
     return None
 
 
-def validate_successors(successors, leaver, approver, field: str = "successors") -> None:
+def validate_successors(
+    successors: Iterable[Staff], leaver: Staff, approver: Staff | None, field: str = "successors"
+) -> None:
     problems = [p for s in successors if (p := successor_problem(s, leaver, approver))]
     if problems:
         raise ValidationError({field: problems})
@@ -60,7 +63,7 @@ def validate_plan(case: OffboardingCase) -> None:
     validate_successors(overrides.values(), case.leaver, case.approver, "overrides")
 
 
-def team_lead_for(leaver):
+def team_lead_for(leaver: Staff) -> Staff:
     """Where refused or unassignable customers go: the leaver's active team lead."""
     Staff = get_user_model()
     supervisor = leaver.supervisor
@@ -82,7 +85,7 @@ def team_lead_for(leaver):
     raise ValidationError({"leaver": f"{leaver.username} has no active team lead or supervisor."})
 
 
-def team_candidates(leaver, approver) -> list:
+def team_candidates(leaver: Staff, approver: Staff | None) -> list[Staff]:
     Staff = get_user_model()
     if not leaver.team_id:
         raise ValidationError({"plan": _("The leaver has no team to share customers within.")})

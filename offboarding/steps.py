@@ -30,7 +30,7 @@ from offboarding.models import CaseStep, CustomerTransfer, OffboardingCase, Revo
 from offboarding.planning import assign, team_lead_for
 from scrm.audit.attribution import audit_actor
 from scrm.product_language import product_text
-from scrm.staff.models import Device, Draft, Notification, SavedSearch
+from scrm.staff.models import Device, Draft, Notification, SavedSearch, Staff
 from scrm.staff.services import end_access
 
 BATCH = 2000
@@ -133,15 +133,22 @@ def conversations(case: OffboardingCase, step: CaseStep) -> None:
     conversation's current owner. Rewriting half a million message rows (every index, the
     search index included) was what made this step take minutes (docs/benchmarks.md).
     """
-    people = {"leaver_id": case.leaver_id, "fallback_id": team_lead_for(case.leaver).pk}
-    leaver_id, fallback_id = people["leaver_id"], people["fallback_id"]
+    leaver_id, fallback_id = case.leaver_id, team_lead_for(case.leaver).pk
     with transaction.atomic():
         moving = list(Conversation.objects.filter(owner_id=leaver_id).values_list("pk", flat=True))
-        moved = _follow_the_customer(Conversation, "owner_id", **people)
+        moved = _follow_the_customer(
+            Conversation, "owner_id", leaver_id=leaver_id, fallback_id=fallback_id
+        )
         moved += Conversation.objects.filter(owner_id=leaver_id, customer__isnull=True).update(
             owner_id=fallback_id
         )
-        follow_ups = _follow_the_customer(FollowUp, "staff_id", where=OPEN_FOLLOW_UPS, **people)
+        follow_ups = _follow_the_customer(
+            FollowUp,
+            "staff_id",
+            where=OPEN_FOLLOW_UPS,
+            leaver_id=leaver_id,
+            fallback_id=fallback_id,
+        )
         messages = Message.objects.filter(conversation_id__in=moving).count() if moving else 0
         step.detail = {
             "conversations": moved + step.detail.get("conversations", 0),
@@ -234,7 +241,7 @@ def private_data(case: OffboardingCase, step: CaseStep) -> None:
     step.total = step.done = sum(step.detail.values())
 
 
-def handover_reason(leaver, reason: str) -> str:
+def handover_reason(leaver: Staff, reason: str) -> str:
     """The ownership history's reason for a move by offboarding (stored, product language)."""
     text = product_text(gettext_noop("Offboarding of %(leaver)s"), leaver=leaver.display_name)
     return (
