@@ -3,7 +3,6 @@
 from collections import Counter
 from collections.abc import Iterable
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
@@ -65,7 +64,6 @@ def validate_plan(case: OffboardingCase) -> None:
 
 def team_lead_for(leaver: Staff) -> Staff:
     """Where refused or unassignable customers go: the leaver's active team lead."""
-    Staff = get_user_model()
     supervisor = leaver.supervisor
     if supervisor and supervisor.is_active and roles.TEAM_LEAD in supervisor.role_names:
         return supervisor
@@ -86,7 +84,6 @@ def team_lead_for(leaver: Staff) -> Staff:
 
 
 def team_candidates(leaver: Staff, approver: Staff | None) -> list[Staff]:
-    Staff = get_user_model()
     if not leaver.team_id:
         raise ValidationError({"plan": _("The leaver has no team to share customers within.")})
     candidates = [
